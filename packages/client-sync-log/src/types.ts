@@ -38,3 +38,16 @@ export interface ClientSyncLogDeletionEntry extends ClientSyncLogEntryBase {
 export type ClientSyncLogEntry = ClientSyncLogCreationEntry | ClientSyncLogModificationEntry | ClientSyncLogDeletionEntry
 
 export type ClientSyncLogOperation = ClientSyncLogEntry['operation']
+
+/**
+ * Decides what received entries do to the local database. It gets the whole
+ * history (integrated and not) of every object it must decide on, grouped or
+ * not, and returns the operations that bring those objects up to date. It
+ * must be deterministic: every device computes the same outcome.
+ *
+ * The default is `reconcileSyncLog` from `@storex-sync/reconciliation`.
+ */
+export type ReconcilerFunction = (
+  entries: ClientSyncLogEntry[],
+  options: { storageRegistry: import('@worldbrain/storex').StorageRegistry },
+) => import('@worldbrain/storex').OperationBatch | Promise<import('@worldbrain/storex').OperationBatch>
