@@ -1,0 +1,8 @@
+export { CustomAutoPkMiddleware } from './middleware'
+export type {
+  CustomAutoPkMiddlewareOptions,
+  CustomAutoPkSetupOptions,
+  CustomPkGenerator,
+  StorageMiddlewareContext,
+} from './middleware'
+export { CustomPkError } from './errors'
