@@ -1,0 +1,16 @@
+export { ClientSyncLogStorage } from './storage'
+export type { ReceivedClientSyncLogEntry, ObjectHistory } from './storage'
+export { compareEntries } from './internal/entries'
+export { HybridLogicalClock, HLC_TICKS_PER_MS, hlcWallTime } from './clock'
+export { getPkFields, getObjectPk, getPkWhere, withoutPkFields, getObjectKey } from './pk'
+export { ClientSyncLogError } from './errors'
+export type {
+  DeviceId,
+  ObjectPk,
+  ClientSyncLogEntry,
+  ClientSyncLogCreationEntry,
+  ClientSyncLogModificationEntry,
+  ClientSyncLogDeletionEntry,
+  ClientSyncLogOperation,
+  ReconcilerFunction,
+} from './types'

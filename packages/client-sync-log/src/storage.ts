@@ -1,0 +1,355 @@
+import type { OperationBatch, StorageRegistry } from '@worldbrain/storex'
+import {
+  StorageModule,
+  type StorageModuleConfig,
+  type StorageModuleConstructorArgs,
+} from '@worldbrain/storex-pattern-modules'
+import { HybridLogicalClock } from './clock'
+import { ClientSyncLogError } from './errors'
+import { compareEntries, fromStoredEntry, getEntryId, toStoredEntry, validateEntry } from './internal/entries'
+import { CLIENT_SYNC_LOG_COLLECTION, clientSyncLogEntryCollection, type StoredLogEntry } from './internal/schema'
+import { getObjectKey } from './pk'
+import type { ClientSyncLogEntry, DeviceId, ObjectPk } from './types'
+
+/** An entry as it arrives from the shared log, before it is stored. */
+export interface ReceivedClientSyncLogEntry {
+  deviceId: DeviceId
+  createdOn: number
+  operation: ClientSyncLogEntry['operation']
+  collection: string
+  pk: ObjectPk
+  value?: Record<string, unknown>
+}
+
+/** One object that needs integration, with its whole history sorted by compareEntries. */
+export interface ObjectHistory {
+  collection: string
+  pk: ObjectPk
+  entries: ClientSyncLogEntry[]
+}
+
+/** Ids per `$in` query or batch step: well under SQLite's bound-parameter limit. */
+const IN_CHUNK = 500
+/** How many pending entries getNextObjectsToIntegrate reads per wanted object. */
+const PENDING_ENTRIES_PER_OBJECT = 4
+
+function chunk<T>(items: T[], size = IN_CHUNK): T[][] {
+  const chunks: T[][] = []
+  for (let index = 0; index < items.length; index += size) {
+    chunks.push(items.slice(index, index + size))
+  }
+  return chunks
+}
+
+function checkPositiveInteger(name: string, value: number | undefined) {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+    throw new ClientSyncLogError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${JSON.stringify(value)}.`)
+  }
+}
+
+/**
+ * The device-side sync log: every change to a synced collection, own or
+ * received, as a storex-pattern-modules module with one collection,
+ * `clientSyncLogEntry`. Register it with
+ * `registerModuleMapCollections(storageManager.registry, { clientSyncLog })`
+ * before `finishInitialization()`.
+ */
+export class ClientSyncLogStorage extends StorageModule {
+  /** Issues createdOn values; shared with the logging middleware and doSync. */
+  readonly clock = new HybridLogicalClock()
+
+  private readonly storageRegistry: StorageRegistry
+  private clockInitialization?: Promise<void>
+
+  constructor(args: StorageModuleConstructorArgs) {
+    super(args)
+    this.storageRegistry = args.storageManager.registry
+  }
+
+  getConfig(): StorageModuleConfig {
+    const collection = CLIENT_SYNC_LOG_COLLECTION
+    return {
+      collections: { [collection]: clientSyncLogEntryCollection },
+      operations: {
+        executeLogBatch: { operation: 'executeBatch', args: ['$batch'] },
+        findEntries: { operation: 'findObjects', collection, args: ['$where', '$options'] },
+        countEntries: { operation: 'countObjects', collection, args: ['$where'] },
+      },
+    }
+  }
+
+  private async find(where: Record<string, unknown>, options: Record<string, unknown> = {}): Promise<StoredLogEntry[]> {
+    return (await this.operation('findEntries', { where, options })) ?? []
+  }
+
+  private async findIn(field: string, values: string[]): Promise<StoredLogEntry[]> {
+    const found: StoredLogEntry[] = []
+    for (const part of chunk(values)) {
+      found.push(...(await this.find({ [field]: { $in: part } })))
+    }
+    return found
+  }
+
+  private async executeBatch(batch: OperationBatch): Promise<void> {
+    if (batch.length) {
+      await this.operation('executeLogBatch', { batch })
+    }
+  }
+
+  private revive(stored: StoredLogEntry[]): ClientSyncLogEntry[] {
+    return stored.map((entry) => fromStoredEntry(this.storageRegistry, entry)).sort(compareEntries)
+  }
+
+  /**
+   * Issues `count` strictly increasing clock values for changes made at
+   * `wallNow`. The first call moves the clock past the greatest createdOn in
+   * the log, so values keep increasing across restarts.
+   */
+  async nextTimestamps(count: number, wallNow: number): Promise<number[]> {
+    if (!Number.isInteger(count) || count < 0) {
+      throw new ClientSyncLogError('INVALID_ARGUMENT', `nextTimestamps(count) needs a count >= 0, got ${JSON.stringify(count)}.`)
+    }
+    if (!this.clockInitialization) {
+      this.clockInitialization = this.initializeClock().catch((error) => {
+        this.clockInitialization = undefined
+        throw error
+      })
+    }
+    await this.clockInitialization
+    return Array.from({ length: count }, () => this.clock.next(wallNow))
+  }
+
+  private async initializeClock() {
+    const [latest] = await this.find({}, { order: [['createdOn', 'desc']], limit: 1 })
+    if (latest) {
+      this.clock.observe(Number(latest.createdOn))
+    }
+  }
+
+  /** createObject steps for these entries, to run in the same executeBatch as the data they describe. */
+  getInsertEntriesBatch(entries: ClientSyncLogEntry[]): OperationBatch {
+    return entries.map((entry, index) => {
+      validateEntry(entry, `Log entry #${index}`)
+      return { operation: 'createObject', collection: CLIENT_SYNC_LOG_COLLECTION, args: toStoredEntry(entry) }
+    })
+  }
+
+  async insertEntries(entries: ClientSyncLogEntry[]): Promise<void> {
+    await this.executeBatch(this.getInsertEntriesBatch(entries))
+  }
+
+  /** Own entries not yet shared, ascending createdOn, at most `batchSize`. */
+  async getUnsharedEntries(options: { batchSize?: number } = {}): Promise<ClientSyncLogEntry[]> {
+    checkPositiveInteger('batchSize', options.batchSize)
+    const stored = await this.find(
+      { unshared: 1 },
+      { order: [['createdOn', 'asc']], ...(options.batchSize ? { limit: options.batchSize } : {}) },
+    )
+    return this.revive(stored)
+  }
+
+  /** Marks exactly these entries as shared (and no others). */
+  async markAsShared(
+    entries: Array<Pick<ClientSyncLogEntry, 'deviceId' | 'createdOn'>>,
+    options: { sharedOn: number },
+  ): Promise<void> {
+    const ids = entries.map((entry) => getEntryId(entry.deviceId, entry.createdOn))
+    await this.executeBatch(
+      chunk(ids).map((part) => ({
+        operation: 'updateObjects',
+        collection: CLIENT_SYNC_LOG_COLLECTION,
+        where: { id: { $in: part } },
+        updates: { sharedOn: options.sharedOn, unshared: 0 },
+      })),
+    )
+  }
+
+  /**
+   * Stores entries received from the shared log as needing integration.
+   * Entries already in the log (same deviceId and createdOn) are skipped.
+   * The clock observes every received createdOn.
+   */
+  async insertReceivedEntries(
+    entries: ReceivedClientSyncLogEntry[],
+    options: { now: number },
+  ): Promise<{ inserted: number; duplicates: number }> {
+    const candidates = entries.map((received, index): ClientSyncLogEntry => {
+      const entry = {
+        deviceId: received.deviceId,
+        createdOn: received.createdOn,
+        sharedOn: options.now,
+        needsIntegration: true,
+        operation: received.operation,
+        collection: received.collection,
+        pk: received.pk,
+        ...(received.operation !== 'delete' ? { value: received.value } : {}),
+      } as ClientSyncLogEntry
+      validateEntry(entry, `Received entry #${index}`)
+      return entry
+    })
+
+    const byId = new Map<string, ClientSyncLogEntry>()
+    for (const entry of candidates) {
+      const id = getEntryId(entry.deviceId, entry.createdOn)
+      if (!byId.has(id)) {
+        byId.set(id, entry)
+      }
+    }
+    const existing = new Set((await this.findIn('id', [...byId.keys()])).map((entry) => entry.id))
+    const toInsert = [...byId].filter(([id]) => !existing.has(id)).map(([, entry]) => entry)
+    await this.insertEntries(toInsert)
+    for (const entry of candidates) {
+      this.clock.observe(entry.createdOn)
+    }
+    return { inserted: toInsert.length, duplicates: candidates.length - toInsert.length }
+  }
+
+  /**
+   * Objects with entries that need integration, the one with the oldest such
+   * entry first, each with its whole history. At most `maxObjects` (may be
+   * fewer while more remain; call again until it returns an empty list).
+   */
+  async getNextObjectsToIntegrate(options: { maxObjects?: number } = {}): Promise<ObjectHistory[]> {
+    checkPositiveInteger('maxObjects', options.maxObjects)
+    const pending = this.revive(
+      await this.find(
+        { needsIntegration: 1 },
+        {
+          order: [['createdOn', 'asc']],
+          ...(options.maxObjects ? { limit: options.maxObjects * PENDING_ENTRIES_PER_OBJECT } : {}),
+        },
+      ),
+    )
+    const objects = new Map<string, ObjectHistory>()
+    for (const entry of pending) {
+      if (options.maxObjects && objects.size >= options.maxObjects) {
+        break
+      }
+      const key = getObjectKey(entry.collection, entry.pk)
+      if (!objects.has(key)) {
+        objects.set(key, { collection: entry.collection, pk: entry.pk, entries: [] })
+      }
+    }
+    if (!objects.size) {
+      return []
+    }
+    const history = await this.findIn('objectKey', [...objects.keys()])
+    for (const stored of history) {
+      objects.get(stored.objectKey)?.entries.push(fromStoredEntry(this.storageRegistry, stored))
+    }
+    for (const object of objects.values()) {
+      object.entries.sort(compareEntries)
+    }
+    return [...objects.values()]
+  }
+
+  /** updateObjects steps marking these entries integrated, for doSync's batch with the reconciliation. */
+  getMarkAsIntegratedBatch(entries: ClientSyncLogEntry[]): OperationBatch {
+    const ids = entries.map((entry) => getEntryId(entry.deviceId, entry.createdOn))
+    return chunk(ids).map((part) => ({
+      operation: 'updateObjects',
+      collection: CLIENT_SYNC_LOG_COLLECTION,
+      where: { id: { $in: part } },
+      updates: { needsIntegration: 0 },
+    }))
+  }
+
+  async markAsIntegrated(entries: ClientSyncLogEntry[]): Promise<void> {
+    await this.executeBatch(this.getMarkAsIntegratedBatch(entries))
+  }
+
+  /** The whole history of one object, sorted by compareEntries. */
+  async getEntriesForObject(collection: string, pk: ObjectPk): Promise<ClientSyncLogEntry[]> {
+    return this.revive(await this.find({ objectKey: getObjectKey(collection, pk) }))
+  }
+
+  /** Every entry, sorted by compareEntries (for tests and debugging). */
+  async getEntries(): Promise<ClientSyncLogEntry[]> {
+    return this.revive(await this.find({}))
+  }
+
+  async countPending(): Promise<{ unshared: number; needsIntegration: number }> {
+    const unshared = await this.operation('countEntries', { where: { unshared: 1 } })
+    const needsIntegration = await this.operation('countEntries', { where: { needsIntegration: 1 } })
+    return { unshared: Number(unshared), needsIntegration: Number(needsIntegration) }
+  }
+
+  /**
+   * Deletes entries that can no longer change what a reconciler decides:
+   * shared (or received), integrated entries superseded by later integrated
+   * entries of the same object: everything before the object's latest delete
+   * (the delete stays as a tombstone), and modifies whose every field a later
+   * create or modify overwrites. Objects with entries awaiting integration
+   * are left alone, and so is the entry with the greatest createdOn (the clock
+   * restarts from it).
+   */
+  async deleteObsoleteEntries(): Promise<{ deleted: number }> {
+    const entries = await this.getEntries()
+    if (!entries.length) {
+      return { deleted: 0 }
+    }
+    const newest = entries[entries.length - 1]!
+    const byObject = new Map<string, ClientSyncLogEntry[]>()
+    for (const entry of entries) {
+      const key = getObjectKey(entry.collection, entry.pk)
+      const list = byObject.get(key) ?? []
+      list.push(entry)
+      byObject.set(key, list)
+    }
+
+    const obsolete: ClientSyncLogEntry[] = []
+    for (const history of byObject.values()) {
+      if (history.some((entry) => entry.needsIntegration)) {
+        continue
+      }
+      let lastDelete = -1
+      history.forEach((entry, index) => {
+        if (entry.operation === 'delete') {
+          lastDelete = index
+        }
+      })
+      const laterFields = new Set<string>()
+      for (let index = history.length - 1; index >= 0; index -= 1) {
+        const entry = history[index]!
+        const removable = entry.sharedOn !== null && entry !== newest
+        if (index < lastDelete) {
+          if (removable) {
+            obsolete.push(entry)
+          }
+          continue
+        }
+        if (entry.operation === 'modify' && removable && Object.keys(entry.value).every((field) => laterFields.has(field))) {
+          obsolete.push(entry)
+        }
+        if (entry.operation !== 'delete') {
+          for (const field of Object.keys(entry.value)) {
+            laterFields.add(field)
+          }
+        }
+      }
+    }
+
+    const ids = obsolete.map((entry) => getEntryId(entry.deviceId, entry.createdOn))
+    try {
+      await this.executeBatch(
+        chunk(ids).map((part) => ({
+          operation: 'deleteObjects',
+          collection: CLIENT_SYNC_LOG_COLLECTION,
+          where: { id: { $in: part } },
+        })),
+      )
+    } catch (error) {
+      if (/no such column: clientSyncLogEntry\.|missing FROM-clause entry for table "clientSyncLogEntry"/i.test(String((error as Error)?.message))) {
+        throw new ClientSyncLogError(
+          'BACKEND_CANNOT_DELETE',
+          'the storage backend failed to delete log entries: @worldbrain/storex-backend-typeorm 0.2.1 cannot run deleteObjects ' +
+            'on collections with camelCase names (it aliases the table by the camelCase name). Nothing was deleted. Patch its ' +
+            "deleteObjects to use tableCasing 'snake-case' like updateObjects does (see this package's README), or skip the cleanup.",
+          { cause: error },
+        )
+      }
+      throw error
+    }
+    return { deleted: ids.length }
+  }
+}
