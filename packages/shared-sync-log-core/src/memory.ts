@@ -1,0 +1,199 @@
+import { SharedSyncLogError } from './errors'
+import { randomStringId } from './internal/random-id'
+import {
+  resolveNow,
+  type DeviceId,
+  type Now,
+  type SharedSyncLog,
+  type SharedSyncLogDeviceInfo,
+  type SharedSyncLogEntry,
+  type SharedSyncLogEntryInput,
+  type SharedSyncLogMemo,
+  type SharedSyncLogUpdate,
+  type UserId,
+} from './types'
+import {
+  createSequenceMemo,
+  entryIdentityKey,
+  readSequenceMemo,
+  validateBatchSize,
+  validateEntryInputs,
+  validateUserId,
+} from './validation'
+
+export interface MemorySharedSyncLogOptions {
+  /** Type of the device ids handed out: 'int' (1, 2, 3, ...; the default) or 'string' (random UUIDs). */
+  autoPkType?: 'int' | 'string'
+}
+
+interface StoredDevice {
+  userKey: string
+  sharedUntil: number | null
+  /** Sequence of the last entry this device has seen (0: none). */
+  seenUntil: number
+}
+
+interface StoredEntry {
+  sequence: number
+  deviceId: DeviceId
+  createdOn: number
+  sharedOn: number
+  data: string
+  hasExtraSentInfo: boolean
+  extraSentInfo: unknown
+}
+
+interface StoredUser {
+  entries: StoredEntry[]
+  keys: Set<string>
+}
+
+/**
+ * The shared log in memory: for tests, demos and single-process apps. Each
+ * user has a log of its own, ordered by a sequence the log assigns (1, 2, 3,
+ * ...). Everything is copied in and out, so callers cannot change stored
+ * entries by mutating what they passed or received.
+ */
+export class MemorySharedSyncLog implements SharedSyncLog {
+  private readonly autoPkType: 'int' | 'string'
+  private readonly devices = new Map<DeviceId, StoredDevice>()
+  private readonly users = new Map<string, StoredUser>()
+  private lastIntDeviceId = 0
+
+  constructor(options: MemorySharedSyncLogOptions = {}) {
+    const autoPkType = options.autoPkType ?? 'int'
+    if (autoPkType !== 'int' && autoPkType !== 'string') {
+      throw new SharedSyncLogError(
+        'INVALID_ARGUMENT',
+        `autoPkType must be 'int' or 'string', got ${JSON.stringify(autoPkType)}`,
+      )
+    }
+    this.autoPkType = autoPkType
+  }
+
+  async createDeviceId(options: { userId: UserId; sharedUntil?: number | null }): Promise<DeviceId> {
+    validateUserId(options.userId)
+    const deviceId: DeviceId = this.autoPkType === 'int' ? ++this.lastIntDeviceId : randomStringId()
+    this.devices.set(deviceId, { userKey: String(options.userId), sharedUntil: options.sharedUntil ?? null, seenUntil: 0 })
+    return deviceId
+  }
+
+  async getDeviceInfo(options: { userId: UserId; deviceId: DeviceId }): Promise<SharedSyncLogDeviceInfo | null> {
+    validateUserId(options.userId)
+    const device = this.findDevice(options.userId, options.deviceId)
+    return device ? { sharedUntil: device.sharedUntil } : null
+  }
+
+  async writeEntries(
+    entries: Array<SharedSyncLogEntryInput>,
+    options: { userId: UserId; deviceId: DeviceId; now?: Now; extraSentInfo?: unknown },
+  ): Promise<void> {
+    validateUserId(options.userId)
+    validateEntryInputs(entries)
+    this.requireDevice(options.userId, options.deviceId)
+    const sharedOn = resolveNow(options.now)
+    const hasExtraSentInfo = options.extraSentInfo !== undefined
+    const user = this.getUser(options.userId)
+    for (const entry of entries) {
+      const key = entryIdentityKey(options.userId, options.deviceId, entry.createdOn)
+      if (user.keys.has(key)) {
+        continue
+      }
+      user.keys.add(key)
+      user.entries.push({
+        sequence: user.entries.length + 1,
+        deviceId: options.deviceId,
+        createdOn: entry.createdOn,
+        sharedOn,
+        data: entry.data,
+        hasExtraSentInfo,
+        extraSentInfo: hasExtraSentInfo ? clone(options.extraSentInfo) : undefined,
+      })
+    }
+  }
+
+  async getUnsyncedEntries(options: { userId: UserId; deviceId: DeviceId; batchSize?: number }): Promise<SharedSyncLogUpdate> {
+    validateUserId(options.userId)
+    validateBatchSize(options.batchSize)
+    const device = this.requireDevice(options.userId, options.deviceId)
+    const log = this.getUser(options.userId).entries
+    const limit = options.batchSize ?? Infinity
+    const picked: StoredEntry[] = []
+    let end = device.seenUntil
+    let hasMore = false
+    // Sequences are 1-based and gapless, so the entry after the cursor is at index `seenUntil`.
+    for (let index = device.seenUntil; index < log.length; index += 1) {
+      const entry = log[index]!
+      if (entry.deviceId === options.deviceId) {
+        end = entry.sequence
+        continue
+      }
+      if (picked.length === limit) {
+        hasMore = true
+        break
+      }
+      picked.push(entry)
+      end = entry.sequence
+    }
+    return {
+      entries: picked.map((entry) => this.toPublicEntry(options.userId, entry)),
+      memo: createSequenceMemo(end),
+      hasMore,
+    }
+  }
+
+  async markAsSeen(
+    update: { memo: SharedSyncLogMemo },
+    options: { userId: UserId; deviceId: DeviceId; now?: Now },
+  ): Promise<void> {
+    validateUserId(options.userId)
+    const device = this.requireDevice(options.userId, options.deviceId)
+    const sequence = readSequenceMemo(update?.memo)
+    if (sequence > this.getUser(options.userId).entries.length) {
+      throw SharedSyncLogError.invalidMemo(update.memo)
+    }
+    device.seenUntil = Math.max(device.seenUntil, sequence)
+    device.sharedUntil = resolveNow(options.now)
+  }
+
+  private findDevice(userId: UserId, deviceId: DeviceId): StoredDevice | null {
+    const device = this.devices.get(deviceId)
+    return device && device.userKey === String(userId) ? device : null
+  }
+
+  private requireDevice(userId: UserId, deviceId: DeviceId): StoredDevice {
+    const device = this.findDevice(userId, deviceId)
+    if (!device) {
+      throw SharedSyncLogError.unknownDevice(deviceId)
+    }
+    return device
+  }
+
+  private getUser(userId: UserId): StoredUser {
+    const key = String(userId)
+    let user = this.users.get(key)
+    if (!user) {
+      user = { entries: [], keys: new Set() }
+      this.users.set(key, user)
+    }
+    return user
+  }
+
+  private toPublicEntry(userId: UserId, entry: StoredEntry): SharedSyncLogEntry {
+    const result: SharedSyncLogEntry = {
+      userId,
+      deviceId: entry.deviceId,
+      createdOn: entry.createdOn,
+      sharedOn: entry.sharedOn,
+      data: entry.data,
+    }
+    if (entry.hasExtraSentInfo) {
+      result.extraSentInfo = clone(entry.extraSentInfo)
+    }
+    return result
+  }
+}
+
+function clone<T>(value: T): T {
+  return value === null || typeof value !== 'object' ? value : structuredClone(value)
+}
