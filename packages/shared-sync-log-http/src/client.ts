@@ -1,0 +1,267 @@
+import {
+  SharedSyncLogError,
+  validateBatchSize,
+  validateEntryInputs,
+  validateUserId,
+  type DeviceId,
+  type Now,
+  type SharedSyncLog,
+  type SharedSyncLogDeviceInfo,
+  type SharedSyncLogEntryInput,
+  type SharedSyncLogMemo,
+  type SharedSyncLogUpdate,
+  type UserId,
+} from '@storex-sync/shared-sync-log-core'
+import { SharedSyncLogHttpError } from './errors'
+import { ROUTES, type RouteName } from './internal/protocol'
+
+export interface BackoffOptions {
+  /** Delay before the first retry, in ms (default 200). */
+  initialMs?: number
+  /** Upper bound of any delay, in ms (default 5000). */
+  maxMs?: number
+  /** Growth per attempt (default 2). */
+  factor?: number
+}
+
+export interface RetryInfo {
+  route: string
+  /** 1 for the first retry. */
+  attempt: number
+  delayMs: number
+  error: SharedSyncLogHttpError | SharedSyncLogError
+}
+
+export interface HttpSharedSyncLogOptions {
+  /** Where the server listens, with the prefix it was mounted at if any: `https://sync.example.com/api`. */
+  url: string
+  /** Bearer token sent with every request. Give this or `getToken`. */
+  token?: string
+  /** Called before every request (also before retries), e.g. to refresh a short-lived token. */
+  getToken?: () => string | Promise<string>
+  /** A `fetch` implementation; default `globalThis.fetch` (browsers, Node >= 18). */
+  fetch?: typeof globalThis.fetch
+  /** Per-attempt time limit in ms (default 10000). */
+  timeoutMs?: number
+  /** How many times a failed request is retried on network errors, timeouts and 5xx (default 4). Never on 4xx. */
+  retries?: number
+  /** Exponential backoff between retries, with jitter. */
+  backoff?: BackoffOptions
+  /** Called before each retry, e.g. for logging. */
+  onRetry?: (info: RetryInfo) => void
+}
+
+interface Attempt {
+  retryable: boolean
+  error: SharedSyncLogHttpError | SharedSyncLogError
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000
+const DEFAULT_RETRIES = 4
+/** Errors of the log itself, which the client throws as `SharedSyncLogError`. */
+const LOG_ERROR_CODES = new Set(['UNKNOWN_DEVICE', 'INVALID_MEMO', 'INVALID_ARGUMENT'])
+
+/**
+ * The shared sync log of a `storex-sync-server` (or any app that mounted
+ * `syncServerPlugin`), over `fetch`. Works in browsers and in Node.
+ *
+ * The `userId` arguments of the `SharedSyncLog` methods are not sent: the
+ * server takes the user from the token. They are accepted so this class can
+ * stand in for any other `SharedSyncLog`.
+ */
+export class HttpSharedSyncLog implements SharedSyncLog {
+  private readonly baseUrl: string
+  private readonly fetchImpl: typeof globalThis.fetch
+  private readonly timeoutMs: number
+  private readonly retries: number
+  private readonly backoff: Required<BackoffOptions>
+
+  constructor(private readonly options: HttpSharedSyncLogOptions) {
+    if (!options || typeof options.url !== 'string') {
+      throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'HttpSharedSyncLog needs a `url` option: the address of the sync server, e.g. "http://127.0.0.1:8080".')
+    }
+    let parsed: URL
+    try {
+      parsed = new URL(options.url)
+    } catch (cause) {
+      throw new SharedSyncLogHttpError('INVALID_OPTIONS', `HttpSharedSyncLog: "${options.url}" is not a valid URL; pass an absolute http(s) URL such as "http://127.0.0.1:8080".`, { cause })
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new SharedSyncLogHttpError('INVALID_OPTIONS', `HttpSharedSyncLog: the URL must start with http:// or https://, got "${parsed.protocol}".`)
+    }
+    if (options.token === undefined && options.getToken === undefined) {
+      throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'HttpSharedSyncLog needs credentials: pass `token` (a string) or `getToken` (a function returning one).')
+    }
+    this.baseUrl = options.url.replace(/\/+$/, '')
+    const fetchImpl = options.fetch ?? (globalThis as any).fetch
+    if (typeof fetchImpl !== 'function') {
+      throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'HttpSharedSyncLog: no global fetch in this environment; pass a `fetch` option (e.g. from undici or node-fetch).')
+    }
+    this.fetchImpl = fetchImpl
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    this.retries = options.retries ?? DEFAULT_RETRIES
+    this.backoff = { initialMs: 200, maxMs: 5000, factor: 2, ...options.backoff }
+  }
+
+  async createDeviceId(options: { userId: UserId; sharedUntil?: number | null }): Promise<DeviceId> {
+    validateUserId(options?.userId)
+    const body: Record<string, unknown> = {}
+    if (options?.sharedUntil !== undefined) body.sharedUntil = options.sharedUntil
+    const result = await this.call<{ deviceId: DeviceId }>('createDevice', body)
+    return result.deviceId
+  }
+
+  async getDeviceInfo(options: { userId: UserId; deviceId: DeviceId }): Promise<SharedSyncLogDeviceInfo | null> {
+    validateUserId(options?.userId)
+    const result = await this.call<{ device: SharedSyncLogDeviceInfo | null }>('deviceInfo', { deviceId: options.deviceId })
+    return result.device
+  }
+
+  async writeEntries(
+    entries: Array<SharedSyncLogEntryInput>,
+    options: { userId: UserId; deviceId: DeviceId; now?: Now; extraSentInfo?: unknown },
+  ): Promise<void> {
+    validateUserId(options?.userId)
+    validateEntryInputs(entries)
+    // Safe to retry: the log skips entries whose (device, createdOn) it already holds.
+    const body: Record<string, unknown> = { deviceId: options.deviceId, entries }
+    if (options.now !== undefined) body.now = options.now
+    if (options.extraSentInfo !== undefined) body.extraSentInfo = options.extraSentInfo
+    await this.call('writeEntries', body)
+  }
+
+  async getUnsyncedEntries(options: { userId: UserId; deviceId: DeviceId; batchSize?: number }): Promise<SharedSyncLogUpdate> {
+    validateUserId(options?.userId)
+    validateBatchSize(options.batchSize)
+    const body: Record<string, unknown> = { deviceId: options.deviceId }
+    if (options.batchSize !== undefined) body.batchSize = options.batchSize
+    return this.call<SharedSyncLogUpdate>('unsyncedEntries', body)
+  }
+
+  async markAsSeen(update: { memo: SharedSyncLogMemo }, options: { userId: UserId; deviceId: DeviceId; now?: Now }): Promise<void> {
+    validateUserId(options?.userId)
+    const body: Record<string, unknown> = { deviceId: options.deviceId, memo: update.memo ?? null }
+    if (options.now !== undefined) body.now = options.now
+    await this.call('markAsSeen', body)
+  }
+
+  private async call<T>(route: RouteName, body: unknown): Promise<T> {
+    const path = ROUTES[route]
+    const payload = JSON.stringify(body)
+    for (let attempt = 0; ; attempt += 1) {
+      const outcome = await this.attempt<T>(path, payload)
+      if ('value' in outcome) {
+        return outcome.value
+      }
+      if (!outcome.retryable || attempt >= this.retries) {
+        if (outcome.retryable && this.retries > 0) {
+          const { error } = outcome
+          throw new SharedSyncLogHttpError(error.code, `${stripPrefix(error.message)} (gave up after ${attempt + 1} attempts)`, {
+            cause: error.cause ?? error,
+            status: (error as SharedSyncLogHttpError).status,
+          })
+        }
+        throw outcome.error
+      }
+      const delayMs = this.delayFor(attempt)
+      this.options.onRetry?.({ route: path, attempt: attempt + 1, delayMs, error: outcome.error })
+      await new Promise((resolve) => setTimeout(resolve, delayMs))
+    }
+  }
+
+  private delayFor(attempt: number): number {
+    const { initialMs, maxMs, factor } = this.backoff
+    const ceiling = Math.min(maxMs, initialMs * Math.pow(factor, attempt))
+    // "Equal jitter": half fixed, half random, so clients that failed together spread out.
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2))
+  }
+
+  private async attempt<T>(path: string, payload: string): Promise<{ value: T } | Attempt> {
+    const url = this.baseUrl + path
+    let token: string
+    try {
+      token = this.options.token ?? (await this.options.getToken!())
+    } catch (cause) {
+      return {
+        retryable: false,
+        error: new SharedSyncLogHttpError('NO_TOKEN', `getToken() failed, so no request was sent to ${url}; fix the token source.`, { cause }),
+      }
+    }
+    if (typeof token !== 'string' || token === '') {
+      return {
+        retryable: false,
+        error: new SharedSyncLogHttpError('NO_TOKEN', `no token to send to ${url}: \`token\`/\`getToken()\` gave ${token === '' ? 'an empty string' : typeof token}; pass a non-empty string.`),
+      }
+    }
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(), this.timeoutMs)
+    let response: Response
+    let text: string
+    try {
+      response = await this.fetchImpl(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, accept: 'application/json' },
+        body: payload,
+        signal: controller.signal,
+      })
+      text = await response.text()
+    } catch (cause) {
+      if (controller.signal.aborted) {
+        return {
+          retryable: true,
+          error: new SharedSyncLogHttpError('TIMEOUT', `no answer from ${url} within ${this.timeoutMs} ms; the server may be overloaded, or raise \`timeoutMs\`.`, { cause }),
+        }
+      }
+      return {
+        retryable: true,
+        error: new SharedSyncLogHttpError('NETWORK_ERROR', `could not reach the sync server at ${url} (${describeCause(cause)}); check that it runs and the URL is right.`, { cause }),
+      }
+    } finally {
+      clearTimeout(timer)
+    }
+
+    let json: any
+    try {
+      json = text === '' ? undefined : JSON.parse(text)
+    } catch (cause) {
+      json = undefined
+    }
+    if (response.ok) {
+      if (json === undefined && response.status !== 204) {
+        return {
+          retryable: false,
+          error: new SharedSyncLogHttpError('BAD_RESPONSE', `${url} answered ${response.status} without a JSON body; is the URL pointing at a storex-sync server?`, { status: response.status }),
+        }
+      }
+      return { value: json as T }
+    }
+    const serverError = json && typeof json === 'object' && json.error && typeof json.error === 'object' ? json.error : null
+    const code = typeof serverError?.code === 'string' ? serverError.code : response.status >= 500 ? 'SERVER_ERROR' : 'HTTP_ERROR'
+    const message =
+      typeof serverError?.message === 'string'
+        ? `server answered ${response.status} ${code}: ${serverError.message}`
+        : `${url} answered ${response.status} ${response.statusText || ''}`.trim() +
+          (response.status === 404 ? '; is the URL pointing at a storex-sync server?' : '')
+    if (LOG_ERROR_CODES.has(code) && typeof serverError?.message === 'string') {
+      // The log's own errors arrive as the log's error class, as from any other SharedSyncLog.
+      return { retryable: false, error: new SharedSyncLogError(code, serverError.message) }
+    }
+    return {
+      retryable: response.status >= 500,
+      error: new SharedSyncLogHttpError(code, message, { status: response.status }),
+    }
+  }
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) {
+    const inner = (cause as any).cause
+    const code = inner?.code ?? (cause as any).code
+    return code ? `${code}: ${inner?.message ?? cause.message}` : cause.message
+  }
+  return String(cause)
+}
+
+function stripPrefix(message: string): string {
+  return message.replace(/^@storex-sync\/shared-sync-log-http: /, '')
+}

@@ -1,0 +1,218 @@
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify'
+import { isSyncError } from '@storex-sync/errors'
+import { SharedSyncLogError, type SharedSyncLog, type UserId } from '@storex-sync/shared-sync-log-core'
+import { SharedSyncLogHttpError } from '../errors'
+import type { Authenticator } from './auth'
+import { ROUTES } from './protocol'
+import { createSchemas, describeIssues } from './schemas'
+import { openSharedSyncLog } from './open-log'
+
+export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024
+export const DEFAULT_MAX_BATCH_SIZE = 1000
+
+export interface SyncServerPluginOptions {
+  /** The log to expose. Any implementation: `SharedSyncLogStorage`, `PostgresSharedSyncLog`, `MemorySharedSyncLog`. */
+  sharedSyncLog: SharedSyncLog
+  /** Token -> user id (or null to refuse). The only source of the user id. */
+  authenticate: Authenticator
+  /** Largest accepted request body in bytes (default 4 MiB); bigger ones get 413. */
+  bodyLimit?: number
+  /** Most entries returned by one read (default 1000); reads asking for more, or for all, get pages with `hasMore`. */
+  maxBatchSize?: number
+  /** Most entries accepted by one write (default 10000). */
+  maxEntriesPerWrite?: number
+  /** Answer unknown routes under this plugin's prefix with a JSON 404 (default true). */
+  handleNotFound?: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    syncUserId?: UserId
+  }
+}
+
+function sendError(reply: FastifyReply, status: number, code: string, message: string) {
+  return reply.code(status).header('cache-control', 'no-store').send({ error: { code, message } })
+}
+
+function withoutPackagePrefix(error: { message: string; packageName?: string }): string {
+  const prefix = `${error.packageName}: `
+  return error.packageName && error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message
+}
+
+/**
+ * The sync routes as a Fastify plugin, to mount in an existing app:
+ * `app.register(syncServerPlugin, { prefix: '/sync', sharedSyncLog, authenticate })`.
+ * Routes, error handler and authentication stay inside the plugin's scope.
+ */
+export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = async (app, options) => {
+  const { sharedSyncLog, authenticate } = options
+  if (!sharedSyncLog || typeof sharedSyncLog.writeEntries !== 'function') {
+    throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'syncServerPlugin needs a `sharedSyncLog` option: a SharedSyncLog to expose.')
+  }
+  if (typeof authenticate !== 'function') {
+    throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'syncServerPlugin needs an `authenticate` option: a function from a bearer token to a user id (or null).')
+  }
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
+  const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE
+  const schemas = createSchemas({ maxEntriesPerWrite: options.maxEntriesPerWrite ?? 10_000 })
+  const routeList = Object.values(ROUTES).join(', ')
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendError(reply, 413, 'BODY_TOO_LARGE', `the request body is larger than the server's limit of ${bodyLimit} bytes; send fewer entries per write`)
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendError(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', `send JSON with "content-type: application/json", got ${JSON.stringify(request.headers['content-type'] ?? null)}`)
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return sendError(reply, 400, 'INVALID_JSON', 'the request body is empty; send a JSON object')
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return sendError(reply, 400, 'INVALID_JSON', 'the request body is not valid JSON')
+      case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+        return sendError(reply, 400, 'INVALID_REQUEST', 'the content-length header does not match the body')
+    }
+    if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON|prototype/i.test(error.message))) {
+      return sendError(reply, 400, 'INVALID_JSON', `the request body is not acceptable JSON (${error instanceof SyntaxError ? 'syntax error' : error.message})`)
+    }
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendError(reply, error.statusCode, 'INVALID_REQUEST', error.message)
+    }
+    request.log.error({ err: error }, 'storex-sync: request failed')
+    return sendError(reply, 500, 'INTERNAL_ERROR', 'the server failed to handle this request; its log has the details. Retrying later may help.')
+  })
+
+  if (options.handleNotFound !== false) {
+    app.setNotFoundHandler((request, reply) =>
+      sendError(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; the sync API takes POST requests with a JSON body to ${routeList}`),
+    )
+  }
+
+  app.addHook('onRequest', async (request, reply) => {
+    const header = request.headers.authorization
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
+    if (!match) {
+      reply.header('www-authenticate', 'Bearer')
+      return sendError(reply, 401, 'UNAUTHENTICATED', 'missing credentials: send the header "Authorization: Bearer <token>"')
+    }
+    let userId: UserId | null
+    try {
+      userId = await authenticate(match[1]!)
+    } catch (error) {
+      request.log.error({ err: error }, 'storex-sync: authenticate() threw')
+      return sendError(reply, 500, 'INTERNAL_ERROR', 'the server could not check the credentials; retry later')
+    }
+    if (userId === null || userId === undefined) {
+      reply.header('www-authenticate', 'Bearer error="invalid_token"')
+      return sendError(reply, 401, 'UNAUTHENTICATED', 'the token is not valid; check the token the client sends')
+    }
+    if (!((typeof userId === 'string' && userId !== '') || (typeof userId === 'number' && Number.isFinite(userId)))) {
+      request.log.error({ userId }, 'storex-sync: authenticate() returned something that is not a user id')
+      return sendError(reply, 500, 'INTERNAL_ERROR', 'the server could not check the credentials; retry later')
+    }
+    request.syncUserId = userId
+  })
+
+  function route<S extends keyof typeof schemas>(
+    name: S,
+    handler: (body: ReturnType<(typeof schemas)[S]['parse']>, userId: UserId) => Promise<unknown>,
+  ) {
+    const schema = schemas[name]
+    app.post(ROUTES[name], { bodyLimit }, async (request: FastifyRequest, reply: FastifyReply) => {
+      const parsed = schema.safeParse(request.body)
+      if (!parsed.success) {
+        return sendError(reply, 400, 'INVALID_ARGUMENT', `invalid request to ${ROUTES[name]}: ${describeIssues(parsed.error)}`)
+      }
+      const body = parsed.data as any
+      try {
+        const result = await handler(body, request.syncUserId!)
+        return reply.header('cache-control', 'no-store').send(result)
+      } catch (error) {
+        if (isSyncError(error)) {
+          if (error.code === 'UNKNOWN_DEVICE') {
+            // Built here, from the request alone: the answer for another user's
+            // device is byte for byte the one for a device that does not exist.
+            const unknown = SharedSyncLogError.unknownDevice(body.deviceId)
+            return sendError(reply, 404, unknown.code, withoutPackagePrefix(unknown))
+          }
+          if (error.code === 'INVALID_MEMO' || error.code === 'INVALID_ARGUMENT') {
+            return sendError(reply, 400, error.code, withoutPackagePrefix(error))
+          }
+        }
+        throw error
+      }
+    })
+  }
+
+  route('createDevice', async (body, userId) => ({
+    deviceId: await sharedSyncLog.createDeviceId({ userId, sharedUntil: body.sharedUntil }),
+  }))
+  route('deviceInfo', async (body, userId) => ({
+    device: await sharedSyncLog.getDeviceInfo({ userId, deviceId: body.deviceId }),
+  }))
+  route('writeEntries', async (body, userId) => {
+    await sharedSyncLog.writeEntries(body.entries, {
+      userId,
+      deviceId: body.deviceId,
+      ...(body.now !== undefined ? { now: body.now } : {}),
+      ...(body.extraSentInfo !== undefined ? { extraSentInfo: body.extraSentInfo } : {}),
+    })
+    return { ok: true }
+  })
+  route('unsyncedEntries', async (body, userId) =>
+    sharedSyncLog.getUnsyncedEntries({ userId, deviceId: body.deviceId, batchSize: Math.min(body.batchSize ?? maxBatchSize, maxBatchSize) }),
+  )
+  route('markAsSeen', async (body, userId) => {
+    await sharedSyncLog.markAsSeen({ memo: body.memo }, { userId, deviceId: body.deviceId, ...(body.now !== undefined ? { now: body.now } : {}) })
+    return { ok: true }
+  })
+}
+
+export interface CreateSyncServerOptions extends Omit<SyncServerPluginOptions, 'sharedSyncLog' | 'handleNotFound'> {
+  /** The log to expose; or give `database` and the server opens (and on close, closes) one. */
+  sharedSyncLog?: SharedSyncLog
+  /** `postgres://...` for PostgreSQL, else the path of an SQLite file (`:memory:` for a throw-away one). */
+  database?: string
+  /** Mount the routes under this path, e.g. `/sync`. */
+  prefix?: string
+  /** Fastify's logger option (default off). */
+  logger?: FastifyServerOptions['logger']
+}
+
+/**
+ * A Fastify app serving the shared sync log. Not yet listening: call
+ * `await app.listen({ port, host })`, or `app.inject()` in tests.
+ * `await app.close()` also closes the database it opened.
+ */
+export async function createSyncServer(options: CreateSyncServerOptions): Promise<FastifyInstance> {
+  if (!options.sharedSyncLog && !options.database) {
+    throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'createSyncServer needs `sharedSyncLog` (a SharedSyncLog) or `database` (an SQLite file path or a postgres:// URL).')
+  }
+  let sharedSyncLog = options.sharedSyncLog
+  let close: (() => Promise<void>) | undefined
+  if (!sharedSyncLog) {
+    const opened = await openSharedSyncLog({ database: options.database! })
+    sharedSyncLog = opened.sharedSyncLog
+    close = opened.close
+  }
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT })
+  if (close) {
+    app.addHook('onClose', async () => {
+      await close!()
+    })
+  }
+  const prefix = options.prefix?.replace(/\/+$/, '') ?? ''
+  await app.register(syncServerPlugin, { ...options, sharedSyncLog, prefix })
+  if (prefix) {
+    app.setNotFoundHandler((request, reply) =>
+      sendError(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; the sync API lives under ${prefix}/v1/`),
+    )
+  }
+  return app
+}

@@ -1,0 +1,181 @@
+import { parseArgs } from 'node:util'
+import { basename } from 'node:path'
+import { isSyncError } from '@storex-sync/errors'
+import { createSyncServer, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BATCH_SIZE } from './app'
+import { loadTokenFile, staticTokenAuthenticator } from './auth'
+import { openSharedSyncLog } from './open-log'
+import { SharedSyncLogHttpError } from '../errors'
+
+export const HELP = `storex-sync-server: the storex-sync shared log over HTTP
+
+Usage:
+  storex-sync-server --auth tokens.json [options]
+
+Options:
+  --port <n>            port to listen on (default 8080; 0 picks a free one)
+  --host <address>      address to listen on (default 127.0.0.1; 0.0.0.0 for all interfaces)
+  --database <db>       where the log is stored (default ./storex-sync.sqlite):
+                          a file path       embedded SQLite (one server process per file)
+                          :memory:          SQLite in memory, lost on exit
+                          postgres://user:password@host:5432/database
+                                            PostgreSQL (tables are created if missing)
+  --auth <file>         JSON file mapping bearer tokens to user ids, for development:
+                          {"<long random token>": "alice", "<another>": "bob"}
+  --body-limit <size>   largest request body, e.g. 1048576, 512kb, 4mb (default 4mb)
+  --max-batch-size <n>  most entries per read (default ${DEFAULT_MAX_BATCH_SIZE})
+  --log                 log every request (JSON lines on stdout)
+  -h, --help            show this text
+
+Clients use HttpSharedSyncLog from @storex-sync/shared-sync-log-http with
+{ url: 'http://<host>:<port>', token }. Stop the server with Ctrl-C (SIGINT) or SIGTERM.
+`
+
+export class UsageError extends Error {}
+
+export interface CliOptions {
+  port: number
+  host: string
+  database: string
+  auth: string
+  bodyLimit: number
+  maxBatchSize: number
+  log: boolean
+}
+
+export function parseSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?$/i.exec(text.trim())
+  if (!match) throw new UsageError(`--body-limit: "${text}" is not a size; use bytes (1048576) or a unit (512kb, 4mb)`)
+  const units: Record<string, number> = { b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3 }
+  const bytes = Math.floor(Number(match[1]) * units[(match[2] ?? 'b').toLowerCase()]!)
+  if (bytes < 1024) throw new UsageError(`--body-limit: ${text} is too small; give at least 1kb`)
+  return bytes
+}
+
+function parseInteger(name: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`--${name}: "${text}" is not a whole number between ${min} and ${max}`)
+  }
+  return Number(text)
+}
+
+export function parseCliArgs(argv: string[]): CliOptions | 'help' {
+  let values: Record<string, string | boolean | undefined>
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        database: { type: 'string' },
+        auth: { type: 'string' },
+        'body-limit': { type: 'string' },
+        'max-batch-size': { type: 'string' },
+        log: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }))
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''))
+  }
+  if (values.help) return 'help'
+  if (!values.auth) {
+    throw new UsageError('--auth is required: every request must carry a token. Create a JSON file {"<long random token>": "<user id>"} and pass --auth <file>')
+  }
+  return {
+    port: values.port === undefined ? 8080 : parseInteger('port', values.port as string, 0, 65535),
+    host: (values.host as string | undefined) ?? '127.0.0.1',
+    database: (values.database as string | undefined) ?? './storex-sync.sqlite',
+    auth: values.auth as string,
+    bodyLimit: values['body-limit'] === undefined ? DEFAULT_BODY_LIMIT : parseSize(values['body-limit'] as string),
+    maxBatchSize: values['max-batch-size'] === undefined ? DEFAULT_MAX_BATCH_SIZE : parseInteger('max-batch-size', values['max-batch-size'] as string, 1, 100_000),
+    log: Boolean(values.log),
+  }
+}
+
+export interface CliIo {
+  out: (line: string) => void
+  err: (line: string) => void
+}
+
+/** Runs the command; resolves with a stop function once listening, or rejects with a printable error. */
+export async function startFromCli(argv: string[], io: CliIo): Promise<{ stop(): Promise<void>; url: string } | null> {
+  const options = parseCliArgs(argv)
+  if (options === 'help') {
+    io.out(HELP)
+    return null
+  }
+  const tokens = await loadTokenFile(options.auth)
+  const opened = await openSharedSyncLog({ database: options.database })
+  const app = await createSyncServer({
+    sharedSyncLog: opened.sharedSyncLog,
+    authenticate: staticTokenAuthenticator(tokens),
+    bodyLimit: options.bodyLimit,
+    maxBatchSize: options.maxBatchSize,
+    logger: options.log,
+  })
+  app.addHook('onClose', async () => {
+    await opened.close()
+  })
+  try {
+    await app.listen({ port: options.port, host: options.host })
+  } catch (cause) {
+    await app.close().catch(() => {})
+    const code = (cause as { code?: string }).code
+    if (code === 'EADDRINUSE') {
+      throw new SharedSyncLogHttpError('PORT_IN_USE', `port ${options.port} on ${options.host} is already in use; stop the other process or pick another --port.`, { cause })
+    }
+    if (code === 'EACCES') {
+      throw new SharedSyncLogHttpError('PORT_FORBIDDEN', `not allowed to listen on port ${options.port}; ports below 1024 need privileges, pick a higher --port.`, { cause })
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+      throw new SharedSyncLogHttpError('BAD_HOST', `cannot listen on --host ${options.host} (${code}); use an address of this machine, e.g. 127.0.0.1 or 0.0.0.0.`, { cause })
+    }
+    throw cause
+  }
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : options.port
+  const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host
+  const url = `http://${shownHost}:${port}`
+  const tokenCount = Object.keys(tokens).length
+  io.out(
+    `storex-sync-server listening on ${url} | database: ${opened.description} | auth: ${tokenCount} token${tokenCount === 1 ? '' : 's'} from ${basename(options.auth)} | body limit: ${options.bodyLimit} bytes`,
+  )
+  return { url, stop: () => app.close() }
+}
+
+/** The process entry: exit code 2 for usage errors, 1 for start-up failures. */
+export async function runCli(argv: string[]): Promise<void> {
+  const io: CliIo = { out: (line) => process.stdout.write(line + '\n'), err: (line) => process.stderr.write(line + '\n') }
+  let server: Awaited<ReturnType<typeof startFromCli>>
+  try {
+    server = await startFromCli(argv, io)
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`storex-sync-server: ${error.message}\nRun storex-sync-server --help for the options.`)
+      process.exitCode = 2
+      return
+    }
+    const message = isSyncError(error) ? error.message.replace(/^@storex-sync\/shared-sync-log-http: /, '') : (error as Error)?.message ?? String(error)
+    io.err(`storex-sync-server: could not start: ${message}`)
+    process.exitCode = 1
+    return
+  }
+  if (!server) return
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    io.out(`storex-sync-server: ${signal} received, closing connections`)
+    server!.stop().then(
+      () => process.exit(0),
+      (error) => {
+        io.err(`storex-sync-server: error while stopping: ${(error as Error).message}`)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+}

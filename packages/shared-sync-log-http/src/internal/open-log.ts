@@ -1,0 +1,112 @@
+import { existsSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import type { SharedSyncLog } from '@storex-sync/shared-sync-log-core'
+import { SharedSyncLogHttpError } from '../errors'
+import { PostgresSharedSyncLog } from './postgres-log'
+
+export interface OpenedSharedSyncLog {
+  sharedSyncLog: SharedSyncLog
+  kind: 'sqlite' | 'postgres'
+  /** For status lines: the file path, or the URL without its password. */
+  description: string
+  close(): Promise<void>
+}
+
+export interface OpenSharedSyncLogOptions {
+  /** `postgres://...` / `postgresql://...` for PostgreSQL; else the path of an SQLite file (`:memory:` for a throw-away one). */
+  database: string
+  /** Pool size for PostgreSQL (default 10). */
+  poolSize?: number
+}
+
+/** Hides the password of a connection URL, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
+  }
+}
+
+/**
+ * Opens the shared log the server stores its data in: PostgreSQL for a
+ * `postgres://` URL (see `PostgresSharedSyncLog`), otherwise
+ * `SharedSyncLogStorage` on an SQLite file through TypeORM and better-sqlite3.
+ */
+export async function openSharedSyncLog(options: OpenSharedSyncLogOptions): Promise<OpenedSharedSyncLog> {
+  const database = options.database
+  if (typeof database !== 'string' || database.trim() === '') {
+    throw new SharedSyncLogHttpError('INVALID_DATABASE', 'no database given; pass a postgres:// URL or the path of an SQLite file.')
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(database)?.[1]?.toLowerCase()
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    return openPostgres(database, options)
+  }
+  if (scheme !== undefined) {
+    throw new SharedSyncLogHttpError('INVALID_DATABASE', `unsupported database URL scheme "${scheme}://"; use postgres://user:password@host:5432/database for PostgreSQL, or a file path for SQLite.`)
+  }
+  return openSqlite(database)
+}
+
+async function openPostgres(database: string, options: OpenSharedSyncLogOptions): Promise<OpenedSharedSyncLog> {
+  let parsed: URL
+  try {
+    parsed = new URL(database)
+  } catch (cause) {
+    throw new SharedSyncLogHttpError('INVALID_DATABASE', `"${redactUrl(database)}" is not a valid URL; use postgres://user:password@host:5432/database (percent-encode special characters in the password).`, { cause })
+  }
+  if (!parsed.hostname || parsed.pathname.length <= 1) {
+    throw new SharedSyncLogHttpError('INVALID_DATABASE', `"${redactUrl(database)}" names no ${parsed.hostname ? 'database' : 'host'}; use postgres://user:password@host:5432/database.`)
+  }
+  const description = redactUrl(database)
+  let log: PostgresSharedSyncLog
+  try {
+    log = await PostgresSharedSyncLog.connect({ connectionString: database, poolSize: options.poolSize })
+  } catch (cause) {
+    const code = (cause as { code?: string })?.code
+    const detail = code ? `${code}: ${(cause as Error).message}` : (cause as Error)?.message
+    throw new SharedSyncLogHttpError('DATABASE_UNREACHABLE', `cannot use the PostgreSQL database at ${description} (${detail}); check that the server runs, the database exists and the user may create tables in it.`, { cause })
+  }
+  return { sharedSyncLog: log, kind: 'postgres', description, close: () => log.close() }
+}
+
+async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
+  const path = database === ':memory:' ? database : resolve(database.replace(/^sqlite:/i, ''))
+  if (path !== ':memory:') {
+    const dir = dirname(path)
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new SharedSyncLogHttpError('DATABASE_UNREACHABLE', `cannot create the SQLite file ${path}: the directory ${dir} does not exist; create it or pass another --database path.`)
+    }
+  }
+  const [storex, { TypeORMStorageBackend }, { registerModuleMapCollections }, { SharedSyncLogStorage }] = await Promise.all([
+    import('@worldbrain/storex'),
+    import('@worldbrain/storex-backend-typeorm'),
+    import('@worldbrain/storex-pattern-modules'),
+    import('@storex-sync/shared-sync-log-storex'),
+  ])
+  const StorageManager = ((storex as any).default?.default ?? (storex as any).default ?? storex) as any
+  const backend = new TypeORMStorageBackend({
+    connectionOptions: { type: 'better-sqlite3', database: path, name: `storex-sync-server-${Date.now()}-${Math.random()}` } as any,
+    autoPkOptions: { type: 'integer', generated: 'increment' } as any,
+  })
+  const storageManager = new StorageManager({ backend })
+  try {
+    const sharedSyncLog = new SharedSyncLogStorage({ storageManager, autoPkType: 'int' })
+    registerModuleMapCollections(storageManager.registry, { sharedSyncLog })
+    await storageManager.finishInitialization()
+    await (backend as any).migrate()
+    return {
+      sharedSyncLog,
+      kind: 'sqlite',
+      description: path === ':memory:' ? 'SQLite in memory (data is lost on exit)' : `SQLite file ${path}`,
+      close: async () => {
+        await (backend as any).connection?.close()
+      },
+    }
+  } catch (cause) {
+    await (backend as any).connection?.close().catch(() => {})
+    throw new SharedSyncLogHttpError('DATABASE_UNREACHABLE', `cannot open the SQLite database ${path} (${(cause as Error)?.message}); check the file is an SQLite database this process may write.`, { cause })
+  }
+}

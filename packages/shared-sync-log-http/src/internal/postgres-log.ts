@@ -1,0 +1,269 @@
+import pg, { type PoolClient } from 'pg'
+import {
+  SharedSyncLogError,
+  createSequenceMemo,
+  readSequenceMemo,
+  resolveNow,
+  validateBatchSize,
+  validateEntryInputs,
+  validateUserId,
+  type DeviceId,
+  type Now,
+  type SharedSyncLog,
+  type SharedSyncLogDeviceInfo,
+  type SharedSyncLogEntry,
+  type SharedSyncLogEntryInput,
+  type SharedSyncLogMemo,
+  type SharedSyncLogUpdate,
+  type UserId,
+} from '@storex-sync/shared-sync-log-core'
+
+export interface PostgresSharedSyncLogOptions {
+  /** `postgres://user:password@host:port/database` */
+  connectionString: string
+  /** Prefix of the three tables this log creates (default `storex_sync_`). */
+  tablePrefix?: string
+  /** Connections in the pool (default 10). */
+  poolSize?: number
+  /** How long to wait for a connection, in ms (default 5000). */
+  connectionTimeoutMs?: number
+}
+
+const SCHEMA_LOCK_KEY = 0x5707e5 // pg_advisory_xact_lock key that serializes schema creation
+
+/**
+ * The shared sync log on PostgreSQL, written in SQL with `pg`.
+ *
+ * Each user has a row holding the last sequence number handed out. A write
+ * locks that row (`SELECT ... FOR UPDATE`), numbers its entries after it and
+ * commits; so a user's writes commit in sequence order and a reader never
+ * sees sequence n+1 before n is committed: no gap a cursor could skip.
+ * Different users never wait for each other.
+ */
+export class PostgresSharedSyncLog implements SharedSyncLog {
+  private readonly pool: InstanceType<typeof pg.Pool>
+  private readonly users: string
+  private readonly devices: string
+  private readonly entries: string
+
+  private constructor(options: PostgresSharedSyncLogOptions) {
+    const prefix = options.tablePrefix ?? 'storex_sync_'
+    if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) {
+      throw new SharedSyncLogError('INVALID_ARGUMENT', `tablePrefix must be lower-case letters, digits and underscores, got ${JSON.stringify(prefix)}`)
+    }
+    this.users = `${prefix}user`
+    this.devices = `${prefix}device`
+    this.entries = `${prefix}entry`
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+    })
+    // An idle connection that the server drops must not crash the process;
+    // the next query opens a new one.
+    this.pool.on('error', () => {})
+  }
+
+  /** Connects, creates the tables if they do not exist, and returns the log. */
+  static async connect(options: PostgresSharedSyncLogOptions): Promise<PostgresSharedSyncLog> {
+    const log = new PostgresSharedSyncLog(options)
+    try {
+      await log.createSchema()
+    } catch (error) {
+      await log.pool.end().catch(() => {})
+      throw error
+    }
+    return log
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end()
+  }
+
+  private async createSchema() {
+    await this.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY])
+      await client.query(`CREATE TABLE IF NOT EXISTS ${this.users} (
+        user_key text PRIMARY KEY,
+        last_sequence bigint NOT NULL DEFAULT 0
+      )`)
+      await client.query(`CREATE TABLE IF NOT EXISTS ${this.devices} (
+        id bigserial PRIMARY KEY,
+        user_key text NOT NULL REFERENCES ${this.users} (user_key),
+        shared_until double precision,
+        seen_sequence bigint NOT NULL DEFAULT 0
+      )`)
+      await client.query(`CREATE TABLE IF NOT EXISTS ${this.entries} (
+        user_key text NOT NULL,
+        sequence bigint NOT NULL,
+        device_id bigint NOT NULL REFERENCES ${this.devices} (id),
+        created_on double precision NOT NULL,
+        shared_on double precision NOT NULL,
+        data text NOT NULL,
+        extra_sent_info text,
+        PRIMARY KEY (user_key, sequence),
+        UNIQUE (device_id, created_on)
+      )`)
+    })
+  }
+
+  async createDeviceId(options: { userId: UserId; sharedUntil?: number | null }): Promise<DeviceId> {
+    validateUserId(options.userId)
+    const userKey = String(options.userId)
+    return this.transaction(async (client) => {
+      await client.query(`INSERT INTO ${this.users} (user_key) VALUES ($1) ON CONFLICT DO NOTHING`, [userKey])
+      const result = await client.query(
+        `INSERT INTO ${this.devices} (user_key, shared_until) VALUES ($1, $2) RETURNING id`,
+        [userKey, options.sharedUntil ?? null],
+      )
+      return Number(result.rows[0].id)
+    })
+  }
+
+  async getDeviceInfo(options: { userId: UserId; deviceId: DeviceId }): Promise<SharedSyncLogDeviceInfo | null> {
+    validateUserId(options.userId)
+    const id = toDbId(options.deviceId)
+    if (id === null) return null
+    const result = await this.pool.query(`SELECT shared_until FROM ${this.devices} WHERE id = $1 AND user_key = $2`, [
+      id,
+      String(options.userId),
+    ])
+    return result.rows.length ? { sharedUntil: result.rows[0].shared_until ?? null } : null
+  }
+
+  async writeEntries(
+    entries: Array<SharedSyncLogEntryInput>,
+    options: { userId: UserId; deviceId: DeviceId; now?: Now; extraSentInfo?: unknown },
+  ): Promise<void> {
+    validateUserId(options.userId)
+    validateEntryInputs(entries)
+    const userKey = String(options.userId)
+    const id = toDbId(options.deviceId)
+    if (id === null) throw SharedSyncLogError.unknownDevice(options.deviceId)
+    const sharedOn = resolveNow(options.now)
+    const extra = options.extraSentInfo === undefined ? null : JSON.stringify(options.extraSentInfo)
+    await this.transaction(async (client) => {
+      // The device row proves ownership; the user row is the lock that orders this user's writes.
+      const device = await client.query(`SELECT 1 FROM ${this.devices} WHERE id = $1 AND user_key = $2`, [id, userKey])
+      if (!device.rows.length) throw SharedSyncLogError.unknownDevice(options.deviceId)
+      if (!entries.length) return
+      const locked = await client.query(`SELECT last_sequence FROM ${this.users} WHERE user_key = $1 FOR UPDATE`, [userKey])
+      let sequence = Number(locked.rows[0].last_sequence)
+      const existing = await client.query(
+        `SELECT created_on FROM ${this.entries} WHERE device_id = $1 AND created_on = ANY($2::float8[])`,
+        [id, entries.map((entry) => entry.createdOn)],
+      )
+      const seen = new Set<number>(existing.rows.map((row: any) => Number(row.created_on)))
+      const sequences: number[] = []
+      const createdOns: number[] = []
+      const datas: string[] = []
+      for (const entry of entries) {
+        if (seen.has(entry.createdOn)) continue // already stored: a retried write
+        seen.add(entry.createdOn)
+        sequences.push(++sequence)
+        createdOns.push(entry.createdOn)
+        datas.push(entry.data)
+      }
+      if (!sequences.length) return
+      await client.query(
+        `INSERT INTO ${this.entries} (user_key, sequence, device_id, created_on, shared_on, data, extra_sent_info)
+         SELECT $1, s, $2, c, $3, d, $4 FROM unnest($5::bigint[], $6::float8[], $7::text[]) AS t(s, c, d)`,
+        [userKey, id, sharedOn, extra, sequences, createdOns, datas],
+      )
+      await client.query(`UPDATE ${this.users} SET last_sequence = $1 WHERE user_key = $2`, [sequence, userKey])
+    })
+  }
+
+  async getUnsyncedEntries(options: { userId: UserId; deviceId: DeviceId; batchSize?: number }): Promise<SharedSyncLogUpdate> {
+    validateUserId(options.userId)
+    validateBatchSize(options.batchSize)
+    const userKey = String(options.userId)
+    const id = toDbId(options.deviceId)
+    if (id === null) throw SharedSyncLogError.unknownDevice(options.deviceId)
+    // One snapshot for all reads, so the memo never passes an entry this read did not see.
+    return this.transaction(
+      async (client) => {
+        const device = await client.query(`SELECT seen_sequence FROM ${this.devices} WHERE id = $1 AND user_key = $2`, [id, userKey])
+        if (!device.rows.length) throw SharedSyncLogError.unknownDevice(options.deviceId)
+        const cursor = Number(device.rows[0].seen_sequence)
+        const limit = options.batchSize ?? null
+        const result = await client.query(
+          `SELECT sequence, device_id, created_on, shared_on, data, extra_sent_info FROM ${this.entries}
+           WHERE user_key = $1 AND sequence > $2 AND device_id <> $3 ORDER BY sequence LIMIT $4`,
+          [userKey, cursor, id, limit === null ? null : limit + 1],
+        )
+        const hasMore = limit !== null && result.rows.length > limit
+        const rows = hasMore ? result.rows.slice(0, limit!) : result.rows
+        let end = rows.length ? Number(rows[rows.length - 1].sequence) : cursor
+        if (!hasMore) {
+          // Skip past this device's own entries too, so the next read starts after them.
+          const own = await client.query(
+            `SELECT max(sequence) AS top FROM ${this.entries} WHERE user_key = $1 AND device_id = $2 AND sequence > $3`,
+            [userKey, id, end],
+          )
+          if (own.rows[0].top !== null) end = Math.max(end, Number(own.rows[0].top))
+        }
+        const entries = rows.map((row: any): SharedSyncLogEntry => {
+          const entry: SharedSyncLogEntry = {
+            userId: options.userId,
+            deviceId: Number(row.device_id),
+            createdOn: Number(row.created_on),
+            sharedOn: Number(row.shared_on),
+            data: row.data,
+          }
+          if (row.extra_sent_info !== null) entry.extraSentInfo = JSON.parse(row.extra_sent_info)
+          return entry
+        })
+        return { entries, memo: createSequenceMemo(end), hasMore }
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    )
+  }
+
+  async markAsSeen(update: { memo: SharedSyncLogMemo }, options: { userId: UserId; deviceId: DeviceId; now?: Now }): Promise<void> {
+    validateUserId(options.userId)
+    const userKey = String(options.userId)
+    const id = toDbId(options.deviceId)
+    if (id === null) throw SharedSyncLogError.unknownDevice(options.deviceId)
+    const exists = await this.pool.query(`SELECT 1 FROM ${this.devices} WHERE id = $1 AND user_key = $2`, [id, userKey])
+    if (!exists.rows.length) throw SharedSyncLogError.unknownDevice(options.deviceId)
+    const sequence = readSequenceMemo(update?.memo)
+    const result = await this.pool.query(
+      `UPDATE ${this.devices} d SET seen_sequence = GREATEST(d.seen_sequence, $1), shared_until = $2
+       FROM ${this.users} u
+       WHERE d.id = $3 AND d.user_key = $4 AND u.user_key = d.user_key AND u.last_sequence >= $1`,
+      [sequence, resolveNow(options.now), id, userKey],
+    )
+    if (result.rowCount === 0) throw SharedSyncLogError.invalidMemo(update.memo)
+  }
+
+  private async transaction<T>(run: (client: PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+    const client = await this.pool.connect()
+    let broken = false
+    try {
+      await client.query(begin)
+      const result = await run(client)
+      await client.query('COMMIT')
+      return result
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK')
+      } catch {
+        broken = true
+      }
+      throw error
+    } finally {
+      client.release(broken)
+    }
+  }
+}
+
+/** Device ids are bigserial numbers; anything else cannot name a device. */
+function toDbId(deviceId: unknown): number | null {
+  if (typeof deviceId === 'number' && Number.isSafeInteger(deviceId) && deviceId > 0) return deviceId
+  if (typeof deviceId === 'string' && /^[1-9][0-9]{0,15}$/.test(deviceId)) {
+    const value = Number(deviceId)
+    return Number.isSafeInteger(value) ? value : null
+  }
+  return null
+}

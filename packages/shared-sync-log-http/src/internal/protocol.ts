@@ -1,0 +1,34 @@
+/**
+ * The wire protocol shared by client and server. Every route is a POST with a
+ * JSON body (so device ids keep their JSON type), authenticated with
+ * `Authorization: Bearer <token>`. Errors come back as
+ * `{ error: { code, message } }` with a 4xx or 5xx status.
+ */
+export const PROTOCOL_VERSION = 1
+
+export const ROUTES = {
+  createDevice: '/v1/devices/create',
+  deviceInfo: '/v1/devices/info',
+  writeEntries: '/v1/entries/write',
+  unsyncedEntries: '/v1/entries/unsynced',
+  markAsSeen: '/v1/entries/seen',
+} as const
+
+export type RouteName = keyof typeof ROUTES
+
+export interface WireError {
+  error: { code: string; message: string }
+}
+
+/** Error codes the server sends; the client turns them into `SharedSyncLogHttpError`s with the same code. */
+export const SERVER_ERROR_CODES = {
+  UNAUTHENTICATED: 401,
+  DEVICE_NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  INVALID_JSON: 400,
+  INVALID_REQUEST: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  BODY_TOO_LARGE: 413,
+  INTERNAL_ERROR: 500,
+} as const

@@ -1,0 +1,45 @@
+import { afterAll } from 'vitest'
+import { MemorySharedSyncLog } from '@storex-sync/shared-sync-log-core'
+import { runSharedSyncLogTests } from '@storex-sync/shared-sync-log-core/testing'
+import { PostgresSharedSyncLog } from '../src/server'
+import { perUserClient, startServer } from './helpers'
+import { createPostgresDatabase, findPostgres } from './postgres-context'
+
+// The HTTP client + server pair over real HTTP on 127.0.0.1 (random port).
+
+runSharedSyncLogTests('HTTP client + server on MemorySharedSyncLog', async () => {
+  const server = await startServer({ sharedSyncLog: new MemorySharedSyncLog() })
+  return { sharedSyncLog: perUserClient(server.url), deviceIdType: 'int', cleanup: () => server.close() }
+})
+
+runSharedSyncLogTests('HTTP client + server on SQLite (SharedSyncLogStorage, TypeORM + better-sqlite3)', async () => {
+  const server = await startServer({ database: ':memory:' })
+  return { sharedSyncLog: perUserClient(server.url), deviceIdType: 'int', cleanup: () => server.close() }
+})
+
+const postgres = await findPostgres('the PostgreSQL conformance runs')
+if ('url' in postgres) {
+  const database = await createPostgresDatabase(postgres.url)
+  afterAll(() => database.drop())
+  let counter = 0
+  // Each test gets tables of its own (a fresh prefix) in this file's database.
+  const openLog = () => PostgresSharedSyncLog.connect({ connectionString: database.url, tablePrefix: `t${++counter}_`, poolSize: 4 })
+
+  runSharedSyncLogTests('PostgresSharedSyncLog (direct)', async () => {
+    const log = await openLog()
+    return { sharedSyncLog: log, deviceIdType: 'int', cleanup: () => log.close() }
+  })
+
+  runSharedSyncLogTests('HTTP client + server on PostgreSQL', async () => {
+    const log = await openLog()
+    const server = await startServer({ sharedSyncLog: log })
+    return {
+      sharedSyncLog: perUserClient(server.url),
+      deviceIdType: 'int',
+      cleanup: async () => {
+        await server.close()
+        await log.close()
+      },
+    }
+  })
+}
