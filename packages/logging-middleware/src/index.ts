@@ -1,0 +1,3 @@
+export { SyncLoggingMiddleware } from './middleware'
+export type { SyncLoggingMiddlewareOptions, StorageMiddlewareContext } from './middleware'
+export { SyncLoggingError } from './errors'

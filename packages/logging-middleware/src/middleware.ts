@@ -1,0 +1,302 @@
+import type { OperationBatch, StorageRegistry } from '@worldbrain/storex'
+import {
+  getObjectKey,
+  getObjectPk,
+  getPkFields,
+  getPkWhere,
+  withoutPkFields,
+  type ClientSyncLogEntry,
+  type ClientSyncLogStorage,
+  type DeviceId,
+  type ObjectPk,
+} from '@storex-sync/client-sync-log'
+import { SyncLoggingError } from './errors'
+import { flattenCreate, rebuildCreated } from './internal/nested'
+
+/** What every app passes in; `storageManager` is the StorageManager this middleware is set on. */
+export interface SyncLoggingMiddlewareOptions {
+  storageManager: { registry: StorageRegistry }
+  clientSyncLog: ClientSyncLogStorage
+  /** Collections whose writes are logged (and therefore synced). */
+  includeCollections: string[]
+  /** Wall clock in ms; defaults to Date.now. Also assignable later as `_getNow`. */
+  getNow?: () => number
+  /** The id of this device in the shared log; same as calling enable(deviceId). */
+  deviceId?: DeviceId
+}
+
+/** What storex passes to a middleware (storex does not export this type from its root). */
+export interface StorageMiddlewareContext {
+  operation: any[]
+  extraData: { [key: string]: any }
+  next: { process: (context: { operation: any[]; extraData?: { [key: string]: any } }) => any }
+}
+
+type PendingEntry =
+  | { operation: 'create' | 'modify'; collection: string; pk: ObjectPk; value: Record<string, unknown> }
+  | { operation: 'delete'; collection: string; pk: ObjectPk }
+
+const LOG_COLLECTION = 'clientSyncLogEntry'
+const IN_CHUNK = 500
+const LOGGED_OPERATIONS = new Set(['createObject', 'updateObject', 'updateObjects', 'deleteObject', 'deleteObjects', 'executeBatch'])
+
+type Next = StorageMiddlewareContext['next']
+
+/**
+ * Storex middleware that turns every write to an included collection into
+ * client sync log entries (one per affected object), written in the same
+ * executeBatch as the data. Put it after the custom-pk middleware:
+ * `storageManager.setMiddleware([pkMiddleware, logging])`.
+ */
+export class SyncLoggingMiddleware {
+  /** The wall clock (ms) used for createdOn; assignable, e.g. in tests. */
+  _getNow: () => number
+  private readonly storageRegistry: StorageRegistry
+  private readonly clientSyncLog: ClientSyncLogStorage
+  private readonly includeCollections: Set<string>
+  private deviceId: DeviceId | null
+  private isEnabled = true
+  private checked = false
+  private placeholderCounter = 0
+
+  constructor(options: SyncLoggingMiddlewareOptions) {
+    this.storageRegistry = options.storageManager.registry
+    this.clientSyncLog = options.clientSyncLog
+    this.includeCollections = new Set(options.includeCollections)
+    this._getNow = options.getNow ?? (() => Date.now())
+    this.deviceId = options.deviceId ?? null
+    if (this.includeCollections.has(LOG_COLLECTION)) {
+      throw new SyncLoggingError(
+        'UNKNOWN_COLLECTION',
+        `includeCollections names '${LOG_COLLECTION}', the log itself; list only your app's synced collections.`,
+      )
+    }
+  }
+
+  /** True unless disable() was called. */
+  get enabled(): boolean {
+    return this.isEnabled
+  }
+
+  /** Logs writes from now on, as the device `deviceId`. */
+  enable(deviceId: DeviceId): void {
+    if (typeof deviceId !== 'string' && typeof deviceId !== 'number') {
+      throw new SyncLoggingError(
+        'DEVICE_ID_MISSING',
+        `enable(deviceId) needs a string or number device id, got ${JSON.stringify(deviceId)}. Create one with sharedSyncLog.createDeviceId().`,
+      )
+    }
+    this.deviceId = deviceId
+    this.isEnabled = true
+  }
+
+  /** Lets every operation pass through unlogged (e.g. while integrating received changes). */
+  disable(): void {
+    this.isEnabled = false
+  }
+
+  async process(context: StorageMiddlewareContext): Promise<any> {
+    const { next } = context
+    const [operationName, ...args] = context.operation as [string, ...any[]]
+    if (!this.isEnabled || !LOGGED_OPERATIONS.has(operationName)) {
+      return next.process({ operation: context.operation, extraData: context.extraData })
+    }
+    this.checkRegistry()
+
+    if (operationName === 'executeBatch') {
+      const batch = (args[0] ?? []) as OperationBatch
+      if (!batch.some((step) => this.includeCollections.has(step.collection))) {
+        return next.process({ operation: context.operation, extraData: context.extraData })
+      }
+      return this.processBatch(batch, next)
+    }
+
+    const collection = args[0] as string
+    if (!this.includeCollections.has(collection)) {
+      return next.process({ operation: context.operation, extraData: context.extraData })
+    }
+    const deviceId = this.requireDeviceId(operationName, collection)
+
+    if (operationName === 'createObject') {
+      const flat = flattenCreate(this.storageRegistry, collection, args[1] ?? {}, `logging:${++this.placeholderCounter}:`)
+      const pending: PendingEntry[] = []
+      for (const { step } of flat) {
+        const entry = this.createEntry(step)
+        if (entry) {
+          pending.push(entry)
+        }
+      }
+      const result = await this.writeWithLog(
+        flat.map((item) => item.step),
+        pending,
+        deviceId,
+        next,
+      )
+      return { object: rebuildCreated(flat, result?.info ?? {}) }
+    }
+
+    const where = args[1] ?? {}
+    const isUpdate = operationName === 'updateObject' || operationName === 'updateObjects'
+    const pks = await this.findAffectedPks(collection, where, next)
+    const dataSteps = isUpdate ? this.updateSteps(collection, pks, args[2] ?? {}) : this.deleteSteps(collection, pks)
+    const pending = pks.map((pk) => this.entryFor(collection, pk, isUpdate ? args[2] ?? {} : null))
+    await this.writeWithLog(dataSteps, pending, deviceId, next)
+    return undefined
+  }
+
+  private async processBatch(batch: OperationBatch, next: Next) {
+    const deviceId = this.requireDeviceId('executeBatch', batch.find((step) => this.includeCollections.has(step.collection))!.collection)
+    const dataSteps: OperationBatch = []
+    const pending: PendingEntry[] = []
+    const createdHere = new Set<string>()
+    for (const step of batch) {
+      if (!this.includeCollections.has(step.collection)) {
+        dataSteps.push(step)
+        continue
+      }
+      if (step.operation === 'createObject') {
+        const entry = this.createEntry(step)!
+        createdHere.add(getObjectKey(step.collection, entry.pk))
+        pending.push(entry)
+        dataSteps.push(step)
+        continue
+      }
+      const isUpdate = step.operation === 'updateObjects'
+      if (!isUpdate && step.operation !== 'deleteObjects') {
+        dataSteps.push(step)
+        continue
+      }
+      // An object created earlier in this batch cannot be found yet: take its pk from the where.
+      const exactPk = this.exactPk(step.collection, step.where)
+      const pks =
+        exactPk.found && createdHere.has(getObjectKey(step.collection, exactPk.pk))
+          ? [exactPk.pk]
+          : await this.findAffectedPks(step.collection, step.where, next)
+      const updates = isUpdate ? (step as { updates: Record<string, unknown> }).updates : null
+      dataSteps.push(...(updates ? this.updateSteps(step.collection, pks, updates) : this.deleteSteps(step.collection, pks)))
+      pending.push(...pks.map((pk) => this.entryFor(step.collection, pk, updates)))
+    }
+    return this.writeWithLog(dataSteps, pending, deviceId, next)
+  }
+
+  private async writeWithLog(dataSteps: OperationBatch, pending: PendingEntry[], deviceId: DeviceId, next: Next) {
+    const timestamps = await this.clientSyncLog.nextTimestamps(pending.length, this._getNow())
+    const entries = pending.map(
+      (entry, index) =>
+        ({ ...entry, createdOn: timestamps[index]!, deviceId, sharedOn: null, needsIntegration: false }) as ClientSyncLogEntry,
+    )
+    const batch = [...dataSteps, ...this.clientSyncLog.getInsertEntriesBatch(entries)]
+    if (!batch.length) {
+      return { info: {} }
+    }
+    return next.process({ operation: ['executeBatch', batch] })
+  }
+
+  private createEntry(step: OperationBatch[number]): PendingEntry | null {
+    if (!this.includeCollections.has(step.collection)) {
+      return null
+    }
+    const args = ((step as { args?: Record<string, unknown> }).args ?? {}) as Record<string, unknown>
+    if (step.replace?.length) {
+      throw new SyncLoggingError(
+        'UNRESOLVED_PLACEHOLDER',
+        `a '${step.collection}' object is created with fields (${step.replace.map((r) => r.path).join(', ')}) that are only known ` +
+          `after the batch runs, so its log entry would be incomplete. Give the parent object its pk up front (use the custom-pk middleware).`,
+      )
+    }
+    const pkFields = getPkFields(this.storageRegistry, step.collection)
+    const missing = pkFields.filter((field) => args[field] === undefined || args[field] === null)
+    if (missing.length) {
+      throw new SyncLoggingError(
+        'PK_MISSING',
+        `a '${step.collection}' object is created without its pk (${missing.join(', ')}), so its changes cannot be logged for sync. ` +
+          `Put the custom-pk middleware before the logging middleware (setMiddleware([pkMiddleware, logging])) or give the pk yourself.`,
+      )
+    }
+    return {
+      operation: 'create',
+      collection: step.collection,
+      pk: getObjectPk(this.storageRegistry, step.collection, args),
+      value: withoutPkFields(this.storageRegistry, step.collection, args),
+    }
+  }
+
+  private entryFor(collection: string, pk: ObjectPk, updates: Record<string, unknown> | null): PendingEntry {
+    if (updates) {
+      return { operation: 'modify', collection, pk, value: withoutPkFields(this.storageRegistry, collection, updates) }
+    }
+    return { operation: 'delete', collection, pk }
+  }
+
+  /** The pk a where selects, when the where is exactly the pk fields with plain values. */
+  private exactPk(collection: string, where: Record<string, unknown>): { found: boolean; pk?: ObjectPk } {
+    const pkFields = getPkFields(this.storageRegistry, collection)
+    const keys = Object.keys(where ?? {})
+    const plain = (value: unknown) =>
+      value !== undefined && value !== null && (typeof value !== 'object' || value instanceof Date)
+    if (keys.length !== pkFields.length || !pkFields.every((field) => keys.includes(field) && plain(where[field]))) {
+      return { found: false }
+    }
+    return { found: true, pk: getObjectPk(this.storageRegistry, collection, where) }
+  }
+
+  private async findAffectedPks(collection: string, where: Record<string, unknown>, next: Next): Promise<ObjectPk[]> {
+    const objects = ((await next.process({ operation: ['findObjects', collection, where] })) ?? []) as Array<Record<string, unknown>>
+    return objects.map((object) => getObjectPk(this.storageRegistry, collection, object))
+  }
+
+  private pkWheres(collection: string, pks: ObjectPk[]): Array<Record<string, unknown>> {
+    const pkFields = getPkFields(this.storageRegistry, collection)
+    if (pkFields.length === 1) {
+      const wheres: Array<Record<string, unknown>> = []
+      for (let index = 0; index < pks.length; index += IN_CHUNK) {
+        const part = pks.slice(index, index + IN_CHUNK)
+        wheres.push(part.length === 1 ? { [pkFields[0]!]: part[0] } : { [pkFields[0]!]: { $in: part } })
+      }
+      return wheres
+    }
+    return pks.map((pk) => getPkWhere(this.storageRegistry, collection, pk))
+  }
+
+  private updateSteps(collection: string, pks: ObjectPk[], updates: Record<string, unknown>): OperationBatch {
+    return this.pkWheres(collection, pks).map((where) => ({ operation: 'updateObjects', collection, where, updates }))
+  }
+
+  private deleteSteps(collection: string, pks: ObjectPk[]): OperationBatch {
+    return this.pkWheres(collection, pks).map((where) => ({ operation: 'deleteObjects', collection, where }))
+  }
+
+  private requireDeviceId(operationName: string, collection: string): DeviceId {
+    if (this.deviceId === null || this.deviceId === undefined) {
+      throw new SyncLoggingError(
+        'DEVICE_ID_MISSING',
+        `${operationName} on '${collection}' must be logged for sync, but no device id is set. Call logging.enable(deviceId) ` +
+          `with the id from sharedSyncLog.createDeviceId() (or logging.disable() to write without logging).`,
+      )
+    }
+    return this.deviceId
+  }
+
+  private checkRegistry() {
+    if (this.checked) {
+      return
+    }
+    const collections = this.storageRegistry.collections ?? {}
+    if (!collections[LOG_COLLECTION]) {
+      throw new SyncLoggingError(
+        'CLIENT_SYNC_LOG_NOT_REGISTERED',
+        `the '${LOG_COLLECTION}' collection is not registered. Call registerModuleMapCollections(storageManager.registry, { clientSyncLog }) ` +
+          `before storageManager.finishInitialization().`,
+      )
+    }
+    const unknown = [...this.includeCollections].filter((name) => !collections[name])
+    if (unknown.length) {
+      throw new SyncLoggingError(
+        'UNKNOWN_COLLECTION',
+        `includeCollections names collections the storage registry does not have: ${unknown.join(', ')}. ` +
+          `Register them before finishInitialization(), or remove them from includeCollections.`,
+      )
+    }
+    this.checked = true
+  }
+}
