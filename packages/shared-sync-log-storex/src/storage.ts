@@ -1,0 +1,399 @@
+import type { OperationBatch } from '@worldbrain/storex'
+import {
+  StorageModule,
+  type StorageModuleConfig,
+  type StorageModuleConstructorArgs,
+} from '@worldbrain/storex-pattern-modules'
+import {
+  SharedSyncLogError,
+  createSequenceMemo,
+  entryIdentityKey,
+  readSequenceMemo,
+  resolveNow,
+  validateBatchSize,
+  validateEntryInputs,
+  validateUserId,
+  type DeviceId,
+  type Now,
+  type SharedSyncLog,
+  type SharedSyncLogDeviceInfo,
+  type SharedSyncLogEntry,
+  type SharedSyncLogEntryInput,
+  type SharedSyncLogMemo,
+  type SharedSyncLogUpdate,
+  type UserId,
+} from '@storex-sync/shared-sync-log-core'
+import { PromiseMutex } from './internal/mutex'
+
+export const SHARED_SYNC_LOG_ENTRY_COLLECTION = 'sharedSyncLogEntry'
+export const SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION = 'sharedSyncLogDeviceInfo'
+
+export interface SharedSyncLogStorageOptions extends StorageModuleConstructorArgs {
+  /**
+   * Type of the primary keys of the backend: 'int' lets the backend
+   * auto-increment device ids (numbers); 'string' makes this module generate
+   * random UUIDs (the backend's pk column must hold strings).
+   */
+  autoPkType: 'int' | 'string'
+}
+
+/** A row of `sharedSyncLogEntry`, as stored. */
+export interface SharedSyncLogEntryRecord {
+  id?: number | string
+  /** The user id in its string form. */
+  userId: string
+  deviceId: DeviceId
+  createdOn: number
+  sharedOn: number
+  /** Position in the user's log: 1, 2, 3, ... without gaps. */
+  sequence: number
+  data: string
+  /** `{ value }` when the batch had `extraSentInfo`, so that `null` survives; else absent. */
+  extraSentInfo?: { value: unknown } | null
+  /** `entryIdentityKey(userId, deviceId, createdOn)`: what makes a re-write a duplicate. */
+  entryKey: string
+}
+
+/** A row of `sharedSyncLogDeviceInfo`, as stored. */
+export interface SharedSyncLogDeviceInfoRecord {
+  id: DeviceId
+  userId: string
+  sharedUntil?: number | null
+  /** Sequence of the last entry this device has seen (its cursor); 0 before the first. */
+  seenUntil: number
+}
+
+/** What `appendEntries()` gets: a validated batch of a known device. */
+export interface SharedSyncLogAppend {
+  /** The user id in its string form, as stored. */
+  userKey: string
+  userId: UserId
+  deviceId: DeviceId
+  sharedOn: number
+  /** Whether the batch carries `extraSentInfo` (`undefined` means it does not). */
+  hasExtraSentInfo: boolean
+  extraSentInfo: unknown
+  entries: SharedSyncLogEntryInput[]
+}
+
+const ASCENDING: Array<[string, 'asc' | 'desc']> = [['sequence', 'asc']]
+const DESCENDING: Array<[string, 'asc' | 'desc']> = [['sequence', 'desc']]
+
+/**
+ * The shared sync log on any Storex backend (SQLite or PostgreSQL through
+ * TypeORM, IndexedDB through Dexie, ...), as a storage module:
+ *
+ * ```ts
+ * const sharedSyncLog = new SharedSyncLogStorage({ storageManager, autoPkType: 'int' })
+ * registerModuleMapCollections(storageManager.registry, { sharedSyncLog })
+ * await storageManager.finishInitialization()
+ * ```
+ *
+ * Each user's log is ordered by a `sequence` this module assigns (previous
+ * maximum + 1). Writes of one instance are serialized, so that is gapless and
+ * unique within one process. Several processes writing to one database need
+ * the database to assign the sequence inside a transaction: override
+ * `appendEntries()` for that (see the README).
+ */
+export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog {
+  readonly autoPkType: 'int' | 'string'
+  private readonly writeMutex = new PromiseMutex()
+
+  constructor(options: SharedSyncLogStorageOptions) {
+    super(options)
+    if (options.autoPkType !== 'int' && options.autoPkType !== 'string') {
+      throw new SharedSyncLogError(
+        'INVALID_ARGUMENT',
+        `SharedSyncLogStorage needs autoPkType 'int' or 'string', got ${JSON.stringify(options.autoPkType)}; ` +
+          "use 'int' when the backend auto-increments primary keys, 'string' when its pk columns hold strings",
+      )
+    }
+    this.autoPkType = options.autoPkType
+  }
+
+  getConfig(): StorageModuleConfig {
+    const pkType = this.autoPkType === 'int' ? 'int' : 'string'
+    const version = new Date('2025-01-01')
+    return {
+      collections: {
+        [SHARED_SYNC_LOG_ENTRY_COLLECTION]: {
+          version,
+          fields: {
+            userId: { type: 'string' },
+            deviceId: { type: pkType },
+            createdOn: { type: 'float' },
+            sharedOn: { type: 'float' },
+            sequence: { type: 'float' },
+            data: { type: 'text' },
+            extraSentInfo: { type: 'json', optional: true },
+            entryKey: { type: 'string' },
+          },
+          indices: [{ field: 'userId' }, { field: 'sequence' }, { field: 'entryKey' }],
+        },
+        [SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION]: {
+          version,
+          fields: {
+            userId: { type: 'string' },
+            sharedUntil: { type: 'float', optional: true },
+            seenUntil: { type: 'float' },
+          },
+          indices: [{ field: 'userId' }],
+        },
+      },
+      operations: {
+        createDeviceInfo: {
+          operation: 'createObject',
+          collection: SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION,
+          args: '$object' as never,
+        },
+        findDeviceInfo: {
+          operation: 'findObject',
+          collection: SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION,
+          args: { id: '$deviceId', userId: '$userKey' },
+        },
+        findEntriesByKeys: {
+          operation: 'findObjects',
+          collection: SHARED_SYNC_LOG_ENTRY_COLLECTION,
+          args: [{ userId: '$userKey', entryKey: { $in: '$keys' } }] as never,
+        },
+        findLastEntry: {
+          operation: 'findObjects',
+          collection: SHARED_SYNC_LOG_ENTRY_COLLECTION,
+          args: [{ userId: '$userKey' }, { order: '$order', limit: 1 }] as never,
+        },
+        findOwnEntriesAfter: {
+          operation: 'findObjects',
+          collection: SHARED_SYNC_LOG_ENTRY_COLLECTION,
+          args: [{ userId: '$userKey', deviceId: '$deviceId', sequence: { $gt: '$after' } }, { order: '$order', limit: '$limit' }] as never,
+        },
+        findOtherEntriesAfter: {
+          operation: 'findObjects',
+          collection: SHARED_SYNC_LOG_ENTRY_COLLECTION,
+          args: [
+            { userId: '$userKey', deviceId: { $ne: '$deviceId' }, sequence: { $gt: '$after' } },
+            { order: '$order', limit: '$limit' },
+          ] as never,
+        },
+        executeBatch: {
+          operation: 'executeBatch',
+          args: ['$batch'] as never,
+        },
+      },
+      accessRules: {
+        ownership: {
+          [SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION]: { field: 'userId', access: ['list', 'read', 'create', 'update'] },
+          [SHARED_SYNC_LOG_ENTRY_COLLECTION]: { field: 'userId', access: ['list', 'read', 'create'] },
+        },
+      },
+    }
+  }
+
+  async createDeviceId(options: { userId: UserId; sharedUntil?: number | null }): Promise<DeviceId> {
+    validateUserId(options.userId)
+    const object: Omit<SharedSyncLogDeviceInfoRecord, 'id'> & { id?: DeviceId } = {
+      userId: String(options.userId),
+      sharedUntil: options.sharedUntil ?? null,
+      seenUntil: 0,
+    }
+    if (this.autoPkType === 'string') {
+      object.id = randomId()
+    }
+    const { object: created } = await this.operation('createDeviceInfo', { object })
+    return created.id as DeviceId
+  }
+
+  async getDeviceInfo(options: { userId: UserId; deviceId: DeviceId }): Promise<SharedSyncLogDeviceInfo | null> {
+    validateUserId(options.userId)
+    const device = await this.findDevice(options.userId, options.deviceId)
+    return device ? { sharedUntil: device.sharedUntil ?? null } : null
+  }
+
+  async writeEntries(
+    entries: Array<SharedSyncLogEntryInput>,
+    options: { userId: UserId; deviceId: DeviceId; now?: Now; extraSentInfo?: unknown },
+  ): Promise<void> {
+    validateUserId(options.userId)
+    validateEntryInputs(entries)
+    await this.requireDevice(options.userId, options.deviceId)
+    if (!entries.length) {
+      return
+    }
+    const append: SharedSyncLogAppend = {
+      userKey: String(options.userId),
+      userId: options.userId,
+      deviceId: options.deviceId,
+      sharedOn: resolveNow(options.now),
+      hasExtraSentInfo: options.extraSentInfo !== undefined,
+      extraSentInfo: options.extraSentInfo,
+      entries: entries.map((entry) => ({ createdOn: entry.createdOn, data: entry.data })),
+    }
+    await this.writeMutex.run(() => this.appendEntries(append))
+  }
+
+  async getUnsyncedEntries(options: { userId: UserId; deviceId: DeviceId; batchSize?: number }): Promise<SharedSyncLogUpdate> {
+    validateUserId(options.userId)
+    validateBatchSize(options.batchSize)
+    const device = await this.requireDevice(options.userId, options.deviceId)
+    const userKey = String(options.userId)
+    const after = device.seenUntil ?? 0
+    // Own entries first: any own entry found now was stored before every entry
+    // the next query can return, so the memo may pass it without skipping an
+    // entry of another device that this read does not return.
+    const [lastOwn] = (await this.operation('findOwnEntriesAfter', {
+      userKey,
+      deviceId: options.deviceId,
+      after,
+      order: DESCENDING,
+      limit: 1,
+    })) as SharedSyncLogEntryRecord[]
+    const others = (await this.operation('findOtherEntriesAfter', {
+      userKey,
+      deviceId: options.deviceId,
+      after,
+      order: ASCENDING,
+      limit: options.batchSize !== undefined ? options.batchSize + 1 : undefined,
+    })) as SharedSyncLogEntryRecord[]
+    const hasMore = options.batchSize !== undefined && others.length > options.batchSize
+    const page = hasMore ? others.slice(0, options.batchSize) : others
+    const lastOfPage = page.length ? page[page.length - 1]!.sequence : after
+    const end = hasMore ? lastOfPage : Math.max(lastOfPage, lastOwn?.sequence ?? after)
+    return {
+      entries: page.map((record) => toEntry(options.userId, record)),
+      memo: createSequenceMemo(end),
+      hasMore,
+    }
+  }
+
+  async markAsSeen(
+    update: { memo: SharedSyncLogMemo },
+    options: { userId: UserId; deviceId: DeviceId; now?: Now },
+  ): Promise<void> {
+    validateUserId(options.userId)
+    await this.requireDevice(options.userId, options.deviceId)
+    const sequence = readSequenceMemo(update?.memo)
+    // Conditional update: the cursor only ever moves forward, also when two
+    // processes mark the same device at once.
+    const batch: OperationBatch = [
+      {
+        operation: 'updateObjects',
+        collection: SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION,
+        where: { id: options.deviceId, seenUntil: { $lt: sequence } },
+        updates: { seenUntil: sequence },
+      },
+      {
+        operation: 'updateObjects',
+        collection: SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION,
+        where: { id: options.deviceId },
+        updates: { sharedUntil: resolveNow(options.now) },
+      },
+    ]
+    await this.operation('executeBatch', { batch })
+  }
+
+  /**
+   * The write path: drops entries the log already holds, assigns sequences
+   * after the user's current maximum and stores the rest in one batch. Runs
+   * serialized within this instance. A subclass for a database shared by
+   * several processes overrides this to do the same inside one transaction
+   * that locks the user's log (e.g. PostgreSQL `pg_advisory_xact_lock`).
+   */
+  protected async appendEntries(append: SharedSyncLogAppend): Promise<void> {
+    const keyed = new Map<string, SharedSyncLogEntryInput>()
+    for (const entry of append.entries) {
+      const key = entryIdentityKey(append.userId, append.deviceId, entry.createdOn)
+      if (!keyed.has(key)) {
+        keyed.set(key, entry)
+      }
+    }
+    const existing = (await this.operation('findEntriesByKeys', {
+      userKey: append.userKey,
+      keys: [...keyed.keys()],
+    })) as SharedSyncLogEntryRecord[]
+    for (const record of existing) {
+      keyed.delete(record.entryKey)
+    }
+    if (!keyed.size) {
+      return
+    }
+    let sequence = await this.getLastSequence(append.userKey)
+    const batch: OperationBatch = []
+    for (const [entryKey, entry] of keyed) {
+      sequence += 1
+      const args: Omit<SharedSyncLogEntryRecord, 'id'> & { id?: string } = {
+        userId: append.userKey,
+        deviceId: append.deviceId,
+        createdOn: entry.createdOn,
+        sharedOn: append.sharedOn,
+        sequence,
+        data: entry.data,
+        entryKey,
+      }
+      if (append.hasExtraSentInfo) {
+        args.extraSentInfo = { value: append.extraSentInfo }
+      }
+      if (this.autoPkType === 'string') {
+        args.id = randomId()
+      }
+      batch.push({ operation: 'createObject', collection: SHARED_SYNC_LOG_ENTRY_COLLECTION, args })
+    }
+    await this.operation('executeBatch', { batch })
+  }
+
+  /** The highest sequence in the user's log, 0 when it is empty. */
+  protected async getLastSequence(userKey: string): Promise<number> {
+    const [last] = (await this.operation('findLastEntry', { userKey, order: DESCENDING })) as SharedSyncLogEntryRecord[]
+    return last ? Number(last.sequence) : 0
+  }
+
+  private async findDevice(userId: UserId, deviceId: DeviceId): Promise<SharedSyncLogDeviceInfoRecord | null> {
+    if (!this.isDeviceIdOfOurType(deviceId)) {
+      return null
+    }
+    const device = (await this.operation('findDeviceInfo', {
+      deviceId,
+      userKey: String(userId),
+    })) as SharedSyncLogDeviceInfoRecord | null
+    return device ?? null
+  }
+
+  private async requireDevice(userId: UserId, deviceId: DeviceId): Promise<SharedSyncLogDeviceInfoRecord> {
+    const device = await this.findDevice(userId, deviceId)
+    if (!device) {
+      throw SharedSyncLogError.unknownDevice(deviceId)
+    }
+    return device
+  }
+
+  private isDeviceIdOfOurType(deviceId: unknown): deviceId is DeviceId {
+    return this.autoPkType === 'int'
+      ? typeof deviceId === 'number' && Number.isSafeInteger(deviceId)
+      : typeof deviceId === 'string' && deviceId.length > 0
+  }
+}
+
+function toEntry(userId: UserId, record: SharedSyncLogEntryRecord): SharedSyncLogEntry {
+  const entry: SharedSyncLogEntry = {
+    userId,
+    deviceId: record.deviceId,
+    createdOn: Number(record.createdOn),
+    sharedOn: Number(record.sharedOn),
+    data: record.data,
+  }
+  const extra = record.extraSentInfo
+  if (extra !== null && extra !== undefined && typeof extra === 'object' && 'value' in extra) {
+    entry.extraSentInfo = extra.value
+  }
+  return entry
+}
+
+function randomId(): string {
+  const crypto = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto
+  if (crypto?.randomUUID) {
+    return crypto.randomUUID()
+  }
+  let id = ''
+  for (let i = 0; i < 4; i += 1) {
+    id += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0')
+  }
+  return id
+}
