@@ -65,6 +65,9 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
   const schemas = createSchemas({ maxEntriesPerWrite: options.maxEntriesPerWrite ?? 10_000 })
   const routeList = Object.values(ROUTES).join(', ')
 
+  // JSON only: without this, Fastify would hand text/plain bodies to the routes as strings.
+  app.removeContentTypeParser('text/plain')
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
