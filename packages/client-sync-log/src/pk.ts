@@ -42,9 +42,13 @@ export function withoutPkFields(
   return Object.fromEntries(Object.entries(object).filter(([field]) => !pkFields.has(field)))
 }
 
-/** A string that identifies one object across devices: equal pks give equal keys. */
+/**
+ * A string that identifies one object across devices: equal pks give equal
+ * keys. Plain JSON text (no NUL bytes: PostgreSQL text columns reject them),
+ * so it can be stored and indexed on every backend.
+ */
 export function getObjectKey(collection: string, pk: ObjectPk): string {
-  return `${collection}\u0000${stringify(pk)}`
+  return stringify([collection, pk ?? null])!
 }
 
 export type { OperationBatch }
