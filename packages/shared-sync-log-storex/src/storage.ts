@@ -60,7 +60,7 @@ export interface SharedSyncLogDeviceInfoRecord {
   userId: string
   sharedUntil?: number | null
   /** Sequence of the last entry this device has seen (its cursor); 0 before the first. */
-  seenUntil: number
+  cursor: number
 }
 
 /** What `appendEntries()` gets: a validated batch of a known device. */
@@ -135,7 +135,7 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
           fields: {
             userId: { type: 'string' },
             sharedUntil: { type: 'float', optional: true },
-            seenUntil: { type: 'float' },
+            cursor: { type: 'float' },
           },
           indices: [{ field: 'userId' }],
         },
@@ -193,7 +193,7 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
     const object: Omit<SharedSyncLogDeviceInfoRecord, 'id'> & { id?: DeviceId } = {
       userId: String(options.userId),
       sharedUntil: options.sharedUntil ?? null,
-      seenUntil: 0,
+      cursor: 0,
     }
     if (this.autoPkType === 'string') {
       object.id = randomId()
@@ -235,7 +235,7 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
     validateBatchSize(options.batchSize)
     const device = await this.requireDevice(options.userId, options.deviceId)
     const userKey = String(options.userId)
-    const after = device.seenUntil ?? 0
+    const after = device.cursor ?? 0
     // Own entries first: any own entry found now was stored before every entry
     // the next query can return, so the memo may pass it without skipping an
     // entry of another device that this read does not return.
@@ -272,13 +272,15 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
     await this.requireDevice(options.userId, options.deviceId)
     const sequence = readSequenceMemo(update?.memo)
     // Conditional update: the cursor only ever moves forward, also when two
-    // processes mark the same device at once.
+    // processes mark the same device at once. (The field is named in lower
+    // case on purpose: storex-backend-typeorm 0.2 does not quote column names
+    // in the WHERE of updateObjects, and PostgreSQL folds unquoted names.)
     const batch: OperationBatch = [
       {
         operation: 'updateObjects',
         collection: SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION,
-        where: { id: options.deviceId, seenUntil: { $lt: sequence } },
-        updates: { seenUntil: sequence },
+        where: { id: options.deviceId, cursor: { $lt: sequence } },
+        updates: { cursor: sequence },
       },
       {
         operation: 'updateObjects',

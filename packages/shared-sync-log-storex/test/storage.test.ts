@@ -137,7 +137,7 @@ describe('SharedSyncLogStorage', () => {
       })
       expect(typeof record!.id).toBe('string')
       const [device] = await storageManager.collection(SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION).findObjects({})
-      expect(device).toMatchObject({ id: a, userId: '7', sharedUntil: 3, seenUntil: 0 })
+      expect(device).toMatchObject({ id: a, userId: '7', sharedUntil: 3, cursor: 0 })
 
       // null as extraSentInfo is kept apart from "no extraSentInfo"
       const b = await sharedSyncLog.createDeviceId({ userId: 7 })
