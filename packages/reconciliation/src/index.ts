@@ -1,0 +1,3 @@
+export { reconcileSyncLog, createReconciler } from './reconcile'
+export type { ReconcileSyncLogOptions, DoubleCreateBehaviour } from './reconcile'
+export { ReconciliationError } from './errors'
