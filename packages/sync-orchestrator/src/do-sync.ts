@@ -1,0 +1,292 @@
+import type { ClientSyncLogEntry, ReceivedClientSyncLogEntry } from '@storex-sync/client-sync-log'
+import type { SharedSyncLogEntry, SharedSyncLogEntryData } from '@storex-sync/shared-sync-log-core'
+import type { StorageRegistry } from '@worldbrain/storex'
+import { SyncOrchestratorError } from './errors'
+import { reviveDateFields } from './internal/dates'
+import { createEmitter } from './internal/events'
+import type { CommonSyncOptions, SyncOptions, SyncResult, SyncSerializer, SyncStage } from './types'
+
+export const DEFAULT_BATCH_SIZE = 1000
+export const DEFAULT_INTEGRATION_BATCH_SIZE = 500
+
+/** JSON, with dates revived afterwards from the schema's datetime fields. */
+export const jsonSyncSerializer: SyncSerializer = {
+  serializeSharedSyncLogEntryData: (data) => JSON.stringify(data),
+  deserializeSharedSyncLogEntryData: (serialized) => JSON.parse(serialized),
+}
+
+function emptyResult(): SyncResult {
+  return {
+    received: { entries: 0, stored: 0, duplicates: 0, filtered: 0, pages: 0 },
+    sent: { entries: 0, filtered: 0, batches: 0 },
+    integrated: { objects: 0, entries: 0, operations: 0, batches: 0 },
+    durationMs: 0,
+  }
+}
+
+function wallNow(now: CommonSyncOptions['now']): number {
+  return typeof now === 'number' ? now : Date.now()
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) {
+    return fallback
+  }
+  if (!Number.isInteger(value) || value < 1) {
+    throw new SyncOrchestratorError('INVALID_OPTION', `${name} must be a positive whole number, got ${String(value)}.`)
+  }
+  return value
+}
+
+const SHARED_SYNC_LOG_METHODS = ['createDeviceId', 'getDeviceInfo', 'writeEntries', 'getUnsyncedEntries', 'markAsSeen'] as const
+
+/** Throws a SyncOrchestratorError that says what to fix when doSync is called wrongly. */
+export function validateSyncOptions(options: Partial<SyncOptions>, stages: SyncStage[]): void {
+  if (options.deviceId === undefined || options.deviceId === null || options.deviceId === '') {
+    throw new SyncOrchestratorError(
+      'DEVICE_ID_MISSING',
+      'doSync() needs a deviceId. Create one once per device with `await sharedSyncLog.createDeviceId({ userId })`, store it, and pass it to every sync.',
+    )
+  }
+  if (options.userId === undefined || options.userId === null || options.userId === '') {
+    throw new SyncOrchestratorError('USER_ID_MISSING', 'doSync() needs the userId whose devices share the log.')
+  }
+  const sharedSyncLog = options.sharedSyncLog as unknown as Record<string, unknown> | undefined
+  const missing = SHARED_SYNC_LOG_METHODS.filter((method) => typeof sharedSyncLog?.[method] !== 'function')
+  if (missing.length) {
+    throw new SyncOrchestratorError(
+      'INVALID_SHARED_SYNC_LOG',
+      `sharedSyncLog does not implement the SharedSyncLog interface (missing ${missing.join(', ')}). Pass a MemorySharedSyncLog, a SharedSyncLogStorage or an HttpSharedSyncLog.`,
+    )
+  }
+  if (!options.clientSyncLog || typeof options.clientSyncLog.getUnsharedEntries !== 'function') {
+    throw new SyncOrchestratorError(
+      'INVALID_CLIENT_SYNC_LOG',
+      'clientSyncLog must be the ClientSyncLogStorage registered in this storage manager.',
+    )
+  }
+  if (stages.includes('integrate')) {
+    if (typeof options.reconciler !== 'function') {
+      throw new SyncOrchestratorError(
+        'RECONCILER_MISSING',
+        'doSync() needs a reconciler function; pass `reconcileSyncLog` from @storex-sync/reconciliation or your own.',
+      )
+    }
+    if (!options.storageManager?.registry || !options.storageManager.backend) {
+      throw new SyncOrchestratorError('STORAGE_MANAGER_MISSING', 'doSync() needs the storageManager the client sync log lives in.')
+    }
+  }
+}
+
+async function decodeEntry(
+  entry: SharedSyncLogEntry,
+  serializer: SyncSerializer,
+  storageRegistry: StorageRegistry | undefined,
+): Promise<SharedSyncLogEntry<SharedSyncLogEntryData>> {
+  const data = await serializer.deserializeSharedSyncLogEntryData(entry.data)
+  const value = storageRegistry ? reviveDateFields(storageRegistry, data.collection, data.value) : data.value
+  return { ...entry, data: { ...data, value } }
+}
+
+/**
+ * Stage 1: reads the other devices' entries from the shared log, page by
+ * page, and stores them in the client sync log. The cursor moves only after a
+ * page is stored, so an interrupted receive is simply repeated.
+ */
+export async function receiveLogEntries(
+  options: CommonSyncOptions & { storageRegistry?: StorageRegistry },
+  result: SyncResult = emptyResult(),
+): Promise<SyncResult> {
+  const emit = createEmitter(options.events)
+  const serializer = options.serializer ?? jsonSyncSerializer
+  const batchSize = positiveInteger(options.batchSize, DEFAULT_BATCH_SIZE, 'batchSize')
+  while (true) {
+    const update = await options.sharedSyncLog.getUnsyncedEntries({
+      userId: options.userId,
+      deviceId: options.deviceId,
+      batchSize,
+    })
+    if (!update.entries.length) {
+      return result
+    }
+    const received: ReceivedClientSyncLogEntry[] = []
+    let filtered = 0
+    for (const sharedEntry of update.entries) {
+      let decoded: SharedSyncLogEntry<SharedSyncLogEntryData>
+      try {
+        decoded = await decodeEntry(sharedEntry, serializer, options.storageRegistry)
+      } catch (error) {
+        throw new SyncOrchestratorError(
+          'UNDECODABLE_ENTRY',
+          `could not decode the entry ${String(sharedEntry.createdOn)} of device ${String(sharedEntry.deviceId)}; check that every device uses the same serializer. Nothing was marked as seen, so the next sync retries it.`,
+          { cause: error },
+        )
+      }
+      const processed = options.postReceive ? (await options.postReceive({ entry: decoded })).entry : decoded
+      if (!processed) {
+        filtered += 1
+        continue
+      }
+      received.push({
+        deviceId: processed.deviceId,
+        createdOn: processed.createdOn,
+        operation: processed.data.operation,
+        collection: processed.data.collection,
+        pk: processed.data.pk,
+        value: processed.data.value ?? undefined,
+      } as ReceivedClientSyncLogEntry)
+    }
+    const { inserted, duplicates } = received.length
+      ? await options.clientSyncLog.insertReceivedEntries(received, { now: wallNow(options.now) })
+      : { inserted: 0, duplicates: 0 }
+    await options.sharedSyncLog.markAsSeen(update, {
+      userId: options.userId,
+      deviceId: options.deviceId,
+      now: options.now,
+    })
+    result.received.entries += update.entries.length
+    result.received.stored += inserted
+    result.received.duplicates += duplicates
+    result.received.filtered += filtered
+    result.received.pages += 1
+    emit('receivedEntries', { entries: update.entries.length, stored: inserted, duplicates, filtered })
+    if (!update.hasMore) {
+      return result
+    }
+  }
+}
+
+function toEntryData(entry: ClientSyncLogEntry): SharedSyncLogEntryData {
+  return entry.operation === 'delete'
+    ? { operation: 'delete', collection: entry.collection, pk: entry.pk }
+    : { operation: entry.operation, collection: entry.collection, pk: entry.pk, value: entry.value }
+}
+
+/**
+ * Stage 2: sends the device's unshared entries, oldest first, in batches. A
+ * batch is marked shared only after the shared log accepted it; entries that
+ * `preSend` held back are marked too, so they never block later ones.
+ */
+export async function shareLogEntries(options: CommonSyncOptions, result: SyncResult = emptyResult()): Promise<SyncResult> {
+  const emit = createEmitter(options.events)
+  const serializer = options.serializer ?? jsonSyncSerializer
+  const batchSize = positiveInteger(options.batchSize, DEFAULT_BATCH_SIZE, 'batchSize')
+  while (true) {
+    const entries = await options.clientSyncLog.getUnsharedEntries({ batchSize })
+    if (!entries.length) {
+      return result
+    }
+    const toSend = []
+    for (const entry of entries) {
+      const processed = options.preSend ? (await options.preSend({ entry })).entry : entry
+      if (processed) {
+        toSend.push({
+          createdOn: entry.createdOn,
+          data: await serializer.serializeSharedSyncLogEntryData(toEntryData(processed)),
+        })
+      }
+    }
+    if (toSend.length) {
+      await options.sharedSyncLog.writeEntries(toSend, {
+        userId: options.userId,
+        deviceId: options.deviceId,
+        now: options.now,
+        ...(options.extraSentInfo !== undefined ? { extraSentInfo: options.extraSentInfo } : {}),
+      })
+    }
+    await options.clientSyncLog.markAsShared(entries, { sharedOn: wallNow(options.now) })
+    const filtered = entries.length - toSend.length
+    result.sent.entries += toSend.length
+    result.sent.filtered += filtered
+    result.sent.batches += 1
+    emit('sentEntries', { entries: toSend.length, filtered })
+    if (entries.length < batchSize) {
+      return result
+    }
+  }
+}
+
+function withPlaceholders(batch: any[], batchNumber: number): any[] {
+  return batch.map((step, index) => (step.placeholder ? step : { ...step, placeholder: `sync-${batchNumber}-${index}` }))
+}
+
+/**
+ * Stage 3: runs the reconciler over every object with received entries, a
+ * batch of objects at a time, and writes its operations together with the
+ * "integrated" marks in one database batch, past the logging middleware so
+ * nothing is logged twice.
+ */
+export async function integrateReceivedEntries(
+  options: Pick<SyncOptions, 'clientSyncLog' | 'storageManager' | 'reconciler' | 'integrationBatchSize' | 'events'>,
+  result: SyncResult = emptyResult(),
+): Promise<SyncResult> {
+  const emit = createEmitter(options.events)
+  const maxObjects = positiveInteger(options.integrationBatchSize, DEFAULT_INTEGRATION_BATCH_SIZE, 'integrationBatchSize')
+  while (true) {
+    const objects = await options.clientSyncLog.getNextObjectsToIntegrate({ maxObjects })
+    if (!objects.length) {
+      return result
+    }
+    const entries = objects.flatMap((object) => object.entries)
+    const pending = entries.filter((entry) => entry.needsIntegration)
+    if (!pending.length) {
+      throw new SyncOrchestratorError(
+        'INTEGRATION_STALLED',
+        'the client sync log reported objects to integrate without pending entries; this is a bug in the client sync log, please report it.',
+      )
+    }
+    let operations
+    try {
+      operations = await options.reconciler(entries, { storageRegistry: options.storageManager.registry })
+    } catch (error) {
+      throw new SyncOrchestratorError(
+        'RECONCILIATION_FAILED',
+        `the reconciler threw for ${objects.length} object(s) (first: ${objects[0]!.collection}); fix the reconciler or the entries. Nothing of this batch was written.`,
+        { cause: error },
+      )
+    }
+    const batch = [...operations, ...options.clientSyncLog.getMarkAsIntegratedBatch(pending)]
+    result.integrated.batches += 1
+    await options.storageManager.backend.operation('executeBatch', withPlaceholders(batch, result.integrated.batches))
+    result.integrated.objects += objects.length
+    result.integrated.entries += pending.length
+    result.integrated.operations += operations.length
+    emit('integratedEntries', { objects: objects.length, entries: pending.length, operations: operations.length })
+  }
+}
+
+const ALL_STAGES: SyncStage[] = ['receive', 'share', 'integrate']
+
+/**
+ * One sync of a device with the shared log: receive the other devices'
+ * entries, send this device's own, then integrate what was received.
+ * Safe to interrupt at any point and run again.
+ */
+export async function doSync(options: SyncOptions): Promise<SyncResult> {
+  const stages = ALL_STAGES.filter((stage) => options.stages?.[stage] !== false)
+  validateSyncOptions(options, stages)
+  const emit = createEmitter(options.events)
+  const started = Date.now()
+  const result = emptyResult()
+  emit('syncStarted', { deviceId: options.deviceId, stages })
+  for (const stage of stages) {
+    emit('stageStarted', { stage })
+    try {
+      if (stage === 'receive') {
+        await receiveLogEntries({ ...options, storageRegistry: options.storageManager?.registry }, result)
+      } else if (stage === 'share') {
+        await shareLogEntries(options, result)
+      } else {
+        await integrateReceivedEntries(options, result)
+      }
+    } catch (error) {
+      emit('syncFailed', { stage, error })
+      throw error
+    }
+    result.durationMs = Date.now() - started
+    emit('stageFinished', { stage, result })
+  }
+  result.durationMs = Date.now() - started
+  emit('syncFinished', { result })
+  return result
+}

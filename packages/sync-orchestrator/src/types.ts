@@ -1,0 +1,89 @@
+import type { StorageRegistry } from '@worldbrain/storex'
+import type {
+  ClientSyncLogEntry,
+  ClientSyncLogStorage,
+  DeviceId,
+  ReconcilerFunction,
+} from '@storex-sync/client-sync-log'
+import type {
+  Now,
+  SharedSyncLog,
+  SharedSyncLogEntry,
+  SharedSyncLogEntryData,
+  UserId,
+} from '@storex-sync/shared-sync-log-core'
+
+/** Turns entry data into the string the shared log stores, and back. Default: JSON. */
+export interface SyncSerializer {
+  serializeSharedSyncLogEntryData(data: SharedSyncLogEntryData): string | Promise<string>
+  deserializeSharedSyncLogEntryData(serialized: string): SharedSyncLogEntryData | Promise<SharedSyncLogEntryData>
+}
+
+/** Sees each own entry before it is sent; return `{ entry: null }` to keep it from being sent. */
+export type SyncPreSendProcessor = (params: {
+  entry: ClientSyncLogEntry
+}) => Promise<{ entry: ClientSyncLogEntry | null }> | { entry: ClientSyncLogEntry | null }
+
+/** Sees each received entry before it is stored; return `{ entry: null }` to ignore it. */
+export type SyncPostReceiveProcessor = (params: {
+  entry: SharedSyncLogEntry<SharedSyncLogEntryData>
+}) =>
+  | Promise<{ entry: SharedSyncLogEntry<SharedSyncLogEntryData> | null }>
+  | { entry: SharedSyncLogEntry<SharedSyncLogEntryData> | null }
+
+export type SyncStage = 'receive' | 'share' | 'integrate'
+
+/** The events doSync emits, with their payloads. */
+export interface SyncEventMap {
+  syncStarted: { deviceId: DeviceId; stages: SyncStage[] }
+  stageStarted: { stage: SyncStage }
+  /** One page read from the shared log and stored locally. */
+  receivedEntries: { entries: number; stored: number; duplicates: number; filtered: number }
+  /** One batch of own entries written to the shared log. */
+  sentEntries: { entries: number; filtered: number }
+  /** One batch of objects reconciled and written, with the entries it consumed. */
+  integratedEntries: { objects: number; entries: number; operations: number }
+  stageFinished: { stage: SyncStage; result: SyncResult }
+  syncFinished: { result: SyncResult }
+  syncFailed: { stage: SyncStage; error: unknown }
+}
+
+export type SyncEventName = keyof SyncEventMap
+
+/** Anything with `emit(name, payload)`: Node's EventEmitter, eventemitter3, mitt, ... */
+export interface SyncEventEmitter {
+  emit(event: string, payload: any): unknown
+}
+
+export interface CommonSyncOptions {
+  clientSyncLog: ClientSyncLogStorage
+  sharedSyncLog: SharedSyncLog
+  userId: UserId
+  deviceId: DeviceId
+  /** Wall-clock time of this sync (ms) or '$now' (the default). Stamps sharedOn. */
+  now?: Now
+  /** Entries per page, in both directions. Default 1000. */
+  batchSize?: number
+  serializer?: SyncSerializer
+  preSend?: SyncPreSendProcessor
+  postReceive?: SyncPostReceiveProcessor
+  /** Sent along with every batch of entries; other devices see it on the entries. */
+  extraSentInfo?: unknown
+  events?: SyncEventEmitter
+}
+
+export interface SyncOptions extends CommonSyncOptions {
+  storageManager: { registry: StorageRegistry; backend: { operation(name: string, ...args: any[]): Promise<any> } }
+  reconciler: ReconcilerFunction
+  /** Objects reconciled per database batch. Default 500. */
+  integrationBatchSize?: number
+  /** Which stages run; all by default. */
+  stages?: Partial<Record<SyncStage, boolean>>
+}
+
+export interface SyncResult {
+  received: { entries: number; stored: number; duplicates: number; filtered: number; pages: number }
+  sent: { entries: number; filtered: number; batches: number }
+  integrated: { objects: number; entries: number; operations: number; batches: number }
+  durationMs: number
+}
