@@ -1,8 +1,9 @@
 import shared from '../../tsup.shared'
 import { defineConfig } from 'tsup'
 
-export default defineConfig([
-  { ...shared, entry: ['src/index.ts', 'src/server.ts'] },
-  // The command: ESM only, no types; the `#!/usr/bin/env node` line of src/cli.ts is kept.
-  { ...shared, entry: ['src/cli.ts'], format: ['esm'], dts: false, clean: false },
-])
+// src/cli.ts is the `storex-sync-server` bin; its `#!/usr/bin/env node` line is kept in dist/cli.js.
+export default defineConfig({
+  ...shared,
+  entry: ['src/index.ts', 'src/server.ts', 'src/cli.ts'],
+  dts: { entry: ['src/index.ts', 'src/server.ts'] },
+})

@@ -7,6 +7,9 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'tsup'
 import { HttpSharedSyncLog } from '../src/index'
+import { createPostgresDatabase, findPostgres } from './postgres-context'
+
+const postgres = await findPostgres('the command on PostgreSQL')
 
 const packageDir = dirname(dirname(fileURLToPath(import.meta.url)))
 const buildDir = join(packageDir, '.test-build', `${process.pid}-${Date.now()}`)
@@ -201,6 +204,26 @@ describe.concurrent('storex-sync-server (the command, in a child process)', () =
       expect(update.entries.map((e) => e.data).sort()).toEqual(['one-1', 'one-2', 'one-3', 'two-1', 'two-2'])
     } finally {
       await again.stop()
+    }
+  })
+
+  it.skipIf(!('url' in postgres))('starts on PostgreSQL with one command, and devices sync through it', async () => {
+    const database = await createPostgresDatabase((postgres as { url: string }).url)
+    try {
+      const server = await startCli(['--auth', tokenFile, '--database', database.url, '--port', '0'])
+      try {
+        expect(server.status).toContain(`database: ${database.url}`)
+        const [one, two] = await Promise.all([
+          run(device, [server.url, 'bob-token-0123456789', 'one', '2', '1']),
+          run(device, [server.url, 'bob-token-0123456789', 'two', '1', '2']),
+        ])
+        expect(JSON.parse(one.stdout).received).toEqual(['two-1'])
+        expect(JSON.parse(two.stdout).received).toEqual(['one-1', 'one-2'])
+      } finally {
+        expect(await server.stop()).toBe(0)
+      }
+    } finally {
+      await database.drop()
     }
   })
 })
