@@ -1,4 +1,10 @@
 import 'fake-indexeddb/auto'
+// storex-backend-dexie runs a batch in one IndexedDB transaction only where
+// `navigator` exists (browsers, Node >= 21); give Node 20 one so tests see
+// the atomic batches browsers get.
+if (typeof (globalThis as { navigator?: unknown }).navigator === 'undefined') {
+  Object.defineProperty(globalThis, 'navigator', { value: { userAgent: 'node' }, configurable: true })
+}
 import * as storex from '@worldbrain/storex'
 import type { StorageRegistry } from '@worldbrain/storex'
 import { DexieStorageBackend } from '@worldbrain/storex-backend-dexie'
