@@ -23,6 +23,8 @@ export interface SyncLoggingMiddlewareOptions {
   getNow?: () => number
   /** The id of this device in the shared log; same as calling enable(deviceId). */
   deviceId?: DeviceId
+  /** Called after a write and its log entries were stored (e.g. to schedule a sync). Also assignable later. */
+  onEntriesLogged?: (info: { entries: number }) => void
 }
 
 /** What storex passes to a middleware (storex does not export this type from its root). */
@@ -51,6 +53,8 @@ type Next = StorageMiddlewareContext['next']
 export class SyncLoggingMiddleware {
   /** The wall clock (ms) used for createdOn; assignable, e.g. in tests. */
   _getNow: () => number
+  /** Called after a logged write was stored, with the number of entries; must not throw. */
+  onEntriesLogged: ((info: { entries: number }) => void) | undefined
   private readonly storageRegistry: StorageRegistry
   private readonly clientSyncLog: ClientSyncLogStorage
   private readonly includeCollections: Set<string>
@@ -65,6 +69,7 @@ export class SyncLoggingMiddleware {
     this.includeCollections = new Set(options.includeCollections)
     this._getNow = options.getNow ?? (() => Date.now())
     this.deviceId = options.deviceId ?? null
+    this.onEntriesLogged = options.onEntriesLogged
     if (this.includeCollections.has(LOG_COLLECTION)) {
       throw new SyncLoggingError(
         'UNKNOWN_COLLECTION',
@@ -189,7 +194,15 @@ export class SyncLoggingMiddleware {
     if (!batch.length) {
       return { info: {} }
     }
-    return next.process({ operation: ['executeBatch', batch] })
+    const result = await next.process({ operation: ['executeBatch', batch] })
+    if (entries.length && this.onEntriesLogged) {
+      try {
+        this.onEntriesLogged({ entries: entries.length })
+      } catch {
+        // The write is stored; a failing listener must not make it look failed.
+      }
+    }
+    return result
   }
 
   private createEntry(step: OperationBatch[number]): PendingEntry | null {

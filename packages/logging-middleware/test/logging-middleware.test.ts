@@ -271,6 +271,48 @@ describe.each(clientBackends)('SyncLoggingMiddleware on $kind', ({ create }) => 
     expect(await collection('note').findObjects({})).toHaveLength(1)
   })
 
+  it('calls onEntriesLogged after each logged write with its entry count, not for unlogged or failed writes', async () => {
+    const calls: Array<{ entries: number; stored: number }> = []
+    logging.onEntriesLogged = ({ entries }) => {
+      // Called after the batch is stored: the entries are already readable.
+      void clientSyncLog.countPending().then(({ unshared }) => calls.push({ entries, stored: unshared }))
+    }
+    await collection('user').createObject({ id: 'u1', displayName: 'Joe' })
+    await collection('user').createObject({ id: 'u2', displayName: 'Ann' })
+    await collection('user').updateObjects({}, { displayName: 'Same' })
+    await collection('user').updateObjects({ id: 'nobody' }, { displayName: 'x' })
+    await collection('note').createObject({ id: 'n1', text: 'not synced' })
+    await expect(collection('user').createObject({ displayName: 'No id' })).rejects.toMatchObject({ code: 'PK_MISSING' })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(calls).toEqual([
+      { entries: 1, stored: 1 },
+      { entries: 1, stored: 2 },
+      { entries: 2, stored: 4 },
+    ])
+    logging.onEntriesLogged = () => {
+      throw new Error('listener bug')
+    }
+    await expect(collection('user').deleteObject({ id: 'u1' })).resolves.toBeUndefined()
+    expect(await collection('user').findObject({ id: 'u1' })).toBeFalsy()
+  })
+
+  it('takes onEntriesLogged as a constructor option', async () => {
+    const counts: number[] = []
+    const withHook = new SyncLoggingMiddleware({
+      storageManager: storage.storageManager,
+      clientSyncLog,
+      includeCollections: ['user'],
+      deviceId: 'd',
+      onEntriesLogged: ({ entries }) => counts.push(entries),
+    })
+    storage.storageManager.setMiddleware([withHook])
+    await storage.storageManager.operation('executeBatch', [
+      { operation: 'createObject', collection: 'user', args: { id: 'u1', displayName: 'a' } },
+      { operation: 'createObject', collection: 'user', args: { id: 'u2', displayName: 'b' } },
+    ])
+    expect(counts).toEqual([2])
+  })
+
   it('takes the device id as a constructor option too', async () => {
     const withOption = new SyncLoggingMiddleware({
       storageManager: storage.storageManager,
