@@ -4,6 +4,12 @@ export { compareEntries } from './internal/entries'
 export { HybridLogicalClock, HLC_TICKS_PER_MS, hlcWallTime } from './clock'
 export { getPkFields, getObjectPk, getPkWhere, withoutPkFields, getObjectKey } from './pk'
 export { ClientSyncLogError } from './errors'
+export {
+  findReceivedEntryProblem,
+  getQuarantineId,
+  CLIENT_SYNC_LOG_QUARANTINE_COLLECTION,
+} from './quarantine'
+export type { QuarantineReason, QuarantineEntryInput, QuarantinedEntry } from './quarantine'
 export type {
   DeviceId,
   ObjectPk,

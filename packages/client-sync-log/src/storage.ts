@@ -9,6 +9,15 @@ import { ClientSyncLogError } from './errors'
 import { compareEntries, fromStoredEntry, getEntryId, toStoredEntry, validateEntry } from './internal/entries'
 import { CLIENT_SYNC_LOG_COLLECTION, clientSyncLogEntryCollection, type StoredLogEntry } from './internal/schema'
 import { getObjectKey } from './pk'
+import {
+  CLIENT_SYNC_LOG_QUARANTINE_COLLECTION,
+  clientSyncLogQuarantineCollection,
+  fromStoredQuarantinedEntry,
+  toStoredQuarantinedEntry,
+  type QuarantineEntryInput,
+  type QuarantinedEntry,
+  type StoredQuarantinedEntry,
+} from './quarantine'
 import type { ClientSyncLogEntry, DeviceId, ObjectPk } from './types'
 
 /** An entry as it arrives from the shared log, before it is stored. */
@@ -27,6 +36,10 @@ export interface ObjectHistory {
   pk: ObjectPk
   entries: ClientSyncLogEntry[]
 }
+
+/** needsIntegration values: 0 integrated (or own), 1 pending, 2 pending but deferred for this sync. */
+const NEEDS_INTEGRATION = 1
+const DEFERRED_INTEGRATION = 2
 
 /** Ids per `$in` query or batch step: well under SQLite's bound-parameter limit. */
 const IN_CHUNK = 500
@@ -69,11 +82,20 @@ export class ClientSyncLogStorage extends StorageModule {
   getConfig(): StorageModuleConfig {
     const collection = CLIENT_SYNC_LOG_COLLECTION
     return {
-      collections: { [collection]: clientSyncLogEntryCollection },
+      collections: {
+        [collection]: clientSyncLogEntryCollection,
+        [CLIENT_SYNC_LOG_QUARANTINE_COLLECTION]: clientSyncLogQuarantineCollection,
+      },
       operations: {
         executeLogBatch: { operation: 'executeBatch', args: ['$batch'] },
         findEntries: { operation: 'findObjects', collection, args: ['$where', '$options'] },
         countEntries: { operation: 'countObjects', collection, args: ['$where'] },
+        findQuarantined: {
+          operation: 'findObjects',
+          collection: CLIENT_SYNC_LOG_QUARANTINE_COLLECTION,
+          args: ['$where', '$options'],
+        },
+        countQuarantined: { operation: 'countObjects', collection: CLIENT_SYNC_LOG_QUARANTINE_COLLECTION, args: ['$where'] },
       },
     }
   }
@@ -268,10 +290,102 @@ export class ClientSyncLogStorage extends StorageModule {
     return this.revive(await this.find({}))
   }
 
+  /** Counts own entries not yet shared and received entries not yet integrated (deferred ones included). */
   async countPending(): Promise<{ unshared: number; needsIntegration: number }> {
     const unshared = await this.operation('countEntries', { where: { unshared: 1 } })
-    const needsIntegration = await this.operation('countEntries', { where: { needsIntegration: 1 } })
-    return { unshared: Number(unshared), needsIntegration: Number(needsIntegration) }
+    const needsIntegration = await this.operation('countEntries', { where: { needsIntegration: NEEDS_INTEGRATION } })
+    const deferred = await this.operation('countEntries', { where: { needsIntegration: DEFERRED_INTEGRATION } })
+    return { unshared: Number(unshared), needsIntegration: Number(needsIntegration) + Number(deferred) }
+  }
+
+  /**
+   * Keeps these pending entries out of `getNextObjectsToIntegrate()` until
+   * `resumeDeferredIntegration()`: doSync defers the objects a reconciler
+   * failed on, so the others proceed. They stay pending (needsIntegration).
+   */
+  async deferIntegration(entries: Array<Pick<ClientSyncLogEntry, 'deviceId' | 'createdOn'>>): Promise<void> {
+    const ids = entries.map((entry) => getEntryId(entry.deviceId, entry.createdOn))
+    await this.executeBatch(
+      chunk(ids).map((part) => ({
+        operation: 'updateObjects',
+        collection: CLIENT_SYNC_LOG_COLLECTION,
+        where: { id: { $in: part }, needsIntegration: NEEDS_INTEGRATION },
+        updates: { needsIntegration: DEFERRED_INTEGRATION },
+      })),
+    )
+  }
+
+  /** Makes deferred entries available to `getNextObjectsToIntegrate()` again (doSync calls it before integrating). */
+  async resumeDeferredIntegration(): Promise<void> {
+    await this.executeBatch([
+      {
+        operation: 'updateObjects',
+        collection: CLIENT_SYNC_LOG_COLLECTION,
+        where: { needsIntegration: DEFERRED_INTEGRATION },
+        updates: { needsIntegration: NEEDS_INTEGRATION },
+      },
+    ])
+  }
+
+  /**
+   * Sets received entries aside that cannot be stored in the log (see
+   * `findReceivedEntryProblem`), with their reason. An entry already in the
+   * quarantine (same deviceId and createdOn) is not added again. The clock
+   * observes every valid createdOn.
+   */
+  async quarantineEntries(entries: QuarantineEntryInput[], options: { now: number }): Promise<{ quarantined: number; duplicates: number }> {
+    const byId = new Map<string, StoredQuarantinedEntry>()
+    for (const entry of entries) {
+      const stored = toStoredQuarantinedEntry(entry, options.now)
+      if (!byId.has(stored.id)) {
+        byId.set(stored.id, stored)
+      }
+    }
+    const existing = new Set<string>()
+    for (const part of chunk([...byId.keys()])) {
+      const found: StoredQuarantinedEntry[] = (await this.operation('findQuarantined', { where: { id: { $in: part } }, options: {} })) ?? []
+      for (const stored of found) {
+        existing.add(stored.id)
+      }
+    }
+    const toInsert = [...byId.values()].filter((stored) => !existing.has(stored.id))
+    await this.executeBatch(
+      toInsert.map((args) => ({ operation: 'createObject', collection: CLIENT_SYNC_LOG_QUARANTINE_COLLECTION, args })),
+    )
+    for (const entry of entries) {
+      if (typeof entry.createdOn === 'number') {
+        this.clock.observe(entry.createdOn)
+      }
+    }
+    return { quarantined: toInsert.length, duplicates: entries.length - toInsert.length }
+  }
+
+  /** Every quarantined entry, oldest quarantine first (ties by id). */
+  async getQuarantinedEntries(): Promise<QuarantinedEntry[]> {
+    const stored: StoredQuarantinedEntry[] = (await this.operation('findQuarantined', { where: {}, options: {} })) ?? []
+    return stored
+      .map(fromStoredQuarantinedEntry)
+      .sort((a, b) => a.quarantinedOn - b.quarantinedOn || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  async countQuarantinedEntries(): Promise<number> {
+    return Number(await this.operation('countQuarantined', { where: {} }))
+  }
+
+  /**
+   * Removes quarantined entries: those with these ids, or all of them. Use it
+   * after you dealt with them (or after a retry stored them in the log).
+   */
+  async clearQuarantinedEntries(options: { ids?: string[] } = {}): Promise<{ deleted: number }> {
+    const ids = options.ids ?? (await this.getQuarantinedEntries()).map((entry) => entry.id)
+    await this.executeBatch(
+      chunk(ids).map((part) => ({
+        operation: 'deleteObjects',
+        collection: CLIENT_SYNC_LOG_QUARANTINE_COLLECTION,
+        where: { id: { $in: part } },
+      })),
+    )
+    return { deleted: ids.length }
   }
 
   /**

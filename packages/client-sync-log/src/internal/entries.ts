@@ -112,7 +112,7 @@ export function fromStoredEntry(storageRegistry: StorageRegistry, stored: Stored
     createdOn: Number(stored.createdOn),
     sharedOn: stored.sharedOn == null ? null : Number(stored.sharedOn),
     deviceId: stored.deviceId as DeviceId,
-    needsIntegration: Number(stored.needsIntegration) === 1,
+    needsIntegration: Number(stored.needsIntegration) !== 0,
     collection: stored.collection,
     pk: stored.pk,
   }

@@ -15,7 +15,7 @@ export interface StoredLogEntry {
   sharedOn?: number | null
   /** 1 while an own entry waits to be sent to the shared log, else 0. */
   unshared: number
-  /** 1 while a received entry waits for the reconciler, else 0. */
+  /** 1 while a received entry waits for the reconciler, 2 while it waits but doSync deferred it (its reconciler failed), else 0. */
   needsIntegration: number
   deviceId: unknown
   collection: string
