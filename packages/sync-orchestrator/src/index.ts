@@ -9,10 +9,25 @@ export {
   DEFAULT_INTEGRATION_BATCH_SIZE,
 } from './do-sync'
 export { SyncOrchestratorError } from './errors'
+export { retryQuarantinedEntries, type RetryQuarantinedEntriesOptions } from './quarantine'
+export { ContinuousSync } from './continuous-sync'
+export type {
+  ContinuousSyncOptions,
+  ContinuousSyncBackoff,
+  ContinuousSyncCounts,
+  ContinuousSyncEventMap,
+  ContinuousSyncEventName,
+  ContinuousSyncReason,
+  ContinuousSyncState,
+  ContinuousSyncStatus,
+  LocalWriteSource,
+} from './continuous-sync'
 export type {
   CommonSyncOptions,
   SyncOptions,
   SyncResult,
+  QuarantinedEntrySummary,
+  IntegrationFailure,
   SyncSerializer,
   SyncPreSendProcessor,
   SyncPostReceiveProcessor,
