@@ -1,10 +1,26 @@
-import type { ClientSyncLogEntry, ReceivedClientSyncLogEntry } from '@storex-sync/client-sync-log'
+import {
+  findReceivedEntryProblem,
+  getObjectKey,
+  getQuarantineId,
+  type ClientSyncLogEntry,
+  type ObjectHistory,
+  type QuarantineEntryInput,
+  type ReceivedClientSyncLogEntry,
+} from '@storex-sync/client-sync-log'
 import type { SharedSyncLogEntry, SharedSyncLogEntryData } from '@storex-sync/shared-sync-log-core'
 import type { StorageRegistry } from '@worldbrain/storex'
 import { SyncOrchestratorError } from './errors'
 import { reviveDateFields } from './internal/dates'
 import { createEmitter } from './internal/events'
-import type { CommonSyncOptions, SyncOptions, SyncResult, SyncSerializer, SyncStage } from './types'
+import type {
+  CommonSyncOptions,
+  IntegrationFailure,
+  QuarantinedEntrySummary,
+  SyncOptions,
+  SyncResult,
+  SyncSerializer,
+  SyncStage,
+} from './types'
 
 export const DEFAULT_BATCH_SIZE = 1000
 export const DEFAULT_INTEGRATION_BATCH_SIZE = 500
@@ -17,9 +33,11 @@ export const jsonSyncSerializer: SyncSerializer = {
 
 function emptyResult(): SyncResult {
   return {
-    received: { entries: 0, stored: 0, duplicates: 0, filtered: 0, pages: 0 },
+    received: { entries: 0, stored: 0, duplicates: 0, filtered: 0, quarantined: 0, pages: 0 },
     sent: { entries: 0, filtered: 0, batches: 0 },
-    integrated: { objects: 0, entries: 0, operations: 0, batches: 0 },
+    integrated: { objects: 0, entries: 0, operations: 0, batches: 0, failed: 0 },
+    quarantined: [],
+    integrationFailures: [],
     durationMs: 0,
   }
 }
@@ -84,8 +102,74 @@ async function decodeEntry(
   storageRegistry: StorageRegistry | undefined,
 ): Promise<SharedSyncLogEntry<SharedSyncLogEntryData>> {
   const data = await serializer.deserializeSharedSyncLogEntryData(entry.data)
-  const value = storageRegistry ? reviveDateFields(storageRegistry, data.collection, data.value) : data.value
+  if (!data || typeof data !== 'object' || Array.isArray(data)) {
+    throw new Error(`the serializer returned ${JSON.stringify(data)}, not an object`)
+  }
+  const value =
+    storageRegistry && data.value && typeof data.value === 'object'
+      ? reviveDateFields(storageRegistry, data.collection, data.value)
+      : data.value
   return { ...entry, data: { ...data, value } }
+}
+
+/** The entry as the shared log delivered it, in a form every backend can store as json. */
+function rawEntry(entry: SharedSyncLogEntry): unknown {
+  try {
+    return JSON.parse(JSON.stringify(entry))
+  } catch {
+    return { deviceId: entry.deviceId, createdOn: entry.createdOn, data: String(entry.data) }
+  }
+}
+
+type DecodedOrQuarantined =
+  | { ok: true; entry: ReceivedClientSyncLogEntry }
+  | { ok: false; quarantine: QuarantineEntryInput }
+  | { ok: null }
+
+/**
+ * Decodes one received entry and checks it against the schema: an entry that
+ * cannot be used is set aside (quarantined) with its reason instead of failing
+ * the sync; `postReceive` sees decodable entries and may fix or drop them.
+ */
+export async function decodeOrQuarantine(
+  sharedEntry: SharedSyncLogEntry,
+  options: CommonSyncOptions & { storageRegistry?: StorageRegistry },
+  serializer: SyncSerializer,
+): Promise<DecodedOrQuarantined> {
+  const quarantine = (reason: QuarantineEntryInput['reason'], message: string): DecodedOrQuarantined => ({
+    ok: false,
+    quarantine: { deviceId: sharedEntry.deviceId, createdOn: sharedEntry.createdOn, reason, message, raw: rawEntry(sharedEntry) },
+  })
+  let decoded: SharedSyncLogEntry<SharedSyncLogEntryData>
+  try {
+    decoded = await decodeEntry(sharedEntry, serializer, options.storageRegistry)
+  } catch (error) {
+    return quarantine(
+      'UNDECODABLE_ENTRY',
+      `could not decode the data (${(error as Error)?.message ?? String(error)}); check that every device uses the same serializer`,
+    )
+  }
+  const processed = options.postReceive ? (await options.postReceive({ entry: decoded })).entry : decoded
+  if (!processed) {
+    return { ok: null }
+  }
+  const data = (processed.data ?? {}) as Partial<SharedSyncLogEntryData>
+  const candidate = {
+    deviceId: processed.deviceId,
+    createdOn: processed.createdOn,
+    operation: data.operation,
+    collection: data.collection,
+    pk: data.pk,
+    value: data.value ?? undefined,
+  }
+  const problem = findReceivedEntryProblem(options.storageRegistry, candidate)
+  if (problem) {
+    return quarantine(problem.reason, problem.message)
+  }
+  if (candidate.operation === 'delete') {
+    delete candidate.value
+  }
+  return { ok: true, entry: candidate as ReceivedClientSyncLogEntry }
 }
 
 /**
@@ -110,31 +194,31 @@ export async function receiveLogEntries(
       return result
     }
     const received: ReceivedClientSyncLogEntry[] = []
+    const quarantined: QuarantineEntryInput[] = []
     let filtered = 0
     for (const sharedEntry of update.entries) {
-      let decoded: SharedSyncLogEntry<SharedSyncLogEntryData>
-      try {
-        decoded = await decodeEntry(sharedEntry, serializer, options.storageRegistry)
-      } catch (error) {
-        throw new SyncOrchestratorError(
-          'UNDECODABLE_ENTRY',
-          `could not decode the entry ${String(sharedEntry.createdOn)} of device ${String(sharedEntry.deviceId)}; check that every device uses the same serializer. Nothing was marked as seen, so the next sync retries it.`,
-          { cause: error },
-        )
-      }
-      const processed = options.postReceive ? (await options.postReceive({ entry: decoded })).entry : decoded
-      if (!processed) {
+      const outcome = await decodeOrQuarantine(sharedEntry, options, serializer)
+      if (outcome.ok === null) {
         filtered += 1
-        continue
+      } else if (outcome.ok) {
+        received.push(outcome.entry)
+      } else {
+        quarantined.push(outcome.quarantine)
       }
-      received.push({
-        deviceId: processed.deviceId,
-        createdOn: processed.createdOn,
-        operation: processed.data.operation,
-        collection: processed.data.collection,
-        pk: processed.data.pk,
-        value: processed.data.value ?? undefined,
-      } as ReceivedClientSyncLogEntry)
+    }
+    // Bad entries are stored aside before the cursor moves past them: nothing is dropped.
+    if (quarantined.length) {
+      await options.clientSyncLog.quarantineEntries(quarantined, { now: wallNow(options.now) })
+      const summaries: QuarantinedEntrySummary[] = quarantined.map((entry) => ({
+        id: getQuarantineId(entry.deviceId, entry.createdOn),
+        deviceId: entry.deviceId,
+        createdOn: entry.createdOn,
+        reason: entry.reason,
+        message: entry.message,
+      }))
+      result.received.quarantined += quarantined.length
+      result.quarantined.push(...summaries)
+      emit('entriesQuarantined', { entries: summaries })
     }
     const { inserted, duplicates } = received.length
       ? await options.clientSyncLog.insertReceivedEntries(received, { now: wallNow(options.now) })
@@ -149,7 +233,7 @@ export async function receiveLogEntries(
     result.received.duplicates += duplicates
     result.received.filtered += filtered
     result.received.pages += 1
-    emit('receivedEntries', { entries: update.entries.length, stored: inserted, duplicates, filtered })
+    emit('receivedEntries', { entries: update.entries.length, stored: inserted, duplicates, filtered, quarantined: quarantined.length })
     if (!update.hasMore) {
       return result
     }
@@ -210,11 +294,48 @@ function withPlaceholders(batch: any[], batchNumber: number): any[] {
   return batch.map((step, index) => (step.placeholder ? step : { ...step, placeholder: `sync-${batchNumber}-${index}` }))
 }
 
+/** Reconciles these objects and writes the outcome with their "integrated" marks in one database batch. */
+async function integrateBatch(
+  objects: ObjectHistory[],
+  options: Pick<SyncOptions, 'clientSyncLog' | 'storageManager' | 'reconciler'>,
+  batchNumber: number,
+): Promise<{ entries: number; operations: number }> {
+  const entries = objects.flatMap((object) => object.entries)
+  const pending = entries.filter((entry) => entry.needsIntegration)
+  if (!pending.length) {
+    throw new SyncOrchestratorError(
+      'INTEGRATION_STALLED',
+      'the client sync log reported objects to integrate without pending entries; this is a bug in the client sync log, please report it.',
+    )
+  }
+  let operations
+  try {
+    operations = await options.reconciler(entries, { storageRegistry: options.storageManager.registry })
+  } catch (error) {
+    const first = objects[0]!
+    throw new SyncOrchestratorError(
+      'RECONCILIATION_FAILED',
+      `the reconciler threw for ${objects.length === 1 ? `'${first.collection}' ${JSON.stringify(first.pk)}` : `${objects.length} objects`}: ` +
+        `${(error as Error)?.message ?? String(error)}. The object stays pending and is retried on the next sync; fix the reconciler or the entries.`,
+      { cause: error },
+    )
+  }
+  const batch = [...operations, ...options.clientSyncLog.getMarkAsIntegratedBatch(pending)]
+  await options.storageManager.backend.operation('executeBatch', withPlaceholders(batch, batchNumber))
+  return { entries: pending.length, operations: operations.length }
+}
+
 /**
  * Stage 3: runs the reconciler over every object with received entries, a
  * batch of objects at a time, and writes its operations together with the
  * "integrated" marks in one database batch, past the logging middleware so
- * nothing is logged twice.
+ * nothing is logged twice. When a batch fails (the reconciler throws, or the
+ * write fails), its objects are retried one by one: an object that fails on
+ * its own stays pending (deferred until the next sync), is reported in
+ * `result.integrationFailures` and an `objectIntegrationFailed` event, and
+ * the other objects proceed. Only when every object of a batch fails to be
+ * written, which points at the database rather than one object, does the
+ * stage throw.
  */
 export async function integrateReceivedEntries(
   options: Pick<SyncOptions, 'clientSyncLog' | 'storageManager' | 'reconciler' | 'integrationBatchSize' | 'events'>,
@@ -222,36 +343,57 @@ export async function integrateReceivedEntries(
 ): Promise<SyncResult> {
   const emit = createEmitter(options.events)
   const maxObjects = positiveInteger(options.integrationBatchSize, DEFAULT_INTEGRATION_BATCH_SIZE, 'integrationBatchSize')
+  // Objects deferred by an earlier sync get another chance.
+  await options.clientSyncLog.resumeDeferredIntegration()
   while (true) {
     const objects = await options.clientSyncLog.getNextObjectsToIntegrate({ maxObjects })
     if (!objects.length) {
       return result
     }
-    const entries = objects.flatMap((object) => object.entries)
-    const pending = entries.filter((entry) => entry.needsIntegration)
-    if (!pending.length) {
-      throw new SyncOrchestratorError(
-        'INTEGRATION_STALLED',
-        'the client sync log reported objects to integrate without pending entries; this is a bug in the client sync log, please report it.',
-      )
-    }
-    let operations
+    let done: Array<{ objects: number; entries: number; operations: number }>
     try {
-      operations = await options.reconciler(entries, { storageRegistry: options.storageManager.registry })
-    } catch (error) {
-      throw new SyncOrchestratorError(
-        'RECONCILIATION_FAILED',
-        `the reconciler threw for ${objects.length} object(s) (first: ${objects[0]!.collection}); fix the reconciler or the entries. Nothing of this batch was written.`,
-        { cause: error },
+      const outcome = await integrateBatch(objects, options, ++result.integrated.batches)
+      done = [{ objects: objects.length, ...outcome }]
+    } catch (batchError) {
+      if (batchError instanceof SyncOrchestratorError && batchError.code === 'INTEGRATION_STALLED') {
+        throw batchError
+      }
+      done = []
+      const failures: Array<{ object: ObjectHistory; error: unknown }> = []
+      for (const object of objects) {
+        try {
+          const outcome = await integrateBatch([object], options, ++result.integrated.batches)
+          done.push({ objects: 1, ...outcome })
+        } catch (error) {
+          failures.push({ object, error })
+        }
+      }
+      const writeFailures = failures.filter(
+        ({ error }) => !(error instanceof SyncOrchestratorError && error.code === 'RECONCILIATION_FAILED'),
       )
+      if (objects.length > 1 && writeFailures.length === objects.length) {
+        throw batchError
+      }
+      for (const { object, error } of failures) {
+        await options.clientSyncLog.deferIntegration(object.entries.filter((entry) => entry.needsIntegration))
+        const failure: IntegrationFailure = {
+          collection: object.collection,
+          pk: object.pk,
+          objectKey: getObjectKey(object.collection, object.pk),
+          message: (error as Error)?.message ?? String(error),
+          error,
+        }
+        result.integrated.failed += 1
+        result.integrationFailures.push(failure)
+        emit('objectIntegrationFailed', failure)
+      }
     }
-    const batch = [...operations, ...options.clientSyncLog.getMarkAsIntegratedBatch(pending)]
-    result.integrated.batches += 1
-    await options.storageManager.backend.operation('executeBatch', withPlaceholders(batch, result.integrated.batches))
-    result.integrated.objects += objects.length
-    result.integrated.entries += pending.length
-    result.integrated.operations += operations.length
-    emit('integratedEntries', { objects: objects.length, entries: pending.length, operations: operations.length })
+    for (const item of done) {
+      result.integrated.objects += item.objects
+      result.integrated.entries += item.entries
+      result.integrated.operations += item.operations
+      emit('integratedEntries', item)
+    }
   }
 }
 

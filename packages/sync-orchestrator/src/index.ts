@@ -10,6 +10,7 @@ export {
 } from './do-sync'
 export { SyncOrchestratorError } from './errors'
 export { retryQuarantinedEntries, type RetryQuarantinedEntriesOptions } from './quarantine'
+export { retryQuarantinedEntries, type RetryQuarantinedEntriesOptions } from './quarantine'
 export { ContinuousSync } from './continuous-sync'
 export type {
   ContinuousSyncOptions,
@@ -26,6 +27,8 @@ export type {
   CommonSyncOptions,
   SyncOptions,
   SyncResult,
+  QuarantinedEntrySummary,
+  IntegrationFailure,
   QuarantinedEntrySummary,
   IntegrationFailure,
   SyncSerializer,

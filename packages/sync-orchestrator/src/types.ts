@@ -3,6 +3,7 @@ import type {
   ClientSyncLogEntry,
   ClientSyncLogStorage,
   DeviceId,
+  QuarantineReason,
   ReconcilerFunction,
 } from '@storex-sync/client-sync-log'
 import type {
@@ -38,7 +39,11 @@ export interface SyncEventMap {
   syncStarted: { deviceId: DeviceId; stages: SyncStage[] }
   stageStarted: { stage: SyncStage }
   /** One page read from the shared log and stored locally. */
-  receivedEntries: { entries: number; stored: number; duplicates: number; filtered: number }
+  receivedEntries: { entries: number; stored: number; duplicates: number; filtered: number; quarantined: number }
+  /** Received entries that could not be used were stored aside (see ClientSyncLogStorage.getQuarantinedEntries). */
+  entriesQuarantined: { entries: QuarantinedEntrySummary[] }
+  /** The reconciler (or the write) failed for one object; it stays pending and is retried on the next sync. */
+  objectIntegrationFailed: IntegrationFailure
   /** One batch of own entries written to the shared log. */
   sentEntries: { entries: number; filtered: number }
   /** One batch of objects reconciled and written, with the entries it consumed. */
@@ -81,9 +86,34 @@ export interface SyncOptions extends CommonSyncOptions {
   stages?: Partial<Record<SyncStage, boolean>>
 }
 
+/** A received entry that was quarantined instead of stored. */
+export interface QuarantinedEntrySummary {
+  /** Its id in the quarantine (ClientSyncLogStorage.getQuarantinedEntries / clearQuarantinedEntries). */
+  id: string
+  deviceId: DeviceId
+  createdOn: number
+  reason: QuarantineReason
+  message: string
+}
+
+/** An object whose integration failed in this sync; its entries stay pending. */
+export interface IntegrationFailure {
+  collection: string
+  pk: unknown
+  objectKey: string
+  message: string
+  /** What was thrown: a SyncOrchestratorError RECONCILIATION_FAILED (cause: the reconciler's error) or the database error. */
+  error: unknown
+}
+
 export interface SyncResult {
-  received: { entries: number; stored: number; duplicates: number; filtered: number; pages: number }
+  received: { entries: number; stored: number; duplicates: number; filtered: number; quarantined: number; pages: number }
   sent: { entries: number; filtered: number; batches: number }
-  integrated: { objects: number; entries: number; operations: number; batches: number }
+  /** `failed`: objects that stay pending because their integration failed (see integrationFailures). */
+  integrated: { objects: number; entries: number; operations: number; batches: number; failed: number }
+  /** Received entries set aside in this sync, with their reasons. */
+  quarantined: QuarantinedEntrySummary[]
+  /** Objects whose integration failed in this sync. */
+  integrationFailures: IntegrationFailure[]
   durationMs: number
 }

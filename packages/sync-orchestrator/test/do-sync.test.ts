@@ -235,7 +235,7 @@ describe('doSync options', () => {
       'stageStarted', 'integratedEntries', 'stageFinished',
       'syncFinished',
     ])
-    expect(seen).toContainEqual(['receivedEntries', { entries: 1, stored: 1, duplicates: 0, filtered: 0 }])
+    expect(seen).toContainEqual(['receivedEntries', { entries: 1, stored: 1, duplicates: 0, filtered: 0, quarantined: 0 }])
     expect(seen).toContainEqual(['integratedEntries', { objects: 1, entries: 1, operations: 1 }])
     expect(seen.at(-1)).toEqual(['syncFinished', { result }])
   })
