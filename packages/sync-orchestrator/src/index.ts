@@ -10,7 +10,6 @@ export {
 } from './do-sync'
 export { SyncOrchestratorError } from './errors'
 export { retryQuarantinedEntries, type RetryQuarantinedEntriesOptions } from './quarantine'
-export { retryQuarantinedEntries, type RetryQuarantinedEntriesOptions } from './quarantine'
 export { ContinuousSync } from './continuous-sync'
 export type {
   ContinuousSyncOptions,
@@ -27,8 +26,6 @@ export type {
   CommonSyncOptions,
   SyncOptions,
   SyncResult,
-  QuarantinedEntrySummary,
-  IntegrationFailure,
   QuarantinedEntrySummary,
   IntegrationFailure,
   SyncSerializer,
