@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { runBench } from '../src/bench'
+import { renderMarkdown } from '../src/report'
+
+// The CI smoke of `pnpm bench`: every workload at N = 200, once, to keep the
+// benchmark working. It checks the report's structure and that the run
+// completed; it never asserts timings (those are for the report's targets).
+describe('pnpm bench smoke (N = 200)', () => {
+  it('runs every workload and reports on each', async () => {
+    const lines: string[] = []
+    const report = await runBench(
+      {
+        sizes: [200],
+        compareSizes: [200],
+        overheadN: 20,
+        overheadBackends: ['sqlite', 'indexeddb'],
+        rounds: 1,
+        batchSize: 100,
+        reconcilerObjects: 300,
+        original: true,
+      },
+      (line) => lines.push(line),
+    )
+    expect(report.completed).toBe(true)
+    expect(report.originalUnavailable).toBeUndefined()
+    expect(report.machine).toMatchObject({ cores: expect.any(Number), node: process.version })
+    expect(report.versions['@worldbrain/storex-sync']).toBe('0.1.1')
+    expect(report.overhead.summary.map((row) => `${row.backend}/${row.engine}`).sort()).toEqual([
+      'indexeddb/original',
+      'indexeddb/ours',
+      'indexeddb/raw',
+      'sqlite/original',
+      'sqlite/ours',
+      'sqlite/raw',
+    ])
+    for (const row of report.overhead.summary) {
+      expect(row.msPerOp.create).toBeGreaterThan(0)
+      expect(row.ratioToRaw.create).toBeGreaterThan(0)
+    }
+    const full = report.e2e.find((row) => row.engine === 'ours' && row.deletes)!
+    expect(full.changes).toEqual({ creates: 200, updates: 100, deletes: 20, total: 320 })
+    expect(full.b.entriesReceived).toBe(320)
+    expect(full.b.objects).toBe(180)
+    expect(full.b.maxRssBytes).toBeGreaterThan(full.b.peakHeapUsedBytes)
+    expect(report.comparison).toHaveLength(1)
+    expect(report.comparison[0]!.original.b.objects).toBe(200)
+    expect(report.comparison[0]!.oursToOriginal.total).toBeGreaterThan(0)
+    expect(report.reconciler!.entries).toBeGreaterThan(300)
+    expect(report.targets).toHaveLength(4)
+    for (const target of report.targets) {
+      expect(target.status).toMatch(/^(met|missed|not measured)$/)
+    }
+    // At N = 200 there is no 10k comparison and no 100k run to judge.
+    expect(report.targets.slice(1).map((target) => target.status)).toEqual(['not measured', 'not measured', 'not measured'])
+    expect(lines.some((line) => line.startsWith('e2e ours N=200:'))).toBe(true)
+    const markdown = renderMarkdown(report)
+    expect(markdown).toContain('### Targets')
+    expect(markdown).toContain(String(report.machine.cpu))
+  }, 120_000)
+})
