@@ -49,18 +49,30 @@ export interface TestDevice {
   contents(): Promise<Record<string, Array<Record<string, unknown>>>>
 }
 
+export interface TestSchema {
+  collections: Record<string, any>
+  /** Collections to sync; the first ones that have a single auto pk get custom pks. */
+  synced: string[]
+  /** Synced collections whose pks the app gives itself (compound or natural keys). */
+  ownPks?: string[]
+}
+
+const defaultSchema: TestSchema = { collections: testCollections, synced: SYNCED_COLLECTIONS }
+
 export async function createTestDevice(options: {
   name: string
   kind: 'indexeddb' | 'sqlite'
   sharedSyncLog: SharedSyncLog
   userId: UserId
   startTime?: number
+  schema?: TestSchema
 }): Promise<TestDevice> {
+  const schema = options.schema ?? defaultSchema
   const backend = clientBackends.find((candidate) => candidate.kind === options.kind)!
   let clientSyncLog!: ClientSyncLogStorage
   const storage = await backend.create({
     setup: (storageManager) => {
-      storageManager.registry.registerCollections(testCollections)
+      storageManager.registry.registerCollections(schema.collections)
       clientSyncLog = new ClientSyncLogStorage({ storageManager })
       registerModuleMapCollections(storageManager.registry, { clientSyncLog })
     },
@@ -73,11 +85,14 @@ export async function createTestDevice(options: {
       return () => `${options.name}-${++counter}`
     })(),
   })
-  pkMiddleware.setup({ storageRegistry: storageManager.registry, collections: SYNCED_COLLECTIONS })
+  pkMiddleware.setup({
+    storageRegistry: storageManager.registry,
+    collections: schema.synced.filter((collection) => !schema.ownPks?.includes(collection)),
+  })
   const logging = new SyncLoggingMiddleware({
     storageManager,
     clientSyncLog,
-    includeCollections: SYNCED_COLLECTIONS,
+    includeCollections: schema.synced,
   })
   logging._getNow = () => clock.now
   const deviceId = await options.sharedSyncLog.createDeviceId({ userId: options.userId })
@@ -104,11 +119,11 @@ export async function createTestDevice(options: {
       }),
     async contents() {
       const result: Record<string, Array<Record<string, unknown>>> = {}
-      for (const collection of SYNCED_COLLECTIONS) {
+      for (const collection of schema.synced) {
         const objects = (await storageManager.collection(collection).findObjects({})) as Array<Record<string, unknown>>
         result[collection] = objects
-          .map((object) => normalize(collection, object))
-          .sort((a, b) => String(a['id']).localeCompare(String(b['id'])))
+          .map((object) => normalize(schema.collections[collection].fields, object))
+          .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
       }
       return result
     },
@@ -119,8 +134,7 @@ export async function createTestDevice(options: {
  * Backends differ in how they return absent optional fields: IndexedDB leaves
  * them out or null, the TypeORM backend reads an absent boolean as false.
  */
-function normalize(collection: string, object: Record<string, unknown>): Record<string, unknown> {
-  const fields = (testCollections as Record<string, { fields: Record<string, { type: string }> }>)[collection]!.fields
+function normalize(fields: Record<string, { type: string }>, object: Record<string, unknown>): Record<string, unknown> {
   const normalized: Record<string, unknown> = {}
   for (const [field, value] of Object.entries(object)) {
     if (fields[field]?.type === 'boolean') {
