@@ -1,0 +1,1 @@
+export { deleteLosesToLaterEdit } from './reconciler'

@@ -1,0 +1,53 @@
+import {
+  compareEntries,
+  getObjectKey,
+  type ClientSyncLogEntry,
+  type ReconcilerFunction,
+} from '@storex-sync/client-sync-log'
+import { reconcileSyncLog } from '@storex-sync/reconciliation'
+
+/**
+ * "A delete loses to a later edit": when someone edits an object after
+ * another device deleted it (by the entries' order, the same on every
+ * device), the object comes back with all its fields and the edit.
+ *
+ * Written as a rewrite of the history before the default reconciler runs:
+ * the first modify after a delete becomes a create carrying every field the
+ * object had before the delete plus the modify's own. The default rules then
+ * recreate the object (a create after a delete recreates). Entries keep their
+ * `needsIntegration` flags, so the state implied by the entries already
+ * applied here still matches the database, which a reconciler must respect.
+ * A delete that sorts after every edit still wins.
+ */
+export const deleteLosesToLaterEdit: ReconcilerFunction = (entries, options) => {
+  const byObject = new Map<string, ClientSyncLogEntry[]>()
+  for (const entry of entries) {
+    const key = getObjectKey(entry.collection, entry.pk)
+    byObject.set(key, [...(byObject.get(key) ?? []), entry])
+  }
+  const rewritten: ClientSyncLogEntry[] = []
+  for (const history of byObject.values()) {
+    let fields: Record<string, unknown> = {}
+    let deletedAfterFields = false
+    for (const entry of [...history].sort(compareEntries)) {
+      if (entry.operation === 'create') {
+        fields = { ...entry.value }
+        deletedAfterFields = false
+        rewritten.push(entry)
+      } else if (entry.operation === 'modify') {
+        fields = { ...fields, ...entry.value }
+        if (deletedAfterFields) {
+          // Brought back: a create with everything the object had, plus this edit.
+          rewritten.push({ ...entry, operation: 'create', value: { ...fields } } as ClientSyncLogEntry)
+          deletedAfterFields = false
+        } else {
+          rewritten.push(entry)
+        }
+      } else {
+        deletedAfterFields = Object.keys(fields).length > 0
+        rewritten.push(entry)
+      }
+    }
+  }
+  return reconcileSyncLog(rewritten, options)
+}

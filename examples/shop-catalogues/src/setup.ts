@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import pg from 'pg'
+import * as storex from '@worldbrain/storex'
+import type { CollectionDefinitionMap } from '@worldbrain/storex'
+import { TypeORMStorageBackend } from '@worldbrain/storex-backend-typeorm'
+import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
+import { ClientSyncLogStorage, type ReconcilerFunction } from '@storex-sync/client-sync-log'
+import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'
+import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
+import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
+import { createSyncServer, staticTokenAuthenticator } from '@storex-sync/shared-sync-log-http/server'
+import { doSync, type SyncResult } from '@storex-sync/sync-orchestrator'
+
+// @worldbrain/storex is CommonJS: this import works from ESM and CJS alike.
+const StorageManager = ((storex as any).default?.default ?? (storex as any).default) as typeof storex.default
+type StorageManager = storex.default
+
+/** The sync server on 127.0.0.1 (a free port), keeping the shared log in an in-memory SQLite database. */
+export async function startSyncServer(users: string[]) {
+  const tokens = Object.fromEntries(users.map((userId) => [randomBytes(16).toString('hex'), userId]))
+  const app = await createSyncServer({ database: ':memory:', authenticate: staticTokenAuthenticator(tokens) })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const tokenOf = (userId: string) => Object.keys(tokens).find((token) => tokens[token] === userId)!
+  return { url, tokenOf, close: () => app.close() }
+}
+
+/** Where a shop keeps its data: an SQLite file (or ':memory:'), or a database of its own on a PostgreSQL server. */
+export type ShopDatabase = { kind: 'sqlite'; file: string } | { kind: 'postgres'; serverUrl: string }
+
+async function adminQuery(serverUrl: string, sql: string) {
+  const client = new pg.Client({ connectionString: serverUrl })
+  await client.connect()
+  try {
+    await client.query(sql)
+  } finally {
+    await client.end()
+  }
+}
+
+export interface Shop {
+  name: string
+  storageManager: StorageManager
+  /** What the shop's database is, for printing. */
+  description: string
+  sync(): Promise<SyncResult>
+  contents(): Promise<Record<string, Array<Record<string, unknown>>>>
+  close(): Promise<void>
+}
+
+export async function createShop(options: {
+  name: string
+  database: ShopDatabase
+  collections: CollectionDefinitionMap
+  syncedCollections: string[]
+  server: { url: string; tokenOf(userId: string): string }
+  /** The catalogue all shops share: the sync log's "user". */
+  userId: string
+  reconciler: ReconcilerFunction
+  getNow?: () => number
+}): Promise<Shop> {
+  let connectionOptions: Record<string, unknown>
+  let description: string
+  let dropDatabase = async () => {}
+  const connectionName = `${options.name}-${randomBytes(4).toString('hex')}`
+  if (options.database.kind === 'sqlite') {
+    connectionOptions = { type: 'better-sqlite3', database: options.database.file, name: connectionName }
+    description = `SQLite ${options.database.file === ':memory:' ? '(in memory)' : options.database.file}`
+  } else {
+    // One database per shop on the given server, dropped again by close().
+    const { serverUrl } = options.database
+    const dbName = `storex_sync_shop_${options.name}_${randomBytes(4).toString('hex')}`
+    await adminQuery(serverUrl, `CREATE DATABASE "${dbName}"`)
+    dropDatabase = () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)
+    const url = new URL(serverUrl)
+    url.pathname = `/${dbName}`
+    connectionOptions = { type: 'postgres', url: url.toString(), name: connectionName }
+    description = `PostgreSQL database ${dbName}`
+  }
+  // custom-pk gives string ids, so the pk columns are text.
+  const backend = new TypeORMStorageBackend({ connectionOptions: connectionOptions as any, autoPkOptions: { type: 'varchar' } as any })
+  const storageManager = new StorageManager({ backend: backend as any })
+  storageManager.registry.registerCollections(options.collections)
+  const clientSyncLog = new ClientSyncLogStorage({ storageManager })
+  registerModuleMapCollections(storageManager.registry, { clientSyncLog })
+  await storageManager.finishInitialization()
+  await backend.migrate()
+
+  const sharedSyncLog = new HttpSharedSyncLog({ url: options.server.url, token: options.server.tokenOf(options.userId) })
+  const deviceId = await sharedSyncLog.createDeviceId({ userId: options.userId })
+  const pkMiddleware = new CustomAutoPkMiddleware()
+  pkMiddleware.setup({ storageRegistry: storageManager.registry, collections: options.syncedCollections })
+  const logging = new SyncLoggingMiddleware({
+    storageManager,
+    clientSyncLog,
+    includeCollections: options.syncedCollections,
+    getNow: options.getNow,
+  })
+  logging.enable(deviceId)
+  storageManager.setMiddleware([pkMiddleware, logging])
+
+  return {
+    name: options.name,
+    storageManager,
+    description,
+    sync: () =>
+      doSync({
+        storageManager,
+        clientSyncLog,
+        sharedSyncLog,
+        reconciler: options.reconciler,
+        userId: options.userId,
+        deviceId,
+        now: options.getNow?.() ?? '$now',
+      }),
+    async contents() {
+      const contents: Record<string, Array<Record<string, unknown>>> = {}
+      for (const collection of options.syncedCollections) {
+        const objects: Array<Record<string, unknown>> = await storageManager.collection(collection).findObjects({})
+        contents[collection] = objects
+          .map((object) =>
+            Object.fromEntries(
+              Object.entries(object)
+                .filter(([, value]) => value !== null && value !== undefined)
+                .sort(([a], [b]) => a.localeCompare(b)),
+            ),
+          )
+          .sort((a, b) => String(a['sku']).localeCompare(String(b['sku'])))
+      }
+      return contents
+    },
+    async close() {
+      await (backend as any).connection?.close()
+      await dropDatabase()
+    },
+  }
+}
