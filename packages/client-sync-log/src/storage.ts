@@ -9,6 +9,7 @@ import { ClientSyncLogError } from './errors'
 import { compareEntries, fromStoredEntry, getEntryId, toStoredEntry, validateEntry } from './internal/entries'
 import { CLIENT_SYNC_LOG_COLLECTION, clientSyncLogEntryCollection, type StoredLogEntry } from './internal/schema'
 import { getObjectKey } from './pk'
+import { Mutex } from './internal/mutex'
 import {
   CLIENT_SYNC_LOG_QUARANTINE_COLLECTION,
   clientSyncLogQuarantineCollection,
@@ -73,6 +74,7 @@ export class ClientSyncLogStorage extends StorageModule {
 
   private readonly storageRegistry: StorageRegistry
   private clockInitialization?: Promise<void>
+  private readonly writeLock = new Mutex()
 
   constructor(args: StorageModuleConstructorArgs) {
     super(args)
@@ -114,8 +116,20 @@ export class ClientSyncLogStorage extends StorageModule {
 
   private async executeBatch(batch: OperationBatch): Promise<void> {
     if (batch.length) {
-      await this.operation('executeLogBatch', { batch })
+      await this.runExclusive(() => this.operation('executeLogBatch', { batch }))
     }
+  }
+
+  /**
+   * Runs `work` (a database batch) when no other batch of this device's sync
+   * machinery runs: the logging middleware's writes, doSync's integration
+   * batches and this module's own batches all go through here. SQLite through
+   * TypeORM has one connection and fails ("cannot start a transaction within
+   * a transaction") when two batches overlap, e.g. an app write while a sync
+   * integrates.
+   */
+  runExclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.writeLock.run(work)
   }
 
   private revive(stored: StoredLogEntry[]): ClientSyncLogEntry[] {

@@ -185,6 +185,22 @@ export class SyncLoggingMiddleware {
   }
 
   private async writeWithLog(dataSteps: OperationBatch, pending: PendingEntry[], deviceId: DeviceId, next: Next) {
+    // One batch at a time with doSync's batches on this device (SQLite through TypeORM cannot overlap transactions).
+    const exclusive = typeof this.clientSyncLog.runExclusive === 'function' ? this.clientSyncLog.runExclusive.bind(this.clientSyncLog) : null
+    const result = exclusive
+      ? await exclusive(() => this.writeBatchWithLog(dataSteps, pending, deviceId, next))
+      : await this.writeBatchWithLog(dataSteps, pending, deviceId, next)
+    if (result.entries && this.onEntriesLogged) {
+      try {
+        this.onEntriesLogged({ entries: result.entries })
+      } catch {
+        // The write is stored; a failing listener must not make it look failed.
+      }
+    }
+    return result.result
+  }
+
+  private async writeBatchWithLog(dataSteps: OperationBatch, pending: PendingEntry[], deviceId: DeviceId, next: Next) {
     const timestamps = await this.clientSyncLog.nextTimestamps(pending.length, this._getNow())
     const entries = pending.map(
       (entry, index) =>
@@ -192,17 +208,10 @@ export class SyncLoggingMiddleware {
     )
     const batch = [...dataSteps, ...this.clientSyncLog.getInsertEntriesBatch(entries)]
     if (!batch.length) {
-      return { info: {} }
+      return { result: { info: {} }, entries: 0 }
     }
     const result = await next.process({ operation: ['executeBatch', batch] })
-    if (entries.length && this.onEntriesLogged) {
-      try {
-        this.onEntriesLogged({ entries: entries.length })
-      } catch {
-        // The write is stored; a failing listener must not make it look failed.
-      }
-    }
-    return result
+    return { result, entries: entries.length }
   }
 
   private createEntry(step: OperationBatch[number]): PendingEntry | null {

@@ -321,7 +321,9 @@ async function integrateBatch(
     )
   }
   const batch = [...operations, ...options.clientSyncLog.getMarkAsIntegratedBatch(pending)]
-  await options.storageManager.backend.operation('executeBatch', withPlaceholders(batch, batchNumber))
+  const write = () => options.storageManager.backend.operation('executeBatch', withPlaceholders(batch, batchNumber))
+  // One batch at a time with the app's logged writes (SQLite through TypeORM cannot overlap transactions).
+  await (typeof options.clientSyncLog.runExclusive === 'function' ? options.clientSyncLog.runExclusive(write) : write())
   return { entries: pending.length, operations: operations.length }
 }
 
