@@ -1,0 +1,87 @@
+import * as storex from '@worldbrain/storex'
+import { DexieStorageBackend } from '@worldbrain/storex-backend-dexie'
+import { TypeORMStorageBackend } from '@worldbrain/storex-backend-typeorm'
+import { IDBKeyRange, indexedDB } from 'fake-indexeddb'
+
+// `@worldbrain/storex` is CommonJS with a default export: in ESM the class is
+// `.default` of the module object, in CJS it may be the module itself.
+export type StorageManagerInstance = storex.default
+const StorageManager: typeof storex.default = ((storex as any).default?.default ?? (storex as any).default ?? storex) as typeof storex.default
+
+/** A device's storage: a StorageManager ready to use (collections registered, initialized, migrated). */
+export interface SimulationStorage {
+  storageManager: StorageManagerInstance
+  /** Closes connections and drops the data. */
+  cleanup(): Promise<void>
+}
+
+/**
+ * Makes one device's storage. `setup` registers the collections and modules
+ * and must run before `finishInitialization()`.
+ */
+export type SimulationBackendFactory = (options: {
+  name: string
+  setup: (storageManager: StorageManagerInstance) => void | Promise<void>
+}) => Promise<SimulationStorage>
+
+let counter = 0
+function uniqueName(prefix: string, name: string) {
+  counter += 1
+  return `${prefix}_${process.pid}_${counter}_${name}`
+}
+
+async function initialize(storageManager: StorageManagerInstance, setup: (storageManager: StorageManagerInstance) => void | Promise<void>) {
+  await setup(storageManager)
+  await storageManager.finishInitialization()
+  const backend = storageManager.backend as { migrate?: () => Promise<void> }
+  if (typeof backend.migrate === 'function') {
+    await backend.migrate()
+  }
+}
+
+/**
+ * IndexedDB through Dexie on fake-indexeddb (a fresh in-memory database per
+ * device). Node 20 has no `navigator`, without which the Dexie backend does
+ * not run a batch in one transaction; one is defined, as browsers have it.
+ */
+export const indexedDbBackend: SimulationBackendFactory = async ({ name, setup }) => {
+  if (typeof (globalThis as { navigator?: unknown }).navigator === 'undefined') {
+    Object.defineProperty(globalThis, 'navigator', { value: { userAgent: 'node' }, configurable: true })
+  }
+  const dbName = uniqueName('storex_sync_sim', name)
+  const backend = new DexieStorageBackend({ dbName, idbImplementation: { factory: indexedDB, range: IDBKeyRange as any } })
+  const storageManager = new StorageManager({ backend: backend as any })
+  await initialize(storageManager, setup)
+  return {
+    storageManager,
+    async cleanup() {
+      ;(backend as any).dexie?.close?.()
+      await new Promise<void>((resolve) => {
+        const request = indexedDB.deleteDatabase(dbName)
+        request.onsuccess = request.onerror = request.onblocked = () => resolve()
+      })
+    },
+  }
+}
+
+/** SQLite in memory through TypeORM and better-sqlite3 (string pks). */
+export const sqliteBackend: SimulationBackendFactory = async ({ name, setup }) => {
+  const backend = new TypeORMStorageBackend({
+    connectionOptions: { type: 'better-sqlite3', database: ':memory:', name: uniqueName('sim', name) } as any,
+    autoPkOptions: { type: 'varchar' } as any,
+  })
+  const storageManager = new StorageManager({ backend: backend as any })
+  await initialize(storageManager, setup)
+  return {
+    storageManager,
+    async cleanup() {
+      await (backend as any).connection?.close()
+    },
+  }
+}
+
+/** The backends a schedule's devices are spread over, by name. */
+export const defaultBackends: Record<string, SimulationBackendFactory> = {
+  indexeddb: indexedDbBackend,
+  sqlite: sqliteBackend,
+}

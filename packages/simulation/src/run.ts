@@ -1,0 +1,513 @@
+import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
+import type { StorageRegistry } from '@worldbrain/storex'
+import {
+  ClientSyncLogStorage,
+  getObjectKey,
+  getQuarantineId,
+  type ClientSyncLogEntry,
+  type ReconcilerFunction,
+} from '@storex-sync/client-sync-log'
+import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'
+import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
+import { reconcileSyncLog } from '@storex-sync/reconciliation'
+import { MemorySharedSyncLog, type DeviceId, type SharedSyncLog, type SharedSyncLogEntry } from '@storex-sync/shared-sync-log-core'
+import { doSync, type SyncEventEmitter } from '@storex-sync/sync-orchestrator'
+import { defaultBackends, type SimulationBackendFactory, type SimulationStorage } from './backends'
+import { SimulationError } from './errors'
+import { FaultySharedSyncLog, SimulatedFault, type SharedLogFault } from './faulty-log'
+import { Random } from './internal/random'
+import stringify from './internal/stable-stringify'
+import { compareWithExpected, foldHistories, lastWriterWins, type DeviceContents, type ExpectedStateFunction } from './invariants'
+import {
+  defaultSimulationSchema,
+  normalizeObject,
+  randomCreateValues,
+  randomUpdateValues,
+  randomWhere,
+  syncedCollectionsOf,
+  validateSimulationSchema,
+  type SimulationSchema,
+} from './schema'
+import type { Schedule, Step, SyncFault } from './schedule'
+
+export interface RunScheduleOptions {
+  /** Collections to simulate. Default: defaultSimulationSchema. */
+  schema?: SimulationSchema
+  /** The reconciler every device uses. Default: reconcileSyncLog. */
+  reconciler?: ReconcilerFunction
+  /** What the devices must end up holding; `false` checks only that they agree. Default: lastWriterWins. */
+  expectedState?: ExpectedStateFunction | false
+  /** Backend factories by the names schedules use. Default: { indexeddb, sqlite }. */
+  backends?: Record<string, SimulationBackendFactory>
+  /** The shared log behind the fault injector. Default: a new MemorySharedSyncLog per run. */
+  createSharedSyncLog?: () => SharedSyncLog | Promise<SharedSyncLog>
+  /** Called with a line per step (for `--seed N` replays). */
+  trace?: (line: string) => void
+}
+
+export interface RunStats {
+  steps: number
+  syncs: number
+  faultsFired: number
+  entries: number
+  quarantined: number
+  integrationFailures: number
+  durationMs: number
+}
+
+export interface RunReport {
+  /** Broken invariants, each starting with the invariant's number; empty when the run passed. */
+  violations: string[]
+  stats: RunStats
+}
+
+const T0 = 1_700_000_000_000
+const USER = 'simulated-user'
+
+interface Device {
+  index: number
+  name: string
+  deviceId: DeviceId
+  storage: SimulationStorage
+  clientSyncLog: ClientSyncLogStorage
+  clock: { skewMs: number; driftPpm: number; jumpMs: number }
+  batchCounter: number
+}
+
+function hash(text: string): number {
+  let value = 2166136261
+  for (let index = 0; index < text.length; index += 1) {
+    value = Math.imul(value ^ text.charCodeAt(index), 16777619)
+  }
+  return value >>> 0
+}
+
+function isSimulatedFault(error: unknown): boolean {
+  for (let current = error as any, depth = 0; current && depth < 5; current = current.cause, depth += 1) {
+    if (current instanceof SimulatedFault || current?.name === 'SimulatedFault') return true
+  }
+  return false
+}
+
+function errorText(error: unknown): string {
+  const parts: string[] = []
+  for (let current = error as any, depth = 0; current && depth < 4; current = current.cause, depth += 1) {
+    parts.push(current?.stack?.split('\n').slice(0, 3).join(' | ') ?? String(current))
+  }
+  return parts.join(' <- cause: ')
+}
+
+/**
+ * Runs one schedule on fresh devices, then a final round of fault-free syncs,
+ * then checks the invariants:
+ * 1. all devices hold identical data;
+ * 2. no acknowledged write is lost (objects created and not deleted exist,
+ *    each field holds its last writer's value);
+ * 3. nothing is duplicated in the shared log or in a device's log, every own
+ *    entry reached the shared log, and no entry is left pending;
+ * 4. a deleted object stays deleted unless recreated later;
+ * 5. a device's cursor never passes entries it has not stored (checked at
+ *    every markAsSeen).
+ * Unexpected errors (anything a sync throws that is not an injected fault,
+ * any failing local write) are violations too.
+ */
+export async function runSchedule(schedule: Schedule, options: RunScheduleOptions = {}): Promise<RunReport> {
+  const started = Date.now()
+  const schema = options.schema ?? defaultSimulationSchema
+  validateSimulationSchema(schema)
+  const synced = syncedCollectionsOf(schema)
+  const backends = options.backends ?? defaultBackends
+  const reconciler = options.reconciler ?? (reconcileSyncLog as ReconcilerFunction)
+  const expectedState = options.expectedState === undefined ? lastWriterWins : options.expectedState
+  const trace = options.trace
+  if (!schedule?.devices?.length || schedule.devices.length > 20) {
+    throw new SimulationError('INVALID_SCHEDULE', `a schedule needs 1 to 20 devices, got ${schedule?.devices?.length}.`)
+  }
+
+  const violations: string[] = []
+  const stats: RunStats = { steps: 0, syncs: 0, faultsFired: 0, entries: 0, quarantined: 0, integrationFailures: 0, durationMs: 0 }
+  let simTime = T0
+  const devices: Device[] = []
+  const byDeviceId = new Map<string, Device>()
+  const knownPks = new Map<string, Set<string>>(synced.map((collection) => [collection, new Set<string>()]))
+  const rogueEntries: Array<{ deviceId: DeviceId; createdOn: number }> = []
+  let rogueDeviceId: DeviceId | null = null
+  let failReconcilerSeed: number | null = null
+  const backgroundWrites: Array<Promise<void>> = []
+
+  const inner = options.createSharedSyncLog ? await options.createSharedSyncLog() : new MemorySharedSyncLog()
+  const sharedSyncLog = new FaultySharedSyncLog(inner, {
+    beforeMarkAsSeen: async (deviceId, entries) => {
+      const device = byDeviceId.get(stringify(deviceId))
+      if (!device) return
+      const stored = new Set((await device.clientSyncLog.getEntries()).map((entry) => stringify([entry.deviceId, entry.createdOn])))
+      const quarantined = new Set((await device.clientSyncLog.getQuarantinedEntries()).map((entry) => entry.id))
+      for (const entry of entries) {
+        if (!stored.has(stringify([entry.deviceId, entry.createdOn])) && !quarantined.has(getQuarantineId(entry.deviceId, entry.createdOn))) {
+          violations.push(
+            `[5 cursor] ${device.name} moved its cursor past the entry of device ${JSON.stringify(entry.deviceId)} at ${entry.createdOn}, which it has not stored`,
+          )
+        }
+      }
+    },
+  })
+
+  const wallClock = (device: Device) =>
+    Math.floor(simTime + device.clock.skewMs + device.clock.jumpMs + ((simTime - T0) * device.clock.driftPpm) / 1_000_000)
+
+  const failingReconciler: ReconcilerFunction = (entries, reconcilerOptions) => {
+    if (failReconcilerSeed !== null) {
+      const seed = failReconcilerSeed
+      const victim = entries.find((entry) => (hash(getObjectKey(entry.collection, entry.pk)) + seed) % 3 === 0)
+      if (victim) {
+        throw new Error(`simulated reconciler failure for ${getObjectKey(victim.collection, victim.pk)}`)
+      }
+    }
+    return reconciler(entries, reconcilerOptions)
+  }
+
+  try {
+    for (const [index, spec] of schedule.devices.entries()) {
+      const factory = backends[spec.backend]
+      if (!factory) {
+        throw new SimulationError('INVALID_SCHEDULE', `the schedule names backend '${spec.backend}', but only ${Object.keys(backends).join(', ')} are configured.`)
+      }
+      const name = `d${index}`
+      let clientSyncLog!: ClientSyncLogStorage
+      const storage = await factory({
+        name,
+        setup: (storageManager) => {
+          storageManager.registry.registerCollections(schema.collections)
+          clientSyncLog = new ClientSyncLogStorage({ storageManager })
+          registerModuleMapCollections(storageManager.registry, { clientSyncLog })
+        },
+      })
+      const device: Device = {
+        index,
+        name,
+        deviceId: 0,
+        storage,
+        clientSyncLog,
+        clock: { skewMs: spec.skewMs, driftPpm: spec.driftPpm, jumpMs: 0 },
+        batchCounter: 0,
+      }
+      devices.push(device)
+      let pkCounter = 0
+      const pkMiddleware = new CustomAutoPkMiddleware({ pkGenerator: () => `${name}-${++pkCounter}` })
+      pkMiddleware.setup({ storageRegistry: storage.storageManager.registry, collections: synced })
+      const logging = new SyncLoggingMiddleware({
+        storageManager: storage.storageManager,
+        clientSyncLog,
+        includeCollections: synced,
+        getNow: () => wallClock(device),
+      })
+      device.deviceId = await sharedSyncLog.createDeviceId({ userId: USER })
+      byDeviceId.set(stringify(device.deviceId), device)
+      logging.enable(device.deviceId)
+      storage.storageManager.setMiddleware([pkMiddleware, logging])
+    }
+    const registry = devices[0]!.storage.storageManager.registry as StorageRegistry
+
+    const localObjects = async (device: Device, collection: string) => {
+      const objects = (await device.storage.storageManager.collection(collection).findObjects({})) as Array<Record<string, unknown>>
+      return objects.sort((a, b) => (String(a['id']) < String(b['id']) ? -1 : String(a['id']) > String(b['id']) ? 1 : 0))
+    }
+    const remember = (collection: string, pk: unknown) => knownPks.get(collection)!.add(String(pk))
+
+    const write = async (device: Device, step: Exclude<Step, { op: 'sync' | 'tick' | 'clockJump' | 'badEntry' }>) => {
+      const collection = synced[step.collection % synced.length]!
+      const objects = device.storage.storageManager.collection(collection)
+      switch (step.op) {
+        case 'create': {
+          const { object } = await objects.createObject(randomCreateValues(registry, collection, step.seed))
+          remember(collection, object.id)
+          return `created ${collection} ${object.id}`
+        }
+        case 'update':
+        case 'delete': {
+          const existing = await localObjects(device, collection)
+          if (!existing.length) return 'nothing to change'
+          const target = existing[step.pick % existing.length]!
+          if (step.op === 'update') {
+            const updates = randomUpdateValues(registry, collection, step.seed)
+            if (step.seed % 2) await objects.updateOneObject({ id: target['id'] }, updates)
+            else await objects.updateObjects({ id: target['id'] }, updates)
+            return `updated ${collection} ${target['id']} ${stringify(updates)}`
+          }
+          if (step.pick % 2) await objects.deleteOneObject({ id: target['id'] })
+          else await objects.deleteObjects({ id: target['id'] })
+          return `deleted ${collection} ${target['id']}`
+        }
+        case 'recreate': {
+          const present = new Set((await localObjects(device, collection)).map((object) => String(object['id'])))
+          const candidates = [...knownPks.get(collection)!].filter((pk) => !present.has(pk)).sort()
+          if (!candidates.length) return 'nothing to recreate'
+          const pk = candidates[step.pick % candidates.length]!
+          await objects.createObject({ ...randomCreateValues(registry, collection, step.seed), id: pk })
+          return `recreated ${collection} ${pk}`
+        }
+        case 'updateWhere':
+        case 'deleteWhere': {
+          const where = randomWhere(registry, collection, step.seed)
+          if (!where) return 'no queryable field'
+          if (step.op === 'updateWhere') {
+            const updates = randomUpdateValues(registry, collection, step.seed + 1)
+            await objects.updateObjects(where, updates)
+            return `updated ${collection} where ${stringify(where)}: ${stringify(updates)}`
+          }
+          await objects.deleteObjects(where)
+          return `deleted ${collection} where ${stringify(where)}`
+        }
+        case 'batch': {
+          const random = new Random(step.seed)
+          const existing = (await localObjects(device, collection)).map((object) => String(object['id']))
+          const batch: any[] = []
+          for (let index = 0; index < step.size; index += 1) {
+            const choice = existing.length ? random.int(0, 2) : 0
+            if (choice === 0) {
+              const pk = `${device.name}-b${++device.batchCounter}`
+              remember(collection, pk)
+              existing.push(pk)
+              batch.push({
+                placeholder: `create-${index}`,
+                operation: 'createObject',
+                collection,
+                args: { ...randomCreateValues(registry, collection, random.int(0, 2 ** 30)), id: pk },
+              })
+            } else if (choice === 1) {
+              batch.push({
+                operation: 'updateObjects',
+                collection,
+                where: { id: random.pick(existing) },
+                updates: randomUpdateValues(registry, collection, random.int(0, 2 ** 30)),
+              })
+            } else {
+              batch.push({ operation: 'deleteObjects', collection, where: { id: random.pick(existing) } })
+            }
+          }
+          await device.storage.storageManager.operation('executeBatch', batch)
+          return `batch on ${collection}: ${batch.map((item) => `${item.operation}(${item.args?.id ?? item.where?.id})`).join(', ')}`
+        }
+      }
+    }
+
+    const sync = async (device: Device, fault: SyncFault): Promise<string> => {
+      stats.syncs += 1
+      const logFault: SharedLogFault | null =
+        fault.kind === 'failBefore' || fault.kind === 'failAfter' || fault.kind === 'duplicate' ? { kind: fault.kind, call: fault.at } : null
+      sharedSyncLog.arm(logFault)
+      failReconcilerSeed = fault.kind === 'reconcilerThrows' ? fault.seed : null
+      let boundary = 0
+      let aborted = false
+      const events: SyncEventEmitter = {
+        emit: (name: string, payload: any) => {
+          if (name === 'syncFailed') return
+          if (name === 'objectIntegrationFailed') stats.integrationFailures += 1
+          if (name === 'entriesQuarantined') stats.quarantined += payload.entries.length
+          const here = boundary++
+          if (fault.kind === 'abort' && here === fault.at && !aborted) {
+            aborted = true
+            stats.faultsFired += 1
+            throw new SimulatedFault(`sync aborted at its step ${here} (${name})`)
+          }
+          if (fault.kind === 'writeDuring' && here === fault.at) {
+            stats.faultsFired += 1
+            const concurrent = { op: 'create' as const, device: device.index, collection: fault.seed, seed: fault.seed }
+            backgroundWrites.push(
+              write(device, concurrent).then(
+                (what) => trace?.(`    (during the sync, at ${name}) ${device.name} ${what}`),
+                (error) => {
+                  violations.push(`[unexpected error] a write on ${device.name} during its sync failed: ${errorText(error)}`)
+                },
+              ),
+            )
+          }
+        },
+      }
+      const firedBefore = sharedSyncLog.fired
+      try {
+        const result = await doSync({
+          storageManager: device.storage.storageManager,
+          clientSyncLog: device.clientSyncLog,
+          sharedSyncLog,
+          reconciler: failingReconciler,
+          now: wallClock(device),
+          userId: USER,
+          deviceId: device.deviceId,
+          batchSize: schedule.batchSize,
+          integrationBatchSize: schedule.integrationBatchSize,
+          events,
+        })
+        return `synced: received ${result.received.entries} (stored ${result.received.stored}, duplicates ${result.received.duplicates}, quarantined ${result.received.quarantined}), sent ${result.sent.entries}, integrated ${result.integrated.objects} objects${result.integrated.failed ? `, ${result.integrated.failed} failed` : ''}`
+      } catch (error) {
+        if (isSimulatedFault(error)) {
+          return `sync interrupted: ${(error as Error).message}`
+        }
+        violations.push(`[unexpected error] sync of ${device.name} threw: ${errorText(error)}`)
+        return `sync threw unexpectedly`
+      } finally {
+        stats.faultsFired += sharedSyncLog.fired - firedBefore
+        sharedSyncLog.arm(null)
+        failReconcilerSeed = null
+        await Promise.all(backgroundWrites.splice(0))
+      }
+    }
+
+    for (const [index, step] of schedule.steps.entries()) {
+      stats.steps += 1
+      simTime += 100
+      let outcome: string
+      const device = 'device' in step ? devices[step.device % devices.length]! : null
+      try {
+        switch (step.op) {
+          case 'tick':
+            simTime += step.ms
+            outcome = `time +${step.ms} ms`
+            break
+          case 'clockJump':
+            device!.clock.jumpMs += step.ms
+            outcome = `clock jumps ${step.ms} ms (wall ${new Date(wallClock(device!)).toISOString()})`
+            break
+          case 'badEntry': {
+            rogueDeviceId ??= await inner.createDeviceId({ userId: USER })
+            const createdOn = simTime * 1000 + index
+            const data = [
+              '{{ not json',
+              JSON.stringify({ operation: 'create', collection: 'collectionFromTheFuture', pk: 'x', value: { a: 1 } }),
+              JSON.stringify({ operation: 'upsert', collection: synced[0], pk: 'x', value: {} }),
+              JSON.stringify({ operation: 'create', collection: synced[0], pk: { not: 'a pk' }, value: {} }),
+              JSON.stringify({ operation: 'modify', collection: synced[0], pk: 'x' }),
+              '"just a string"',
+            ][step.variant % 6]!
+            await inner.writeEntries([{ createdOn, data }], { userId: USER, deviceId: rogueDeviceId, now: simTime })
+            rogueEntries.push({ deviceId: rogueDeviceId, createdOn })
+            outcome = `rogue entry ${createdOn}: ${data}`
+            break
+          }
+          case 'sync':
+            outcome = await sync(device!, step.fault)
+            break
+          default:
+            outcome = await write(device!, step)
+        }
+      } catch (error) {
+        violations.push(`[unexpected error] step ${index} (${stringify(step)}) threw: ${errorText(error)}`)
+        outcome = 'threw'
+      }
+      trace?.(`#${index} ${device ? `${device.name} ` : ''}${stringify(step)} -> ${outcome}`)
+      if (violations.length) break
+    }
+
+    // Final round: no faults; everyone syncs until everything has reached everyone.
+    if (!violations.length) {
+      for (let round = 0; round < 2; round += 1) {
+        for (const device of devices) {
+          simTime += 100
+          const outcome = await sync(device, { kind: 'none' })
+          trace?.(`final round ${round + 1}: ${device.name} ${outcome}`)
+        }
+      }
+    }
+    if (!violations.length) {
+      violations.push(...(await checkFinalState({ devices, registry, synced, inner, rogueEntries, rogueDeviceId, expectedState })))
+    }
+    stats.entries = violations.length ? stats.entries : (await devices[0]!.clientSyncLog.getEntries()).length
+  } finally {
+    await Promise.allSettled(backgroundWrites)
+    await Promise.allSettled(devices.map((device) => device.storage.cleanup()))
+    stats.durationMs = Date.now() - started
+  }
+  return { violations, stats }
+}
+
+async function checkFinalState(context: {
+  devices: Device[]
+  registry: StorageRegistry
+  synced: string[]
+  inner: SharedSyncLog
+  rogueEntries: Array<{ deviceId: DeviceId; createdOn: number }>
+  rogueDeviceId: DeviceId | null
+  expectedState: ExpectedStateFunction | false
+}): Promise<string[]> {
+  const { devices, registry, synced, inner } = context
+  const problems: string[] = []
+  const key = (entry: { deviceId: unknown; createdOn: number }) => stringify([entry.deviceId, entry.createdOn])
+
+  // What the shared log holds, read by a fresh observer device.
+  const observer = await inner.createDeviceId({ userId: USER })
+  const shared: SharedSyncLogEntry[] = (await inner.getUnsyncedEntries({ userId: USER, deviceId: observer })).entries
+  const sharedOwn = shared.filter((entry) => stringify(entry.deviceId) !== stringify(context.rogueDeviceId))
+  const sharedKeys = new Set(sharedOwn.map(key))
+  if (sharedKeys.size !== sharedOwn.length) {
+    problems.push(`[3 duplicated] the shared log holds ${sharedOwn.length - sharedKeys.size} entries more than once`)
+  }
+
+  const contents: DeviceContents[] = []
+  const allEntries = new Map<string, ClientSyncLogEntry>()
+  for (const device of devices) {
+    const deviceContents: DeviceContents = {}
+    for (const collection of synced) {
+      deviceContents[collection] = {}
+      const objects = (await device.storage.storageManager.collection(collection).findObjects({})) as Array<Record<string, unknown>>
+      for (const object of objects) {
+        const objectKey = getObjectKey(collection, object['id'])
+        if (deviceContents[collection]![objectKey]) {
+          problems.push(`[3 duplicated] ${device.name} holds ${objectKey} twice`)
+        }
+        deviceContents[collection]![objectKey] = normalizeObject(registry, collection, object)
+      }
+    }
+    contents.push(deviceContents)
+
+    const entries = await device.clientSyncLog.getEntries()
+    const keys = entries.map(key)
+    if (new Set(keys).size !== keys.length) {
+      problems.push(`[3 duplicated] ${device.name}'s log holds an entry twice`)
+    }
+    for (const entry of entries) {
+      allEntries.set(key(entry), entry)
+      if (entry.needsIntegration) {
+        problems.push(`[3 pending] ${device.name} still has entry ${key(entry)} awaiting integration after the final round`)
+      }
+      if (entry.sharedOn === null) {
+        problems.push(`[2 unsent] ${device.name} never sent its entry ${key(entry)} (${entry.operation} ${getObjectKey(entry.collection, entry.pk)})`)
+      }
+      if (stringify(entry.deviceId) === stringify(device.deviceId) && !sharedKeys.has(key(entry))) {
+        problems.push(`[2 lost write] ${device.name}'s entry ${key(entry)} is marked shared but the shared log does not have it`)
+      }
+    }
+    const pending = await device.clientSyncLog.countPending()
+    if (pending.unshared || pending.needsIntegration) {
+      problems.push(`[3 pending] ${device.name} has ${stringify(pending)} pending after the final round`)
+    }
+    const quarantined = new Set((await device.clientSyncLog.getQuarantinedEntries()).map((entry) => entry.id))
+    const expectedQuarantine = new Set(context.rogueEntries.map((entry) => getQuarantineId(entry.deviceId, entry.createdOn)))
+    if (stringify([...quarantined].sort()) !== stringify([...expectedQuarantine].sort())) {
+      problems.push(`[bad input] ${device.name} quarantined ${quarantined.size} entries, expected exactly the ${expectedQuarantine.size} rogue ones`)
+    }
+  }
+  for (const device of devices) {
+    const keys = new Set((await device.clientSyncLog.getEntries()).map(key))
+    for (const sharedKey of sharedKeys) {
+      if (!keys.has(sharedKey)) {
+        problems.push(`[1 identical] ${device.name}'s log lacks the shared entry ${sharedKey}`)
+      }
+    }
+  }
+
+  for (let index = 1; index < devices.length; index += 1) {
+    if (stringify(contents[index]) !== stringify(contents[0])) {
+      problems.push(...compareWithExpected(`[1 identical] ${devices[index]!.name} (vs ${devices[0]!.name})`, contents[index]!, contents[0]!, null, registry).map((line) => line.replace(/^\[[^\]]+\] /, '')))
+      problems.push(`[1 identical] ${devices[index]!.name} and ${devices[0]!.name} hold different data`)
+    }
+  }
+  if (context.expectedState) {
+    const entries = [...allEntries.values()]
+    const expected = context.expectedState(entries, registry)
+    const states = foldHistories(entries, registry)
+    for (const [index, device] of devices.entries()) {
+      problems.push(...compareWithExpected(device.name, contents[index]!, expected, states, registry))
+    }
+  }
+  return problems
+}

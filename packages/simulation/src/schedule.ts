@@ -1,0 +1,126 @@
+import fc from 'fast-check'
+
+/** A device of a schedule: where it stores data and how wrong its clock is. */
+export interface DeviceSpec {
+  backend: string
+  /** Constant clock offset (ms), seconds to hours either way. */
+  skewMs: number
+  /** Clock rate error in parts per million (+: runs fast). */
+  driftPpm: number
+}
+
+/** What can go wrong during one sync. `at` picks the call or step, counted from 0 within the sync. */
+export type SyncFault =
+  | { kind: 'none' }
+  /** The at-th shared-log call fails before its work. */
+  | { kind: 'failBefore'; at: number }
+  /** The at-th shared-log call does its work, then its response is lost. */
+  | { kind: 'failAfter'; at: number }
+  /** Reads from the at-th call on deliver entries twice and the previous page again. */
+  | { kind: 'duplicate'; at: number }
+  /** The sync stops at its at-th step boundary (an event: stage start, page stored, batch sent or integrated). */
+  | { kind: 'abort'; at: number }
+  /** The app writes to this device at the sync's at-th step boundary, while the sync runs. */
+  | { kind: 'writeDuring'; at: number; seed: number }
+  /** The reconciler throws for about a third of the objects (chosen by seed) during this sync. */
+  | { kind: 'reconcilerThrows'; seed: number }
+
+/**
+ * One step. `device` and `collection` are taken modulo the number of devices
+ * and synced collections, and `pick` modulo the candidate objects at run
+ * time, so any subsequence of a schedule is itself a valid schedule (which is
+ * what lets fast-check shrink failures). `seed` drives the generated values.
+ */
+export type Step =
+  | { op: 'create'; device: number; collection: number; seed: number }
+  | { op: 'update'; device: number; collection: number; pick: number; seed: number }
+  | { op: 'delete'; device: number; collection: number; pick: number }
+  /** Creates an object again with the pk of one this device does not hold (deleted, or not received yet). */
+  | { op: 'recreate'; device: number; collection: number; pick: number; seed: number }
+  | { op: 'updateWhere'; device: number; collection: number; seed: number }
+  | { op: 'deleteWhere'; device: number; collection: number; seed: number }
+  /** One executeBatch of creates, updates and deletes (an update may hit an object created in the same batch). */
+  | { op: 'batch'; device: number; collection: number; seed: number; size: number }
+  | { op: 'sync'; device: number; fault: SyncFault }
+  /** Simulated time passes for everyone. */
+  | { op: 'tick'; ms: number }
+  /** One device's clock jumps forward or backward. */
+  | { op: 'clockJump'; device: number; ms: number }
+  /** A rogue writer puts an entry the devices cannot use into the shared log. */
+  | { op: 'badEntry'; variant: number }
+
+export interface Schedule {
+  devices: DeviceSpec[]
+  /** doSync batchSize (entries per page, both ways). */
+  batchSize: number
+  /** doSync integrationBatchSize. */
+  integrationBatchSize: number
+  steps: Step[]
+}
+
+export interface ScheduleArbitraryOptions {
+  /** Number of devices, or a [min, max] range. Default 3; at most 20. */
+  devices?: number | [number, number]
+  /** Backend names to spread devices over. Default ['indexeddb', 'sqlite']. */
+  backendNames?: string[]
+  /** Most steps in a schedule. Default 40. */
+  maxSteps?: number
+  /** Include rogue bad entries in the shared log. Default true. */
+  badEntries?: boolean
+  /** Which sync faults to inject. Default: all kinds. */
+  faultKinds?: Array<Exclude<SyncFault['kind'], 'none'>>
+}
+
+const HOUR = 3_600_000
+const FAULT_ORDER = ['none', 'failBefore', 'failAfter', 'duplicate', 'abort', 'writeDuring', 'reconcilerThrows'] as const
+function faultKindAt(index: number): string {
+  return FAULT_ORDER[index]!
+}
+
+export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Arbitrary<Schedule> {
+  const [minDevices, maxDevices] = Array.isArray(options.devices) ? options.devices : [options.devices ?? 3, options.devices ?? 3]
+  const backends = options.backendNames ?? ['indexeddb', 'sqlite']
+  const device = fc.nat({ max: maxDevices - 1 })
+  const collection = fc.nat({ max: 7 })
+  const seed = fc.nat()
+  const pick = fc.nat({ max: 1000 })
+  const at = fc.nat({ max: 12 })
+  const call = fc.nat({ max: 5 })
+  const kinds = new Set(options.faultKinds ?? ['failBefore', 'failAfter', 'duplicate', 'abort', 'writeDuring', 'reconcilerThrows'])
+  const faults: Array<{ weight: number; arbitrary: fc.Arbitrary<SyncFault> }> = [
+    { weight: 6, arbitrary: fc.constant({ kind: 'none' as const }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('failBefore' as const), at: call }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('failAfter' as const), at: call }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('duplicate' as const), at: call }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), at }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('writeDuring' as const), at, seed }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('reconcilerThrows' as const), seed }) },
+  ]
+  const fault = fc.oneof(...faults.filter((item, index) => index === 0 || kinds.has((item as any).kind ?? faultKindAt(index))))
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ op: fc.constant('create' as const), device, collection, seed }) },
+    { weight: 4, arbitrary: fc.record({ op: fc.constant('update' as const), device, collection, pick, seed }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), device, collection, pick }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('recreate' as const), device, collection, pick, seed }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('updateWhere' as const), device, collection, seed }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('deleteWhere' as const), device, collection, seed }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('batch' as const), device, collection, seed, size: fc.integer({ min: 1, max: 6 }) }) },
+    { weight: 6, arbitrary: fc.record({ op: fc.constant('sync' as const), device, fault }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: HOUR }) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('clockJump' as const), device, ms: fc.integer({ min: -6 * HOUR, max: 6 * HOUR }) }) },
+    ...(options.badEntries === false ? [] : [{ weight: 1, arbitrary: fc.record({ op: fc.constant('badEntry' as const), variant: fc.nat({ max: 5 }) }) }]),
+  )
+  const deviceSpec = fc.record({
+    backend: fc.constantFrom(...backends),
+    skewMs: fc.integer({ min: -3 * HOUR, max: 3 * HOUR }),
+    driftPpm: fc.integer({ min: -50_000, max: 50_000 }),
+  })
+  // noBias: each seed generates one schedule, and fast-check's bias towards
+  // small values on early runs would make every schedule tiny.
+  return fc.noBias(fc.record({
+    devices: fc.array(deviceSpec, { minLength: minDevices, maxLength: maxDevices, size: 'max' }),
+    batchSize: fc.constantFrom(1, 2, 3, 5, 1000),
+    integrationBatchSize: fc.constantFrom(1, 2, 4, 500),
+    steps: fc.array(step, { minLength: 1, maxLength: options.maxSteps ?? 40, size: 'max' }),
+  }))
+}
