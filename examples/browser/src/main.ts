@@ -1,0 +1,92 @@
+import { openSyncedStorage, type Item } from './sync-setup'
+
+declare const __SYNC_CONFIG__: { url: string; token: string; userId: string }
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
+
+async function main() {
+  // The sync server is reached through this page's own origin (/sync).
+  const url = new URL(__SYNC_CONFIG__.url, location.href).toString()
+  const { storageManager, continuousSync, deviceId } = await openSyncedStorage({ ...__SYNC_CONFIG__, url })
+  const items = storageManager.collection('item')
+  $('device').textContent = `device ${deviceId}`
+
+  async function renderItems() {
+    const all = ((await items.findObjects({})) as Item[]).sort((a, b) => a.id.localeCompare(b.id))
+    const list = $('items')
+    const focused = document.activeElement?.closest('li')?.dataset['id']
+    list.replaceChildren(
+      ...all.map((item) => {
+        const li = document.createElement('li')
+        li.dataset['id'] = item.id
+        li.classList.toggle('done', !!item.done)
+        const done = Object.assign(document.createElement('input'), { type: 'checkbox', className: 'done', checked: !!item.done })
+        done.addEventListener('change', () => write(() => items.updateObjects({ id: item.id }, { done: done.checked })))
+        const title = Object.assign(document.createElement('input'), { className: 'title', value: item.title })
+        title.addEventListener('change', () => write(() => items.updateObjects({ id: item.id }, { title: title.value })))
+        const remove = Object.assign(document.createElement('button'), { className: 'delete', type: 'button', textContent: 'Delete' })
+        remove.addEventListener('click', () => write(() => items.deleteObjects({ id: item.id })))
+        li.append(done, title, remove)
+        return li
+      }),
+    )
+    if (focused) list.querySelector<HTMLInputElement>(`li[data-id="${focused}"] .title`)?.focus()
+  }
+
+  function renderStatus() {
+    const status = continuousSync.status
+    const online = navigator.onLine
+    $('network').textContent = online ? 'online' : 'offline'
+    $('network').className = online ? 'online' : 'offline'
+    $('sync-state').textContent = status.syncing
+      ? 'syncing...'
+      : status.consecutiveFailures
+        ? `failed ${status.consecutiveFailures}x, retrying${status.nextSyncAt ? ` at ${new Date(status.nextSyncAt).toLocaleTimeString()}` : ''}`
+        : status.state
+    $('last-sync').textContent = status.lastSyncAt ? new Date(status.lastSyncAt).toLocaleTimeString() : 'never'
+    const pending = status.pendingChanges
+    $('pending').textContent = pending ? `${pending.unshared} to send, ${pending.needsIntegration} to apply` : '...'
+    $('last-error').textContent = status.lastError ? String((status.lastError as Error).message ?? status.lastError) : ''
+  }
+
+  async function write(change: () => Promise<unknown>) {
+    await change()
+    await renderItems()
+    renderStatus()
+  }
+
+  $('add-form').addEventListener('submit', (event) => {
+    event.preventDefault()
+    const input = $<HTMLInputElement>('new-title')
+    const title = input.value.trim()
+    if (!title) return
+    input.value = ''
+    void write(() => items.createObject({ title, done: false }))
+  })
+  $('sync-now').addEventListener('click', () => void continuousSync.syncNow().catch(() => {}))
+
+  continuousSync.on('started', renderStatus)
+  continuousSync.on('finished', () => void renderItems().then(renderStatus))
+  continuousSync.on('error', renderStatus)
+  // Offline: no point in trying; back online: sync at once.
+  window.addEventListener('offline', () => {
+    continuousSync.pause()
+    renderStatus()
+  })
+  window.addEventListener('online', () => {
+    continuousSync.resume()
+    renderStatus()
+  })
+  setInterval(() => void continuousSync.getStatus().then(renderStatus), 1_000)
+
+  await renderItems()
+  continuousSync.start()
+  if (!navigator.onLine) continuousSync.pause()
+  renderStatus()
+  document.body.dataset['ready'] = 'true'
+}
+
+main().catch((error) => {
+  $('last-error').textContent = `Could not start: ${(error as Error).message}`
+  console.error(error)
+})

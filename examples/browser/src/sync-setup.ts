@@ -1,0 +1,81 @@
+import * as storex from '@worldbrain/storex'
+import { DexieStorageBackend } from '@worldbrain/storex-backend-dexie'
+import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
+import { ClientSyncLogStorage } from '@storex-sync/client-sync-log'
+import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'
+import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
+import { reconcileSyncLog } from '@storex-sync/reconciliation'
+import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
+import { ContinuousSync } from '@storex-sync/sync-orchestrator'
+
+// @worldbrain/storex is CommonJS: this import works from ESM and CJS alike.
+const StorageManager = ((storex as any).default?.default ?? (storex as any).default) as typeof storex.default
+
+export const itemCollections = {
+  item: {
+    version: new Date('2024-01-01'),
+    fields: {
+      title: { type: 'string' as const },
+      done: { type: 'boolean' as const },
+    },
+  },
+}
+
+export interface Item {
+  id: string
+  title: string
+  done: boolean
+}
+
+/**
+ * The app's database in this browser's IndexedDB, with sync logging, and a
+ * ContinuousSync against the sync server at `url` (same origin here).
+ */
+export async function openSyncedStorage(options: { url: string; token: string; userId: string }) {
+  const storageManager = new StorageManager({
+    backend: new DexieStorageBackend({
+      dbName: 'storex-sync-example',
+      idbImplementation: { factory: indexedDB, range: IDBKeyRange as any },
+    }) as any,
+  })
+  storageManager.registry.registerCollections(itemCollections)
+  const clientSyncLog = new ClientSyncLogStorage({ storageManager })
+  registerModuleMapCollections(storageManager.registry, { clientSyncLog })
+  await storageManager.finishInitialization()
+
+  // Few retries: ContinuousSync backs off by itself, and the status should show an error quickly.
+  const sharedSyncLog = new HttpSharedSyncLog({
+    url: options.url,
+    token: options.token,
+    retries: 1,
+    timeoutMs: 5_000,
+    // A browser's fetch must be called on window; HttpSharedSyncLog 0.1.0 calls it detached.
+    fetch: (input, init) => globalThis.fetch(input, init),
+  })
+  // The device id is created once (this needs the server) and kept beside the data.
+  let deviceId: string | number | null = JSON.parse(localStorage.getItem('storex-sync-device-id') ?? 'null')
+  if (deviceId === null) {
+    deviceId = await sharedSyncLog.createDeviceId({ userId: options.userId })
+    localStorage.setItem('storex-sync-device-id', JSON.stringify(deviceId))
+  }
+
+  const pkMiddleware = new CustomAutoPkMiddleware()
+  pkMiddleware.setup({ storageRegistry: storageManager.registry, collections: ['item'] })
+  const logging = new SyncLoggingMiddleware({ storageManager, clientSyncLog, includeCollections: ['item'] })
+  logging.enable(deviceId)
+  storageManager.setMiddleware([pkMiddleware, logging])
+
+  const continuousSync = new ContinuousSync({
+    storageManager,
+    clientSyncLog,
+    sharedSyncLog,
+    reconciler: reconcileSyncLog,
+    userId: options.userId,
+    deviceId,
+    loggingMiddleware: logging,
+    intervalMs: 5_000,
+    debounceMs: 300,
+    backoff: { initialMs: 1_000, maxMs: 10_000 },
+  })
+  return { storageManager, continuousSync, deviceId }
+}
