@@ -134,6 +134,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
   let rogueDeviceId: DeviceId | null = null
   let failReconcilerSeed: number | null = null
   const backgroundWrites: Array<Promise<void>> = []
+  const cleanedUp = new Set<string>()
 
   const inner = options.createSharedSyncLog ? await options.createSharedSyncLog() : new MemorySharedSyncLog()
   const sharedSyncLog = new FaultySharedSyncLog(inner, {
@@ -214,7 +215,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
     }
     const remember = (collection: string, pk: unknown) => knownPks.get(collection)!.add(String(pk))
 
-    const write = async (device: Device, step: Exclude<Step, { op: 'sync' | 'tick' | 'clockJump' | 'badEntry' }>) => {
+    const write = async (device: Device, step: Exclude<Step, { op: 'sync' | 'tick' | 'clockJump' | 'badEntry' | 'cleanup' }>) => {
       const collection = synced[step.collection % synced.length]!
       const objects = device.storage.storageManager.collection(collection)
       switch (step.op) {
@@ -387,6 +388,12 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
           case 'sync':
             outcome = await sync(device!, step.fault)
             break
+          case 'cleanup': {
+            const { deleted } = await device!.clientSyncLog.deleteObsoleteEntries()
+            cleanedUp.add(device!.name)
+            outcome = `deleted ${deleted} obsolete log entries`
+            break
+          }
           default:
             outcome = await write(device!, step)
         }
@@ -409,7 +416,9 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
       }
     }
     if (!violations.length) {
-      violations.push(...(await checkFinalState({ devices, registry, synced, inner, rogueEntries, rogueDeviceId, expectedState })))
+      violations.push(
+        ...(await checkFinalState({ devices, registry, synced, inner, rogueEntries, rogueDeviceId, expectedState, cleanedUp })),
+      )
     }
     stats.entries = violations.length ? stats.entries : (await devices[0]!.clientSyncLog.getEntries()).length
   } finally {
@@ -428,6 +437,8 @@ async function checkFinalState(context: {
   rogueEntries: Array<{ deviceId: DeviceId; createdOn: number }>
   rogueDeviceId: DeviceId | null
   expectedState: ExpectedStateFunction | false
+  /** Devices that deleted obsolete entries: their logs may lack entries, never their data. */
+  cleanedUp: Set<string>
 }): Promise<string[]> {
   const { devices, registry, synced, inner } = context
   const problems: string[] = []
@@ -487,6 +498,7 @@ async function checkFinalState(context: {
     }
   }
   for (const device of devices) {
+    if (context.cleanedUp.has(device.name)) continue
     const keys = new Set((await device.clientSyncLog.getEntries()).map(key))
     for (const sharedKey of sharedKeys) {
       if (!keys.has(sharedKey)) {
@@ -502,7 +514,23 @@ async function checkFinalState(context: {
     }
   }
   if (context.expectedState) {
-    const entries = [...allEntries.values()]
+    // The whole history, as the shared log holds it (devices may have cleaned theirs up).
+    const entries: ClientSyncLogEntry[] = sharedOwn.map((shared) => {
+      const data = JSON.parse(shared.data)
+      return {
+        deviceId: shared.deviceId,
+        createdOn: shared.createdOn,
+        sharedOn: shared.sharedOn,
+        needsIntegration: false,
+        operation: data.operation,
+        collection: data.collection,
+        pk: data.pk,
+        ...(data.operation === 'delete' ? {} : { value: data.value ?? {} }),
+      } as ClientSyncLogEntry
+    })
+    for (const entry of allEntries.values()) {
+      if (!sharedKeys.has(key(entry))) entries.push(entry)
+    }
     const expected = context.expectedState(entries, registry)
     const states = foldHistories(entries, registry)
     for (const [index, device] of devices.entries()) {

@@ -46,6 +46,8 @@ export type Step =
   | { op: 'tick'; ms: number }
   /** One device's clock jumps forward or backward. */
   | { op: 'clockJump'; device: number; ms: number }
+  /** The device deletes obsolete log entries (ClientSyncLogStorage.deleteObsoleteEntries). */
+  | { op: 'cleanup'; device: number }
   /** A rogue writer puts an entry the devices cannot use into the shared log. */
   | { op: 'badEntry'; variant: number }
 
@@ -107,6 +109,7 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
     { weight: 2, arbitrary: fc.record({ op: fc.constant('batch' as const), device, collection, seed, size: fc.integer({ min: 1, max: 6 }) }) },
     { weight: 6, arbitrary: fc.record({ op: fc.constant('sync' as const), device, fault }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: HOUR }) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('cleanup' as const), device }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('clockJump' as const), device, ms: fc.integer({ min: -6 * HOUR, max: 6 * HOUR }) }) },
     ...(options.badEntries === false ? [] : [{ weight: 1, arbitrary: fc.record({ op: fc.constant('badEntry' as const), variant: fc.nat({ max: 5 }) }) }]),
   )

@@ -59,6 +59,9 @@ describe('the harness', () => {
         { op: 'badEntry', variant: 3 },
         { op: 'sync', device: 1, fault: { kind: 'abort', at: 3 } },
         { op: 'delete', device: 0, collection: 0, pick: 1 },
+        { op: 'cleanup', device: 1 },
+        { op: 'sync', device: 1, fault: { kind: 'duplicate', at: 0 } },
+        { op: 'cleanup', device: 0 },
         { op: 'sync', device: 0, fault: { kind: 'reconcilerThrows', seed: 0 } },
         { op: 'recreate', device: 1, collection: 0, pick: 0, seed: 6 },
         { op: 'updateWhere', device: 1, collection: 1, seed: 7 },
@@ -73,6 +76,12 @@ describe('the harness', () => {
     expect(report.stats.quarantined).toBeGreaterThanOrEqual(4) // two rogue entries on each of two devices
     expect(report.stats.entries).toBeGreaterThan(5)
   })
+
+  it('runs twenty devices', async () => {
+    const summary = await simulate({ firstSeed: 20, count: 1, devices: 20, maxSteps: 30 })
+    expect(summary.failures).toEqual([])
+    expect(summary.syncs).toBeGreaterThanOrEqual(40) // the final rounds alone sync each device twice
+  }, 120_000)
 
   it('catches a reconciler that ignores deletes, and shrinks the schedule', async () => {
     const ignoresDeletes: ReconcilerFunction = (entries, options) =>
