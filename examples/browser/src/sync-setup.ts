@@ -49,8 +49,6 @@ export async function openSyncedStorage(options: { url: string; token: string; u
     token: options.token,
     retries: 1,
     timeoutMs: 5_000,
-    // A browser's fetch must be called on window; HttpSharedSyncLog 0.1.0 calls it detached.
-    fetch: (input, init) => globalThis.fetch(input, init),
   })
   // The device id is created once (this needs the server) and kept beside the data.
   let deviceId: string | number | null = JSON.parse(localStorage.getItem('storex-sync-device-id') ?? 'null')

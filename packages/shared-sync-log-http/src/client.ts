@@ -93,7 +93,8 @@ export class HttpSharedSyncLog implements SharedSyncLog {
       throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'HttpSharedSyncLog needs credentials: pass `token` (a string) or `getToken` (a function returning one).')
     }
     this.baseUrl = options.url.replace(/\/+$/, '')
-    const fetchImpl = options.fetch ?? (globalThis as any).fetch
+    // Browsers refuse a detached `fetch` ("Illegal invocation"): bind the global one.
+    const fetchImpl = options.fetch ?? (globalThis as any).fetch?.bind(globalThis)
     if (typeof fetchImpl !== 'function') {
       throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'HttpSharedSyncLog: no global fetch in this environment; pass a `fetch` option (e.g. from undici or node-fetch).')
     }

@@ -146,6 +146,25 @@ describe('HttpSharedSyncLog', () => {
     await expect(failing.createDeviceId({ userId: 1 })).rejects.toMatchObject({ code: 'NO_TOKEN' })
   })
 
+  it('calls the global fetch on globalThis, as browsers require', async () => {
+    server = await startServer({ sharedSyncLog: new MemorySharedSyncLog() })
+    const nodeFetch = globalThis.fetch
+    const receivers: unknown[] = []
+    // Like a browser's window.fetch: "Illegal invocation" when called detached.
+    globalThis.fetch = function (this: unknown, input: any, init?: any) {
+      receivers.push(this)
+      if (this !== globalThis) throw new TypeError('Illegal invocation')
+      return nodeFetch(input, init)
+    } as typeof fetch
+    try {
+      const log = new HttpSharedSyncLog({ url: server.url, token: tokenOf('alice') })
+      expect(await log.createDeviceId({ userId: 'ignored-by-server' })).toBeDefined()
+      expect(receivers).toEqual([globalThis])
+    } finally {
+      globalThis.fetch = nodeFetch
+    }
+  })
+
   it('refuses bad options with a message saying what to pass', () => {
     expect(() => new HttpSharedSyncLog({ url: 'not a url', token: 'x' })).toThrow(/not a valid URL/)
     expect(() => new HttpSharedSyncLog({ url: 'ftp://host', token: 'x' })).toThrow(/http:\/\/ or https:\/\//)
