@@ -43,6 +43,8 @@ export interface ChildResultB {
   peakHeapUsedBytes: number
   peakRssBytes: number
   maxRssBytes: number
+  /** heapUsed after the sync and a forced GC: what B still holds (a leak would grow with N). */
+  retainedHeapUsedBytes: number
 }
 
 const time = async <T>(run: () => Promise<T>): Promise<[T, number]> => {
@@ -152,6 +154,8 @@ async function runB(params: ChildParams): Promise<ChildResultB> {
     entriesReceived = Number(await theirs.storageManager.operation('countObjects', 'clientSyncLogEntry', {}))
   }
   const memory = sampler!.stop()
+  global.gc?.()
+  const retainedHeapUsedBytes = process.memoryUsage().heapUsed
   const objects = Number(await device.storageManager.operation('countObjects', 'note', {}))
   if (objects !== expectedObjects) {
     throw new Error(`B holds ${objects} notes after sync, expected ${expectedObjects}`)
@@ -167,6 +171,7 @@ async function runB(params: ChildParams): Promise<ChildResultB> {
     baselineRssBytes: baseline!.rss,
     baselineHeapUsedBytes: baseline!.heapUsed,
     ...memory,
+    retainedHeapUsedBytes,
   }
 }
 

@@ -1,4 +1,5 @@
 import { cpus, totalmem, freemem, arch, platform, release } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { E2eResult } from './e2e'
 import type { OverheadOperation, OverheadSample } from './overhead'
@@ -47,7 +48,12 @@ function versionOf(name: string): string {
   try {
     return require(`${name}/package.json`).version
   } catch {
-    return 'unknown'
+    // Packages whose exports map hides package.json: read it from bench's node_modules.
+    try {
+      return JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version
+    } catch {
+      return 'unknown'
+    }
   }
 }
 
@@ -179,7 +185,7 @@ export function renderMarkdown(report: BenchReport): string {
   parts.push('### 2./3. End-to-end sync (SQLite files; B in its own process)')
   parts.push(
     table(
-      ['engine', 'N', 'entries', 'A writes s', 'A share s', 'B receive s', 'B integrate s', 'B entries/s', 'B µs/entry', 'B peak RSS', 'B peak heap', 'B RSS before'],
+      ['engine', 'N', 'entries', 'A writes s', 'A share s', 'B receive s', 'B integrate s', 'B entries/s', 'B µs/entry', 'B peak RSS', 'B peak heap', 'B heap after GC', 'B RSS before'],
       report.e2e.map((row) => [
         row.engine + (row.deletes ? '' : ' (no deletes)'),
         String(row.n),
@@ -192,6 +198,7 @@ export function renderMarkdown(report: BenchReport): string {
         fmt(row.perEntryUs, 0),
         mb(row.b.maxRssBytes),
         mb(row.b.peakHeapUsedBytes),
+        row.b.retainedHeapUsedBytes === undefined ? 'n/a' : mb(row.b.retainedHeapUsedBytes),
         mb(row.b.baselineRssBytes),
       ]),
     ),

@@ -42,6 +42,7 @@ describe('pnpm bench smoke (N = 200)', () => {
     expect(full.b.entriesReceived).toBe(320)
     expect(full.b.objects).toBe(180)
     expect(full.b.maxRssBytes).toBeGreaterThan(full.b.peakHeapUsedBytes)
+    expect(full.b.retainedHeapUsedBytes).toBeGreaterThan(0)
     expect(report.comparison).toHaveLength(1)
     expect(report.comparison[0]!.original.b.objects).toBe(200)
     expect(report.comparison[0]!.oursToOriginal.total).toBeGreaterThan(0)
