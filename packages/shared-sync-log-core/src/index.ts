@@ -13,6 +13,7 @@ export type {
 export { resolveNow } from './types'
 export { SharedSyncLogError, SHARED_SYNC_LOG_PACKAGE } from './errors'
 export { MemorySharedSyncLog, type MemorySharedSyncLogOptions } from './memory'
+export { randomStringId } from './internal/random-id'
 export {
   createSequenceMemo,
   entryIdentityKey,

@@ -8,6 +8,7 @@ import {
   SharedSyncLogError,
   createSequenceMemo,
   entryIdentityKey,
+  randomStringId,
   readSequenceMemo,
   resolveNow,
   validateBatchSize,
@@ -196,7 +197,7 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
       cursor: 0,
     }
     if (this.autoPkType === 'string') {
-      object.id = randomId()
+      object.id = randomStringId()
     }
     const { object: created } = await this.operation('createDeviceInfo', { object })
     return created.id as DeviceId
@@ -334,7 +335,7 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
         args.extraSentInfo = { value: append.extraSentInfo }
       }
       if (this.autoPkType === 'string') {
-        args.id = randomId()
+        args.id = randomStringId()
       }
       batch.push({ operation: 'createObject', collection: SHARED_SYNC_LOG_ENTRY_COLLECTION, args })
     }
@@ -386,16 +387,4 @@ function toEntry(userId: UserId, record: SharedSyncLogEntryRecord): SharedSyncLo
     entry.extraSentInfo = extra.value
   }
   return entry
-}
-
-function randomId(): string {
-  const crypto = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto
-  if (crypto?.randomUUID) {
-    return crypto.randomUUID()
-  }
-  let id = ''
-  for (let i = 0; i < 4; i += 1) {
-    id += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0')
-  }
-  return id
 }
