@@ -1,6 +1,6 @@
 export { ClientSyncLogStorage } from './storage'
 export type { ReceivedClientSyncLogEntry, ObjectHistory } from './storage'
-export { compareEntries } from './internal/entries'
+export { compareEntries, reviveDateFields } from './internal/entries'
 export { HybridLogicalClock, HLC_TICKS_PER_MS, hlcWallTime } from './clock'
 export { getPkFields, getObjectPk, getPkWhere, withoutPkFields, getObjectKey } from './pk'
 export { ClientSyncLogError } from './errors'

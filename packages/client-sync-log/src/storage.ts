@@ -106,10 +106,15 @@ export class ClientSyncLogStorage extends StorageModule {
     return (await this.operation('findEntries', { where, options })) ?? []
   }
 
-  private async findIn(field: string, values: string[]): Promise<StoredLogEntry[]> {
-    const found: StoredLogEntry[] = []
+  /** Rows whose `field` is one of `values`, in chunks small enough for every backend. */
+  private async findIn<Row = StoredLogEntry>(
+    field: string,
+    values: string[],
+    operation: 'findEntries' | 'findQuarantined' = 'findEntries',
+  ): Promise<Row[]> {
+    const found: Row[] = []
     for (const part of chunk(values)) {
-      found.push(...(await this.find({ [field]: { $in: part } })))
+      found.push(...(((await this.operation(operation, { where: { [field]: { $in: part } }, options: {} })) ?? []) as Row[]))
     }
     return found
   }
@@ -247,36 +252,36 @@ export class ClientSyncLogStorage extends StorageModule {
    */
   async getNextObjectsToIntegrate(options: { maxObjects?: number } = {}): Promise<ObjectHistory[]> {
     checkPositiveInteger('maxObjects', options.maxObjects)
-    const pending = this.revive(
+    // Only the order and the object keys of pending entries matter here: their
+    // values are read (and revived) once, with the objects' histories.
+    const pending = (
       await this.find(
         { needsIntegration: 1 },
         {
           order: [['createdOn', 'asc']],
           ...(options.maxObjects ? { limit: options.maxObjects * PENDING_ENTRIES_PER_OBJECT } : {}),
         },
-      ),
-    )
-    const objects = new Map<string, ObjectHistory>()
-    for (const entry of pending) {
-      if (options.maxObjects && objects.size >= options.maxObjects) {
+      )
+    ).sort((a, b) => compareEntries(clockOf(a), clockOf(b)))
+    const histories = new Map<string, ClientSyncLogEntry[]>()
+    for (const stored of pending) {
+      if (options.maxObjects && histories.size >= options.maxObjects) {
         break
       }
-      const key = getObjectKey(entry.collection, entry.pk)
-      if (!objects.has(key)) {
-        objects.set(key, { collection: entry.collection, pk: entry.pk, entries: [] })
-      }
+      histories.set(stored.objectKey, [])
     }
-    if (!objects.size) {
+    if (!histories.size) {
       return []
     }
-    const history = await this.findIn('objectKey', [...objects.keys()])
-    for (const stored of history) {
-      objects.get(stored.objectKey)?.entries.push(fromStoredEntry(this.storageRegistry, stored))
+    for (const stored of await this.findIn('objectKey', [...histories.keys()])) {
+      histories.get(stored.objectKey)?.push(fromStoredEntry(this.storageRegistry, stored))
     }
-    for (const object of objects.values()) {
-      object.entries.sort(compareEntries)
-    }
-    return [...objects.values()]
+    return [...histories.values()]
+      .filter((entries) => entries.length)
+      .map((entries) => {
+        entries.sort(compareEntries)
+        return { collection: entries[0]!.collection, pk: entries[0]!.pk, entries }
+      })
   }
 
   /** updateObjects steps marking these entries integrated, for doSync's batch with the reconciliation. */
@@ -355,13 +360,9 @@ export class ClientSyncLogStorage extends StorageModule {
         byId.set(stored.id, stored)
       }
     }
-    const existing = new Set<string>()
-    for (const part of chunk([...byId.keys()])) {
-      const found: StoredQuarantinedEntry[] = (await this.operation('findQuarantined', { where: { id: { $in: part } }, options: {} })) ?? []
-      for (const stored of found) {
-        existing.add(stored.id)
-      }
-    }
+    const existing = new Set(
+      (await this.findIn<StoredQuarantinedEntry>('id', [...byId.keys()], 'findQuarantined')).map((stored) => stored.id),
+    )
     const toInsert = [...byId.values()].filter((stored) => !existing.has(stored.id))
     await this.executeBatch(
       toInsert.map((args) => ({ operation: 'createObject', collection: CLIENT_SYNC_LOG_QUARANTINE_COLLECTION, args })),
@@ -480,4 +481,8 @@ export class ClientSyncLogStorage extends StorageModule {
     }
     return { deleted: ids.length }
   }
+}
+
+function clockOf(stored: StoredLogEntry): Pick<ClientSyncLogEntry, 'createdOn' | 'deviceId'> {
+  return { createdOn: Number(stored.createdOn), deviceId: stored.deviceId as DeviceId }
 }

@@ -2,6 +2,7 @@ import {
   findReceivedEntryProblem,
   getObjectKey,
   getQuarantineId,
+  reviveDateFields,
   type ClientSyncLogEntry,
   type ObjectHistory,
   type QuarantineEntryInput,
@@ -10,7 +11,6 @@ import {
 import type { SharedSyncLogEntry, SharedSyncLogEntryData } from '@storex-sync/shared-sync-log-core'
 import type { StorageRegistry } from '@worldbrain/storex'
 import { SyncOrchestratorError } from './errors'
-import { reviveDateFields } from './internal/dates'
 import { createEmitter } from './internal/events'
 import type {
   CommonSyncOptions,

@@ -90,7 +90,12 @@ export function toStoredEntry(entry: ClientSyncLogEntry): StoredLogEntry {
   return stored
 }
 
-function reviveDates(storageRegistry: StorageRegistry, collection: string, value: Record<string, unknown>) {
+/**
+ * Serialization (JSON in the log's json columns, or on the wire) turns Dates
+ * into strings or numbers; the schema says which fields are dates, so they
+ * are turned back. Values that are not valid dates are left as they are.
+ */
+export function reviveDateFields(storageRegistry: StorageRegistry, collection: string, value: Record<string, unknown>) {
   const fields = storageRegistry.collections[collection]?.fields
   if (!fields) {
     return value
@@ -119,6 +124,6 @@ export function fromStoredEntry(storageRegistry: StorageRegistry, stored: Stored
   if (stored.operation === 'delete') {
     return { ...common, operation: 'delete' }
   }
-  const value = reviveDates(storageRegistry, stored.collection, (stored.value ?? {}) as Record<string, unknown>)
+  const value = reviveDateFields(storageRegistry, stored.collection, (stored.value ?? {}) as Record<string, unknown>)
   return { ...common, operation: stored.operation as 'create' | 'modify', value }
 }
