@@ -1,3 +1,5 @@
+import { ClientSyncLogError } from './errors'
+
 /**
  * How many logical ticks fit in one wall-clock millisecond. A clock value is
  * `wallMs * HLC_TICKS_PER_MS + counter`: one number that sorts like the
@@ -29,17 +31,36 @@ export class HybridLogicalClock {
     return this.latest
   }
 
-  /** Moves the clock past a value seen elsewhere (a received entry's createdOn). */
+  /**
+   * Moves the clock past a value seen elsewhere (a received entry's
+   * createdOn). Values that are not safe integers are ignored: received
+   * entries are checked (and quarantined) before the clock sees them.
+   */
   observe(clockValue: number): void {
-    if (Number.isFinite(clockValue) && clockValue > this.latest) {
+    if (Number.isSafeInteger(clockValue) && clockValue > this.latest) {
       this.latest = clockValue
     }
   }
 
-  /** Issues the next value for a change made at `wallNow` (ms). */
+  /**
+   * Issues the next value for a change made at `wallNow` (ms). Never issues a
+   * value twice: when the next value would not be a safe integer greater
+   * than the last one, it throws instead.
+   */
   next(wallNow: number): number {
+    if (!Number.isFinite(wallNow)) {
+      throw new ClientSyncLogError('INVALID_ARGUMENT', `the wall clock read ${String(wallNow)}; getNow() must return milliseconds since 1970.`)
+    }
     const physical = Math.floor(wallNow) * HLC_TICKS_PER_MS
-    this.latest = Math.max(physical, this.latest + 1)
-    return this.latest
+    const next = Math.max(physical, this.latest + 1)
+    if (!Number.isSafeInteger(next) || next <= this.latest) {
+      throw new ClientSyncLogError(
+        'CLOCK_EXHAUSTED',
+        `the clock cannot issue a value after ${this.latest} (it would repeat one, losing a log entry). Some value this device stored or observed lies ` +
+          `far in the future; nothing was written. Remove the log entries with createdOn above ${physical + HLC_TICKS_PER_MS * 86_400_000} or reset the device's sync state.`,
+      )
+    }
+    this.latest = next
+    return next
   }
 }

@@ -1,5 +1,13 @@
 export { ClientSyncLogStorage } from './storage'
-export type { ReceivedClientSyncLogEntry, ObjectHistory } from './storage'
+export type { ReceivedClientSyncLogEntry, ObjectHistory, PendingLogEntry, ClientSyncLogStorageOptions } from './storage'
+export type { SyncChange, SyncChangeListener } from './internal/change-channel'
+export {
+  checkEntry,
+  checkClockValue,
+  maxAcceptedClockValue,
+  DEFAULT_MAX_CLOCK_DRIFT_MS,
+} from './entry-check'
+export type { EntryProblem, EntryProblemReason, EntryCheckOptions } from './entry-check'
 export { compareEntries, reviveDateFields } from './internal/entries'
 export { HybridLogicalClock, HLC_TICKS_PER_MS, hlcWallTime } from './clock'
 export { getPkFields, getObjectPk, getPkWhere, withoutPkFields, getObjectKey } from './pk'

@@ -7,9 +7,20 @@ import {
 import { HybridLogicalClock } from './clock'
 import { ClientSyncLogError } from './errors'
 import { compareEntries, fromStoredEntry, getEntryId, toStoredEntry, validateEntry } from './internal/entries'
-import { CLIENT_SYNC_LOG_COLLECTION, clientSyncLogEntryCollection, type StoredLogEntry } from './internal/schema'
+import {
+  CLIENT_SYNC_LOG_CLOCK_COLLECTION,
+  CLIENT_SYNC_LOG_COLLECTION,
+  CLOCK_ROW_ID,
+  clientSyncLogClockCollection,
+  clientSyncLogEntryCollection,
+  type StoredClock,
+  type StoredLogEntry,
+} from './internal/schema'
 import { getObjectKey } from './pk'
-import { Mutex } from './internal/mutex'
+import { ChangeChannel, type SyncChange, type SyncChangeListener } from './internal/change-channel'
+import { withDatabaseLock } from './internal/database-lock'
+import { installWriteQueue, type WriteQueue } from './internal/write-queue'
+import { maxAcceptedClockValue } from './entry-check'
 import {
   CLIENT_SYNC_LOG_QUARANTINE_COLLECTION,
   clientSyncLogQuarantineCollection,
@@ -20,6 +31,26 @@ import {
   type StoredQuarantinedEntry,
 } from './quarantine'
 import type { ClientSyncLogEntry, DeviceId, ObjectPk } from './types'
+
+/** A change to log, before the clock gives it its createdOn. */
+export type PendingLogEntry =
+  | { operation: 'create' | 'modify'; collection: string; pk: ObjectPk; value: Record<string, unknown> }
+  | { operation: 'delete'; collection: string; pk: ObjectPk }
+
+export interface ClientSyncLogStorageOptions extends StorageModuleConstructorArgs {
+  /**
+   * A name every StorageManager over this same database shares (browser tabs,
+   * workers, processes on one SQLite file). It names the cross-tab locks and
+   * change notifications. Default: the backend's `dbName` (the IndexedDB
+   * backends have one); set it for other backends that several instances open.
+   */
+  databaseName?: string
+}
+
+/** How often a write is tried again when another instance wrote the clock at the same moment. */
+const CLOCK_ATTEMPTS = 5
+
+let instanceCounter = 0
 
 /** An entry as it arrives from the shared log, before it is stored. */
 export interface ReceivedClientSyncLogEntry {
@@ -69,16 +100,28 @@ function checkPositiveInteger(name: string, value: number | undefined) {
  * before `finishInitialization()`.
  */
 export class ClientSyncLogStorage extends StorageModule {
-  /** Issues createdOn values; shared with the logging middleware and doSync. */
+  /** This instance's view of the device clock (the stored clock is the reference; see `writeWithLogEntries`). */
   readonly clock = new HybridLogicalClock()
+  /** The name of the database for cross-tab locks and notifications, or null when it has none. */
+  readonly databaseName: string | null
 
   private readonly storageRegistry: StorageRegistry
-  private clockInitialization?: Promise<void>
-  private readonly writeLock = new Mutex()
+  private readonly backend: { operation(name: string, ...args: unknown[]): Promise<unknown> }
+  private readonly writeQueue: WriteQueue
+  private readonly lockPrefix: string
+  private readonly changes: ChangeChannel
 
-  constructor(args: StorageModuleConstructorArgs) {
+  constructor(args: ClientSyncLogStorageOptions) {
     super(args)
     this.storageRegistry = args.storageManager.registry
+    const backend = args.storageManager.backend as { dbName?: unknown; databaseName?: unknown } | undefined
+    const derived = typeof backend?.dbName === 'string' ? backend.dbName : typeof backend?.databaseName === 'string' ? backend.databaseName : null
+    this.databaseName = args.databaseName ?? derived
+    this.lockPrefix = this.databaseName !== null ? `storex-sync:${this.databaseName}` : `storex-sync:instance-${++instanceCounter}-${Math.random().toString(36).slice(2)}`
+    this.changes = new ChangeChannel(this.databaseName !== null ? `storex-sync:${this.databaseName}` : null)
+    this.writeQueue = installWriteQueue(args.storageManager)
+    // The real backend: batches admitted by the write queue go straight to it.
+    this.backend = backend as unknown as ClientSyncLogStorage['backend']
   }
 
   getConfig(): StorageModuleConfig {
@@ -87,6 +130,7 @@ export class ClientSyncLogStorage extends StorageModule {
       collections: {
         [collection]: clientSyncLogEntryCollection,
         [CLIENT_SYNC_LOG_QUARANTINE_COLLECTION]: clientSyncLogQuarantineCollection,
+        [CLIENT_SYNC_LOG_CLOCK_COLLECTION]: clientSyncLogClockCollection,
       },
       operations: {
         executeLogBatch: { operation: 'executeBatch', args: ['$batch'] },
@@ -98,6 +142,7 @@ export class ClientSyncLogStorage extends StorageModule {
           args: ['$where', '$options'],
         },
         countQuarantined: { operation: 'countObjects', collection: CLIENT_SYNC_LOG_QUARANTINE_COLLECTION, args: ['$where'] },
+        findClock: { operation: 'findObject', collection: CLIENT_SYNC_LOG_CLOCK_COLLECTION, args: [{ id: CLOCK_ROW_ID }] },
       },
     }
   }
@@ -119,22 +164,11 @@ export class ClientSyncLogStorage extends StorageModule {
     return found
   }
 
+  /** Runs a batch of the log's own steps through the storage manager's write queue. */
   private async executeBatch(batch: OperationBatch): Promise<void> {
     if (batch.length) {
-      await this.runExclusive(() => this.operation('executeLogBatch', { batch }))
+      await this.operation('executeLogBatch', { batch })
     }
-  }
-
-  /**
-   * Runs `work` (a database batch) when no other batch of this device's sync
-   * machinery runs: the logging middleware's writes, doSync's integration
-   * batches and this module's own batches all go through here. SQLite through
-   * TypeORM has one connection and fails ("cannot start a transaction within
-   * a transaction") when two batches overlap, e.g. an app write while a sync
-   * integrates.
-   */
-  runExclusive<T>(work: () => Promise<T>): Promise<T> {
-    return this.writeLock.run(work)
   }
 
   private revive(stored: StoredLogEntry[]): ClientSyncLogEntry[] {
@@ -142,29 +176,104 @@ export class ClientSyncLogStorage extends StorageModule {
   }
 
   /**
-   * Issues `count` strictly increasing clock values for changes made at
-   * `wallNow`. The first call moves the clock past the greatest createdOn in
-   * the log, so values keep increasing across restarts.
+   * Runs `work` while it is the only writer of this device's clock: across
+   * tabs and workers (Web Locks, or this realm's instances without them) and
+   * within this storage manager (its write queue). `work` gets the clock as
+   * stored and a way to write a batch that sets it; when that batch fails
+   * because another writer (a process without a shared lock) moved the clock
+   * at the same moment, it runs again on the new clock, so a value is never
+   * issued twice and nothing is overwritten.
+   */
+  private withStoredClock<T>(
+    wallNow: number | undefined,
+    work: (
+      clock: { latest: number },
+      write: (steps: OperationBatch, latest: number, execute?: (batch: OperationBatch) => Promise<unknown>) => Promise<unknown>,
+    ) => Promise<T>,
+  ): Promise<T> {
+    return withDatabaseLock(`${this.lockPrefix}:clock`, () =>
+      this.writeQueue.run(async (admit) => {
+        for (let attempt = 1; ; attempt += 1) {
+          const stored = await this.readStoredClock(wallNow)
+          this.clock.observe(stored.latest)
+          const write = (steps: OperationBatch, latest: number, execute?: (batch: OperationBatch) => Promise<unknown>) => {
+            const clockStep: OperationBatch[number] = stored.exists
+              ? { operation: 'updateObjects' as const, collection: CLIENT_SYNC_LOG_CLOCK_COLLECTION, where: { id: CLOCK_ROW_ID }, updates: { latest } }
+              : { operation: 'createObject' as const, collection: CLIENT_SYNC_LOG_CLOCK_COLLECTION, args: { id: CLOCK_ROW_ID, latest } }
+            const batch = latest > stored.latest || !stored.exists ? [...steps, clockStep] : steps
+            return execute ? execute(admit(batch)) : this.backend.operation('executeBatch', admit(batch))
+          }
+          try {
+            return await work({ latest: stored.latest }, write)
+          } catch (error) {
+            const now = await this.readStoredClock(wallNow)
+            const movedMeanwhile = now.exists !== stored.exists || now.latest !== stored.latest
+            if (!movedMeanwhile || attempt >= CLOCK_ATTEMPTS) {
+              throw error
+            }
+          }
+        }
+      }),
+    )
+  }
+
+  /**
+   * The clock as stored. A database from before the clock was stored starts
+   * from the greatest createdOn in its log that a clock can have reached
+   * (values far in the future, from a broken clock, are left behind).
+   */
+  private async readStoredClock(wallNow: number | undefined): Promise<{ latest: number; exists: boolean }> {
+    const row: StoredClock | null = await this.operation('findClock', {})
+    if (row) {
+      return { latest: Number(row.latest), exists: true }
+    }
+    const bound = maxAcceptedClockValue(wallNow ?? Date.now())
+    const [latest] = await this.find({ createdOn: { $lte: bound } }, { order: [['createdOn', 'desc']], limit: 1 })
+    return { latest: latest ? Number(latest.createdOn) : 0, exists: false }
+  }
+
+  /**
+   * Writes `dataSteps` and log entries for `entries` in one batch, with
+   * createdOn values the stored clock issues at `now`: any number of
+   * StorageManagers over one database never issue the same value, and the
+   * clock never repeats one (it throws CLOCK_EXHAUSTED instead). `execute`
+   * runs the batch (the logging middleware hands it to the next middleware);
+   * it must pass the same array on. Listeners of `onChange` hear of it.
+   */
+  async writeWithLogEntries<R>(options: {
+    deviceId: DeviceId
+    now: number
+    entries: PendingLogEntry[]
+    dataSteps: OperationBatch
+    execute: (batch: OperationBatch) => Promise<R>
+  }): Promise<{ result: R; entries: ClientSyncLogEntry[] }> {
+    return this.withStoredClock(options.now, async (_stored, write) => {
+      const entries = options.entries.map(
+        (entry) =>
+          ({ ...entry, createdOn: this.clock.next(options.now), deviceId: options.deviceId, sharedOn: null, needsIntegration: false }) as ClientSyncLogEntry,
+      )
+      const batch = [...options.dataSteps, ...this.getInsertEntriesBatch(entries)]
+      const result = (await write(batch, this.clock.current, options.execute)) as R
+      return { entries, result }
+    })
+  }
+
+  /**
+   * Reserves `count` strictly increasing clock values for changes made at
+   * `wallNow`, from the stored clock (so no other instance issues them).
+   * Write entries with these values through `insertEntries`.
    */
   async nextTimestamps(count: number, wallNow: number): Promise<number[]> {
     if (!Number.isInteger(count) || count < 0) {
       throw new ClientSyncLogError('INVALID_ARGUMENT', `nextTimestamps(count) needs a count >= 0, got ${JSON.stringify(count)}.`)
     }
-    if (!this.clockInitialization) {
-      this.clockInitialization = this.initializeClock().catch((error) => {
-        this.clockInitialization = undefined
-        throw error
-      })
-    }
-    await this.clockInitialization
-    return Array.from({ length: count }, () => this.clock.next(wallNow))
-  }
-
-  private async initializeClock() {
-    const [latest] = await this.find({}, { order: [['createdOn', 'desc']], limit: 1 })
-    if (latest) {
-      this.clock.observe(Number(latest.createdOn))
-    }
+    return this.withStoredClock(wallNow, async (_stored, write) => {
+      const values = Array.from({ length: count }, () => this.clock.next(wallNow))
+      if (count) {
+        await write([], this.clock.current)
+      }
+      return values
+    })
   }
 
   /** createObject steps for these entries, to run in the same executeBatch as the data they describe. */
@@ -175,8 +284,54 @@ export class ClientSyncLogStorage extends StorageModule {
     })
   }
 
+  /**
+   * Stores entries that already have their createdOn (from nextTimestamps, or
+   * copied from another log). An entry whose (deviceId, createdOn) is already
+   * in the log is never overwritten: the call throws DUPLICATE_ENTRY and
+   * stores nothing.
+   */
   async insertEntries(entries: ClientSyncLogEntry[]): Promise<void> {
-    await this.executeBatch(this.getInsertEntriesBatch(entries))
+    const steps = this.getInsertEntriesBatch(entries)
+    if (!steps.length) {
+      return
+    }
+    const ids = entries.map((entry) => getEntryId(entry.deviceId, entry.createdOn))
+    if (new Set(ids).size !== ids.length) {
+      throw new ClientSyncLogError('DUPLICATE_ENTRY', 'insertEntries() got two entries with the same deviceId and createdOn; give every entry its own clock value.')
+    }
+    await this.withStoredClock(undefined, async (stored, write) => {
+      const existing = await this.findIn('id', ids)
+      if (existing.length) {
+        throw new ClientSyncLogError(
+          'DUPLICATE_ENTRY',
+          `the log already holds an entry of device ${JSON.stringify(existing[0]!.deviceId)} at createdOn ${existing[0]!.createdOn}; ` +
+            'a log entry is never overwritten. Nothing was stored; take clock values from nextTimestamps().',
+        )
+      }
+      await write(steps, latestOf(entries, stored.latest))
+    })
+  }
+
+  /**
+   * Calls `listener` for every change to this device's data: writes logged
+   * here or in another tab over the same database, and received changes a
+   * sync applied. Returns a function that unsubscribes.
+   */
+  onChange(listener: SyncChangeListener): () => void {
+    return this.changes.subscribe(listener)
+  }
+
+  /** Tells this instance's listeners and the other tabs over this database about a change (the logging middleware and doSync call it). */
+  notifyChange(change: Omit<SyncChange, 'origin'>): void {
+    this.changes.publish(change)
+  }
+
+  /**
+   * Runs `work` while no other sync of this device runs, across tabs and
+   * workers over the same database (doSync calls it).
+   */
+  runSyncExclusive<T>(work: () => Promise<T>): Promise<T> {
+    return withDatabaseLock(`${this.lockPrefix}:sync`, work)
   }
 
   /** Own entries not yet shared, ascending createdOn, at most `batchSize`. */
@@ -225,7 +380,7 @@ export class ClientSyncLogStorage extends StorageModule {
         pk: received.pk,
         ...(received.operation !== 'delete' ? { value: received.value } : {}),
       } as ClientSyncLogEntry
-      validateEntry(entry, `Received entry #${index}`)
+      validateEntry(entry, `Received entry #${index}`, { now: options.now })
       return entry
     })
 
@@ -236,13 +391,19 @@ export class ClientSyncLogStorage extends StorageModule {
         byId.set(id, entry)
       }
     }
-    const existing = new Set((await this.findIn('id', [...byId.keys()])).map((entry) => entry.id))
-    const toInsert = [...byId].filter(([id]) => !existing.has(id)).map(([, entry]) => entry)
-    await this.insertEntries(toInsert)
+    // The clock moves past what is received in the same batch that stores it.
+    const inserted = await this.withStoredClock(options.now, async (stored, write) => {
+      const existing = new Set((await this.findIn('id', [...byId.keys()])).map((entry) => entry.id))
+      const toInsert = [...byId].filter(([id]) => !existing.has(id)).map(([, entry]) => entry)
+      if (toInsert.length) {
+        await write(this.getInsertEntriesBatch(toInsert), latestOf(toInsert, stored.latest))
+      }
+      return toInsert.length
+    })
     for (const entry of candidates) {
       this.clock.observe(entry.createdOn)
     }
-    return { inserted: toInsert.length, duplicates: candidates.length - toInsert.length }
+    return { inserted, duplicates: candidates.length - inserted }
   }
 
   /**
@@ -350,7 +511,7 @@ export class ClientSyncLogStorage extends StorageModule {
    * Sets received entries aside that cannot be stored in the log (see
    * `findReceivedEntryProblem`), with their reason. An entry already in the
    * quarantine (same deviceId and createdOn) is not added again. The clock
-   * observes every valid createdOn.
+   * does not observe them: a quarantined createdOn may be far off.
    */
   async quarantineEntries(entries: QuarantineEntryInput[], options: { now: number }): Promise<{ quarantined: number; duplicates: number }> {
     const byId = new Map<string, StoredQuarantinedEntry>()
@@ -367,11 +528,6 @@ export class ClientSyncLogStorage extends StorageModule {
     await this.executeBatch(
       toInsert.map((args) => ({ operation: 'createObject', collection: CLIENT_SYNC_LOG_QUARANTINE_COLLECTION, args })),
     )
-    for (const entry of entries) {
-      if (typeof entry.createdOn === 'number') {
-        this.clock.observe(entry.createdOn)
-      }
-    }
     return { quarantined: toInsert.length, duplicates: entries.length - toInsert.length }
   }
 
@@ -481,6 +637,10 @@ export class ClientSyncLogStorage extends StorageModule {
     }
     return { deleted: ids.length }
   }
+}
+
+function latestOf(entries: Array<Pick<ClientSyncLogEntry, 'createdOn'>>, start: number): number {
+  return entries.reduce((latest, entry) => Math.max(latest, entry.createdOn), start)
 }
 
 function clockOf(stored: StoredLogEntry): Pick<ClientSyncLogEntry, 'createdOn' | 'deviceId'> {

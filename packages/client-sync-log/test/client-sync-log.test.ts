@@ -108,17 +108,17 @@ describe.each(backends)('ClientSyncLogStorage on $kind', ({ kind, create }) => {
   it('marks as shared only the entries that were sent', async () => {
     await log.insertEntries(THREE_OWN)
     const batch = await log.getUnsharedEntries({ batchSize: 2 })
-    // A new entry written while the batch was being sent must stay unshared.
-    await log.insertEntries([entry({ createdOn: 3.5, pk: 'late' })])
+    // A new entry written while the batch was being sent must stay unshared (its clock value lies between the others).
+    await log.insertEntries([entry({ createdOn: 3, deviceId: 'd0', pk: 'late' })])
     await log.markAsShared(batch, { sharedOn: 100 })
     const all = await log.getEntries()
     expect(all.map((e) => [e.createdOn, e.sharedOn])).toEqual([
       [2, 100],
+      [3, null],
       [3, 100],
-      [3.5, null],
       [4, null],
     ])
-    expect((await log.getUnsharedEntries()).map((e) => e.createdOn)).toEqual([3.5, 4])
+    expect((await log.getUnsharedEntries()).map((e) => [e.createdOn, e.deviceId])).toEqual([[3, 'd0'], [4, 'device-one']])
     expect(await log.countPending()).toEqual({ unshared: 2, needsIntegration: 0 })
   })
 
@@ -184,7 +184,8 @@ describe.each(backends)('ClientSyncLogStorage on $kind', ({ kind, create }) => {
     await expect(log.insertReceivedEntries([received({ createdOn: 1, operation: 'nope' as any })], { now: 1 })).rejects.toMatchObject({
       code: 'UNKNOWN_OPERATION',
     })
-    await expect(log.insertEntries([entry({ createdOn: Number.NaN })])).rejects.toMatchObject({ code: 'INVALID_ENTRY' })
+    await expect(log.insertEntries([entry({ createdOn: Number.NaN })])).rejects.toMatchObject({ code: 'CLOCK_OUT_OF_RANGE' })
+    await expect(log.insertEntries([entry({ createdOn: 2 ** 53 })])).rejects.toMatchObject({ code: 'CLOCK_OUT_OF_RANGE' })
     expect(await log.getEntries()).toEqual([])
   })
 

@@ -5,8 +5,8 @@ import {
   getPkFields,
   getPkWhere,
   withoutPkFields,
-  type ClientSyncLogEntry,
   type ClientSyncLogStorage,
+  type PendingLogEntry,
   type DeviceId,
   type ObjectPk,
 } from '@storex-sync/client-sync-log'
@@ -23,9 +23,12 @@ export interface SyncLoggingMiddlewareOptions {
   getNow?: () => number
   /** The id of this device in the shared log; same as calling enable(deviceId). */
   deviceId?: DeviceId
-  /** Called after a write and its log entries were stored (e.g. to schedule a sync). Also assignable later. */
-  onEntriesLogged?: (info: { entries: number }) => void
+  /** A first listener for `onEntriesLogged` (e.g. to schedule a sync). */
+  onEntriesLogged?: EntriesLoggedListener
 }
+
+/** Hears of every write this middleware logged, after the write and its entries are stored. */
+export type EntriesLoggedListener = (info: { entries: number; collections: string[] }) => void
 
 /** What storex passes to a middleware (storex does not export this type from its root). */
 export interface StorageMiddlewareContext {
@@ -34,9 +37,7 @@ export interface StorageMiddlewareContext {
   next: { process: (context: { operation: any[]; extraData?: { [key: string]: any } }) => any }
 }
 
-type PendingEntry =
-  | { operation: 'create' | 'modify'; collection: string; pk: ObjectPk; value: Record<string, unknown> }
-  | { operation: 'delete'; collection: string; pk: ObjectPk }
+type PendingEntry = PendingLogEntry
 
 const LOG_COLLECTION = 'clientSyncLogEntry'
 const IN_CHUNK = 500
@@ -53,8 +54,7 @@ type Next = StorageMiddlewareContext['next']
 export class SyncLoggingMiddleware {
   /** The wall clock (ms) used for createdOn; assignable, e.g. in tests. */
   _getNow: () => number
-  /** Called after a logged write was stored, with the number of entries; must not throw. */
-  onEntriesLogged: ((info: { entries: number }) => void) | undefined
+  private readonly entriesLoggedListeners = new Set<EntriesLoggedListener>()
   private readonly storageRegistry: StorageRegistry
   private readonly clientSyncLog: ClientSyncLogStorage
   private readonly includeCollections: Set<string>
@@ -69,12 +69,26 @@ export class SyncLoggingMiddleware {
     this.includeCollections = new Set(options.includeCollections)
     this._getNow = options.getNow ?? (() => Date.now())
     this.deviceId = options.deviceId ?? null
-    this.onEntriesLogged = options.onEntriesLogged
+    if (options.onEntriesLogged) {
+      this.entriesLoggedListeners.add(options.onEntriesLogged)
+    }
     if (this.includeCollections.has(LOG_COLLECTION)) {
       throw new SyncLoggingError(
         'UNKNOWN_COLLECTION',
         `includeCollections names '${LOG_COLLECTION}', the log itself; list only your app's synced collections.`,
       )
+    }
+  }
+
+  /**
+   * Calls `listener` after every logged write is stored (e.g. to schedule a
+   * sync). Any number of listeners; returns a function that removes this one.
+   * Writes in other tabs reach `clientSyncLog.onChange` listeners instead.
+   */
+  onEntriesLogged(listener: EntriesLoggedListener): () => void {
+    this.entriesLoggedListeners.add(listener)
+    return () => {
+      this.entriesLoggedListeners.delete(listener)
     }
   }
 
@@ -184,34 +198,30 @@ export class SyncLoggingMiddleware {
     return this.writeWithLog(dataSteps, pending, deviceId, next)
   }
 
-  private async writeWithLog(dataSteps: OperationBatch, pending: PendingEntry[], deviceId: DeviceId, next: Next) {
-    // One batch at a time with doSync's batches on this device (SQLite through TypeORM cannot overlap transactions).
-    const exclusive = typeof this.clientSyncLog.runExclusive === 'function' ? this.clientSyncLog.runExclusive.bind(this.clientSyncLog) : null
-    const result = exclusive
-      ? await exclusive(() => this.writeBatchWithLog(dataSteps, pending, deviceId, next))
-      : await this.writeBatchWithLog(dataSteps, pending, deviceId, next)
-    if (result.entries && this.onEntriesLogged) {
-      try {
-        this.onEntriesLogged({ entries: result.entries })
-      } catch {
-        // The write is stored; a failing listener must not make it look failed.
+  private async writeWithLog(dataSteps: OperationBatch, pending: PendingEntry[], deviceId: DeviceId, next: Next): Promise<any> {
+    if (!pending.length && !dataSteps.length) {
+      return { info: {} }
+    }
+    // The log's clock is read and written with the batch, through the storage manager's write queue.
+    const { result, entries } = await this.clientSyncLog.writeWithLogEntries({
+      deviceId,
+      now: this._getNow(),
+      entries: pending,
+      dataSteps,
+      execute: (batch) => next.process({ operation: ['executeBatch', batch] }),
+    })
+    if (entries.length) {
+      const collections = [...new Set(entries.map((entry) => entry.collection))]
+      for (const listener of [...this.entriesLoggedListeners]) {
+        try {
+          listener({ entries: entries.length, collections })
+        } catch {
+          // The write is stored; a failing listener must not make it look failed.
+        }
       }
+      this.clientSyncLog.notifyChange({ kind: 'logged', entries: entries.length, collections })
     }
-    return result.result
-  }
-
-  private async writeBatchWithLog(dataSteps: OperationBatch, pending: PendingEntry[], deviceId: DeviceId, next: Next) {
-    const timestamps = await this.clientSyncLog.nextTimestamps(pending.length, this._getNow())
-    const entries = pending.map(
-      (entry, index) =>
-        ({ ...entry, createdOn: timestamps[index]!, deviceId, sharedOn: null, needsIntegration: false }) as ClientSyncLogEntry,
-    )
-    const batch = [...dataSteps, ...this.clientSyncLog.getInsertEntriesBatch(entries)]
-    if (!batch.length) {
-      return { result: { info: {} }, entries: 0 }
-    }
-    const result = await next.process({ operation: ['executeBatch', batch] })
-    return { result, entries: entries.length }
+    return result
   }
 
   private createEntry(step: OperationBatch[number]): PendingEntry | null {

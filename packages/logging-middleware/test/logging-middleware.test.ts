@@ -45,9 +45,11 @@ class Recorder {
     this.operations.push(context.operation)
     return context.next.process({ operation: context.operation, extraData: context.extraData })
   }
-  /** Operation names, leaving out the log's own reads (e.g. the clock's start-up query). */
+  /** Operation names, leaving out the log's own reads (the stored clock, read before each logged write). */
   names() {
-    return this.operations.filter((operation) => operation[1] !== 'clientSyncLogEntry').map((operation) => operation[0])
+    return this.operations
+      .filter((operation) => operation[1] !== 'clientSyncLogEntry' && operation[1] !== 'clientSyncLogClock')
+      .map((operation) => operation[0])
   }
 }
 
@@ -98,6 +100,8 @@ describe.each(clientBackends)('SyncLoggingMiddleware on $kind', ({ create }) => 
     expect(batch.map((step: any) => [step.operation, step.collection])).toEqual([
       ['createObject', 'user'],
       ['createObject', 'clientSyncLogEntry'],
+      // The stored clock moves with the entries, in the same batch (created on the first write).
+      ['createObject', 'clientSyncLogClock'],
     ])
     expect(await logged()).toEqual([
       { operation: 'create', collection: 'user', pk: 'u1', value: { displayName: 'Joe', age: 0, active: false } },
@@ -273,10 +277,10 @@ describe.each(clientBackends)('SyncLoggingMiddleware on $kind', ({ create }) => 
 
   it('calls onEntriesLogged after each logged write with its entry count, not for unlogged or failed writes', async () => {
     const calls: Array<{ entries: number; stored: number }> = []
-    logging.onEntriesLogged = ({ entries }) => {
+    const unsubscribe = logging.onEntriesLogged(({ entries }) => {
       // Called after the batch is stored: the entries are already readable.
       void clientSyncLog.countPending().then(({ unshared }) => calls.push({ entries, stored: unshared }))
-    }
+    })
     await collection('user').createObject({ id: 'u1', displayName: 'Joe' })
     await collection('user').createObject({ id: 'u2', displayName: 'Ann' })
     await collection('user').updateObjects({}, { displayName: 'Same' })
@@ -289,9 +293,10 @@ describe.each(clientBackends)('SyncLoggingMiddleware on $kind', ({ create }) => 
       { entries: 1, stored: 2 },
       { entries: 2, stored: 4 },
     ])
-    logging.onEntriesLogged = () => {
+    unsubscribe()
+    logging.onEntriesLogged(() => {
       throw new Error('listener bug')
-    }
+    })
     await expect(collection('user').deleteObject({ id: 'u1' })).resolves.toBeUndefined()
     expect(await collection('user').findObject({ id: 'u1' })).toBeFalsy()
   })

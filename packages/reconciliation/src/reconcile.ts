@@ -1,5 +1,6 @@
 import type { OperationBatch, StorageRegistry } from '@worldbrain/storex'
 import {
+  checkEntry,
   compareEntries,
   getObjectKey,
   getPkFields,
@@ -22,8 +23,6 @@ export interface ReconcileSyncLogOptions {
   storageRegistry: StorageRegistry
   doubleCreateBehaviour?: DoubleCreateBehaviour
 }
-
-const OPERATIONS = new Set(['create', 'modify', 'delete'])
 
 /**
  * The default reconciler. Gets the whole history of every object to decide
@@ -80,29 +79,16 @@ export function createReconciler(options: { doubleCreateBehaviour?: DoubleCreate
   return (entries, { storageRegistry }) => reconcileSyncLog(entries, { storageRegistry, ...options })
 }
 
+/** The one entry check of client-sync-log, with this package's error. */
 function validateEntry(entry: ClientSyncLogEntry, storageRegistry: StorageRegistry): void {
-  if (!entry || typeof entry !== 'object') {
-    throw new ReconciliationError('INVALID_ENTRY', `got ${JSON.stringify(entry)} instead of a log entry. Pass ClientSyncLogEntry objects.`)
-  }
-  if (!storageRegistry.collections[entry.collection]) {
+  const problem = checkEntry(entry, { storageRegistry })
+  if (problem) {
+    const code = problem.reason === 'UNDECODABLE_ENTRY' ? 'INVALID_ENTRY' : problem.reason
+    const where = entry && typeof entry === 'object' ? ` (device ${JSON.stringify(entry.deviceId)}, createdOn ${entry.createdOn})` : ''
     throw new ReconciliationError(
-      'UNKNOWN_COLLECTION',
-      `an entry (device ${JSON.stringify(entry.deviceId)}, createdOn ${entry.createdOn}) changes collection ${JSON.stringify(entry.collection)}, which is not in the storage registry. ` +
-        'Register the collection on this device (update the app), or set such entries aside before reconciling them.',
-    )
-  }
-  if (!OPERATIONS.has(entry.operation)) {
-    throw new ReconciliationError(
-      'UNKNOWN_OPERATION',
-      `an entry for '${entry.collection}' (device ${JSON.stringify(entry.deviceId)}, createdOn ${entry.createdOn}) has operation ${JSON.stringify((entry as { operation: unknown }).operation)}; ` +
-        "only 'create', 'modify' and 'delete' exist. Set such entries aside before reconciling them (a newer app version may have written them).",
-    )
-  }
-  if (entry.operation !== 'delete' && (!entry.value || typeof entry.value !== 'object' || Array.isArray(entry.value))) {
-    throw new ReconciliationError(
-      'INVALID_ENTRY',
-      `a '${entry.operation}' entry for '${entry.collection}' (device ${JSON.stringify(entry.deviceId)}, createdOn ${entry.createdOn}) has no object value. ` +
-        'Create and modify entries carry their fields in `value`; set broken entries aside before reconciling.',
+      code,
+      `an entry${where} cannot be reconciled: ${problem.message}. Set such entries aside before reconciling them ` +
+        '(doSync quarantines them), or register the collection on this device (update the app).',
     )
   }
 }

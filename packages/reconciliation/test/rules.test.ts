@@ -1,3 +1,4 @@
+import { checkEntry } from '@storex-sync/client-sync-log'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as storex from '@worldbrain/storex'
 import type { ClientSyncLogEntry, ReconcilerFunction } from '@storex-sync/client-sync-log'
@@ -237,8 +238,19 @@ describe('reconcileSyncLog rules', () => {
       const error = catchError(() => reconcile([entry('create', { collection: 'ghost', needsIntegration: true, value: {} })]))
       expect(error).toBeInstanceOf(ReconciliationError)
       expect(error.code).toBe('UNKNOWN_COLLECTION')
-      expect(error.message).toContain('"ghost"')
-      expect(error.message).toContain('Register the collection')
+      expect(error.message).toContain("'ghost'")
+      expect(error.message).toContain('register the collection')
+    })
+
+    it('rejects what the one entry check of client-sync-log rejects, e.g. an empty device id or a clock value past 2^53', () => {
+      for (const bad of [
+        { ...entry('create', { needsIntegration: true, value: {} }), deviceId: '' },
+        { ...entry('create', { needsIntegration: true, value: {} }), createdOn: 2 ** 53 },
+      ]) {
+        const error = catchError(() => reconcile([bad as ClientSyncLogEntry]))
+        expect(error).toBeInstanceOf(ReconciliationError)
+        expect(error.code).toBe(checkEntry(bad)!.reason)
+      }
     })
 
     it('rejects unknown operations', () => {

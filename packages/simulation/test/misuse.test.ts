@@ -113,7 +113,7 @@ describe.each(Object.keys(defaultBackends))('misuse on %s', (kind) => {
           { storageRegistry: storageManager.registry },
         ),
       'UNKNOWN_COLLECTION',
-      /Register the collection/,
+      /register the collection/i,
       '@storex-sync/reconciliation',
     )
   })

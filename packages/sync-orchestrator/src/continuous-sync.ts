@@ -53,9 +53,10 @@ export interface ContinuousSyncStatus {
   nextSyncAt: number | null
 }
 
-/** Anything with an assignable `onEntriesLogged` hook, like SyncLoggingMiddleware. */
+/** Anything that tells of local writes through a listener list, like SyncLoggingMiddleware. */
 export interface LocalWriteSource {
-  onEntriesLogged?: ((info: { entries: number }) => void) | undefined
+  /** Adds a listener; returns a function that removes it. */
+  onEntriesLogged(listener: (info: { entries: number }) => void): () => void
 }
 
 export interface ContinuousSyncOptions extends Omit<SyncOptions, 'now'> {
@@ -67,7 +68,12 @@ export interface ContinuousSyncOptions extends Omit<SyncOptions, 'now'> {
   backoff?: ContinuousSyncBackoff
   /** Sync as soon as start() is called. Default true. */
   syncOnStart?: boolean
-  /** Learn about local writes from this middleware (sets its `onEntriesLogged` hook until stop()). */
+  /**
+   * Learn about local writes from this middleware (a listener of its
+   * `onEntriesLogged`, from start() until stop(); other listeners stay).
+   * Writes in other tabs over the same database are heard through
+   * `clientSyncLog.onChange` either way.
+   */
   loggingMiddleware?: LocalWriteSource
   /** Wall clock (ms), passed to doSync as `now` and used in the status. Default Date.now. */
   getNow?: () => number
@@ -139,7 +145,7 @@ export class ContinuousSync {
   private lastCounts: ContinuousSyncCounts | null = null
   private lastError: unknown = null
   private pendingChanges: ContinuousSyncStatus['pendingChanges'] = null
-  private hook: ((info: { entries: number }) => void) | null = null
+  private unsubscribers: Array<() => void> = []
 
   constructor(options: ContinuousSyncOptions) {
     const { intervalMs, debounceMs, backoff, syncOnStart, loggingMiddleware, getNow, random, ...syncOptions } = options
@@ -207,8 +213,20 @@ export class ContinuousSync {
     }
     this.state = 'running'
     if (this.loggingMiddleware) {
-      this.hook = () => this.notifyLocalWrite()
-      this.loggingMiddleware.onEntriesLogged = this.hook
+      this.unsubscribers.push(this.loggingMiddleware.onEntriesLogged(() => this.notifyLocalWrite()))
+    }
+    const clientSyncLog = this.syncOptions.clientSyncLog
+    if (typeof clientSyncLog.onChange === 'function') {
+      // Another tab's write: sync it soon (one sync at a time runs per device across tabs).
+      this.unsubscribers.push(
+        clientSyncLog.onChange((change) => {
+          if (change.origin === 'other-instance' && change.kind === 'logged') {
+            this.notifyLocalWrite()
+          } else if (change.origin === 'other-instance') {
+            void this.refreshPending()
+          }
+        }),
+      )
     }
     if (this.syncOnStart) {
       this.request('start')
@@ -241,10 +259,9 @@ export class ContinuousSync {
     this.state = 'stopped'
     this.again = null
     this.clearTimer()
-    if (this.loggingMiddleware && this.loggingMiddleware.onEntriesLogged === this.hook) {
-      this.loggingMiddleware.onEntriesLogged = undefined
+    for (const unsubscribe of this.unsubscribers.splice(0)) {
+      unsubscribe()
     }
-    this.hook = null
     while (this.current) {
       await this.current
     }

@@ -1,35 +1,31 @@
 import {
-  findReceivedEntryProblem,
   getObjectKey,
   getQuarantineId,
-  reviveDateFields,
   type ClientSyncLogEntry,
   type ObjectHistory,
   type QuarantineEntryInput,
   type ReceivedClientSyncLogEntry,
 } from '@storex-sync/client-sync-log'
-import type { SharedSyncLogEntry, SharedSyncLogEntryData } from '@storex-sync/shared-sync-log-core'
+import type { SharedSyncLogEntryData } from '@storex-sync/shared-sync-log-core'
 import type { StorageRegistry } from '@worldbrain/storex'
+import { decodeOrQuarantine, jsonSyncSerializer } from './decode'
 import { SyncOrchestratorError } from './errors'
 import { createEmitter } from './internal/events'
+import { wallNow } from './internal/now'
+import { retryQuarantinedEntries } from './quarantine'
 import type {
   CommonSyncOptions,
   IntegrationFailure,
   QuarantinedEntrySummary,
   SyncOptions,
   SyncResult,
-  SyncSerializer,
   SyncStage,
 } from './types'
 
+export { decodeOrQuarantine, jsonSyncSerializer }
+
 export const DEFAULT_BATCH_SIZE = 1000
 export const DEFAULT_INTEGRATION_BATCH_SIZE = 500
-
-/** JSON, with dates revived afterwards from the schema's datetime fields. */
-export const jsonSyncSerializer: SyncSerializer = {
-  serializeSharedSyncLogEntryData: (data) => JSON.stringify(data),
-  deserializeSharedSyncLogEntryData: (serialized) => JSON.parse(serialized),
-}
 
 function emptyResult(): SyncResult {
   return {
@@ -40,10 +36,6 @@ function emptyResult(): SyncResult {
     integrationFailures: [],
     durationMs: 0,
   }
-}
-
-function wallNow(now: CommonSyncOptions['now']): number {
-  return typeof now === 'number' ? now : Date.now()
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {
@@ -96,82 +88,6 @@ export function validateSyncOptions(options: Partial<SyncOptions>, stages: SyncS
   }
 }
 
-async function decodeEntry(
-  entry: SharedSyncLogEntry,
-  serializer: SyncSerializer,
-  storageRegistry: StorageRegistry | undefined,
-): Promise<SharedSyncLogEntry<SharedSyncLogEntryData>> {
-  const data = await serializer.deserializeSharedSyncLogEntryData(entry.data)
-  if (!data || typeof data !== 'object' || Array.isArray(data)) {
-    throw new Error(`the serializer returned ${JSON.stringify(data)}, not an object`)
-  }
-  const value =
-    storageRegistry && data.value && typeof data.value === 'object'
-      ? reviveDateFields(storageRegistry, data.collection, data.value)
-      : data.value
-  return { ...entry, data: { ...data, value } }
-}
-
-/** The entry as the shared log delivered it, in a form every backend can store as json. */
-function rawEntry(entry: SharedSyncLogEntry): unknown {
-  try {
-    return JSON.parse(JSON.stringify(entry))
-  } catch {
-    return { deviceId: entry.deviceId, createdOn: entry.createdOn, data: String(entry.data) }
-  }
-}
-
-type DecodedOrQuarantined =
-  | { ok: true; entry: ReceivedClientSyncLogEntry }
-  | { ok: false; quarantine: QuarantineEntryInput }
-  | { ok: null }
-
-/**
- * Decodes one received entry and checks it against the schema: an entry that
- * cannot be used is set aside (quarantined) with its reason instead of failing
- * the sync; `postReceive` sees decodable entries and may fix or drop them.
- */
-export async function decodeOrQuarantine(
-  sharedEntry: SharedSyncLogEntry,
-  options: CommonSyncOptions & { storageRegistry?: StorageRegistry },
-  serializer: SyncSerializer,
-): Promise<DecodedOrQuarantined> {
-  const quarantine = (reason: QuarantineEntryInput['reason'], message: string): DecodedOrQuarantined => ({
-    ok: false,
-    quarantine: { deviceId: sharedEntry.deviceId, createdOn: sharedEntry.createdOn, reason, message, raw: rawEntry(sharedEntry) },
-  })
-  let decoded: SharedSyncLogEntry<SharedSyncLogEntryData>
-  try {
-    decoded = await decodeEntry(sharedEntry, serializer, options.storageRegistry)
-  } catch (error) {
-    return quarantine(
-      'UNDECODABLE_ENTRY',
-      `could not decode the data (${(error as Error)?.message ?? String(error)}); check that every device uses the same serializer`,
-    )
-  }
-  const processed = options.postReceive ? (await options.postReceive({ entry: decoded })).entry : decoded
-  if (!processed) {
-    return { ok: null }
-  }
-  const data = (processed.data ?? {}) as Partial<SharedSyncLogEntryData>
-  const candidate = {
-    deviceId: processed.deviceId,
-    createdOn: processed.createdOn,
-    operation: data.operation,
-    collection: data.collection,
-    pk: data.pk,
-    value: data.value ?? undefined,
-  }
-  const problem = findReceivedEntryProblem(options.storageRegistry, candidate)
-  if (problem) {
-    return quarantine(problem.reason, problem.message)
-  }
-  if (candidate.operation === 'delete') {
-    delete candidate.value
-  }
-  return { ok: true, entry: candidate as ReceivedClientSyncLogEntry }
-}
-
 /**
  * Stage 1: reads the other devices' entries from the shared log, page by
  * page, and stores them in the client sync log. The cursor moves only after a
@@ -184,6 +100,12 @@ export async function receiveLogEntries(
   const emit = createEmitter(options.events)
   const serializer = options.serializer ?? jsonSyncSerializer
   const batchSize = positiveInteger(options.batchSize, DEFAULT_BATCH_SIZE, 'batchSize')
+  // Entries set aside because their clock lay too far ahead are taken back once this clock caught up.
+  await retryQuarantinedEntries({
+    ...options,
+    storageManager: { registry: options.storageRegistry! },
+    onlyReason: 'CLOCK_OUT_OF_RANGE',
+  })
   while (true) {
     const update = await options.sharedSyncLog.getUnsyncedEntries({
       userId: options.userId,
@@ -321,9 +243,13 @@ async function integrateBatch(
     )
   }
   const batch = [...operations, ...options.clientSyncLog.getMarkAsIntegratedBatch(pending)]
-  const write = () => options.storageManager.backend.operation('executeBatch', withPlaceholders(batch, batchNumber))
-  // One batch at a time with the app's logged writes (SQLite through TypeORM cannot overlap transactions).
-  await (typeof options.clientSyncLog.runExclusive === 'function' ? options.clientSyncLog.runExclusive(write) : write())
+  // Past the logging middleware (nothing is logged twice), through the storage manager's write queue.
+  await options.storageManager.backend.operation('executeBatch', withPlaceholders(batch, batchNumber))
+  options.clientSyncLog.notifyChange?.({
+    kind: 'integrated',
+    entries: pending.length,
+    collections: [...new Set(objects.map((object) => object.collection))],
+  })
   return { entries: pending.length, operations: operations.length }
 }
 
@@ -409,6 +335,12 @@ const ALL_STAGES: SyncStage[] = ['receive', 'share', 'integrate']
 export async function doSync(options: SyncOptions): Promise<SyncResult> {
   const stages = ALL_STAGES.filter((stage) => options.stages?.[stage] !== false)
   validateSyncOptions(options, stages)
+  // One sync at a time per device, across the tabs and workers over its database.
+  const exclusive = options.clientSyncLog.runSyncExclusive?.bind(options.clientSyncLog)
+  return exclusive ? exclusive(() => runStages(options, stages)) : runStages(options, stages)
+}
+
+async function runStages(options: SyncOptions, stages: SyncStage[]): Promise<SyncResult> {
   const emit = createEmitter(options.events)
   const started = Date.now()
   const result = emptyResult()

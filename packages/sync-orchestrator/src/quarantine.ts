@@ -1,7 +1,8 @@
-import type { ClientSyncLogStorage, ReceivedClientSyncLogEntry } from '@storex-sync/client-sync-log'
+import type { ClientSyncLogStorage, QuarantineReason, ReceivedClientSyncLogEntry } from '@storex-sync/client-sync-log'
 import type { SharedSyncLogEntry } from '@storex-sync/shared-sync-log-core'
 import type { StorageRegistry } from '@worldbrain/storex'
-import { decodeOrQuarantine, jsonSyncSerializer } from './do-sync'
+import { decodeOrQuarantine, jsonSyncSerializer } from './decode'
+import { wallNow } from './internal/now'
 import type { CommonSyncOptions } from './types'
 
 export interface RetryQuarantinedEntriesOptions {
@@ -11,8 +12,11 @@ export interface RetryQuarantinedEntriesOptions {
   serializer?: CommonSyncOptions['serializer']
   postReceive?: CommonSyncOptions['postReceive']
   now?: CommonSyncOptions['now']
+  maxClockDriftMs?: CommonSyncOptions['maxClockDriftMs']
   /** Retry only these quarantine ids (default: all). */
   ids?: string[]
+  /** Retry only entries quarantined for this reason (doSync retries CLOCK_OUT_OF_RANGE ones by itself). */
+  onlyReason?: QuarantineReason
 }
 
 /**
@@ -26,7 +30,13 @@ export async function retryQuarantinedEntries(
   options: RetryQuarantinedEntriesOptions,
 ): Promise<{ released: number; filtered: number; stillQuarantined: number }> {
   const wanted = options.ids ? new Set(options.ids) : null
-  const quarantined = (await options.clientSyncLog.getQuarantinedEntries()).filter((entry) => !wanted || wanted.has(entry.id))
+  const quarantined = (await options.clientSyncLog.getQuarantinedEntries()).filter(
+    (entry) => (!wanted || wanted.has(entry.id)) && (!options.onlyReason || entry.reason === options.onlyReason),
+  )
+  if (!quarantined.length) {
+    return { released: 0, filtered: 0, stillQuarantined: 0 }
+  }
+  const now = wallNow(options.now)
   const released: ReceivedClientSyncLogEntry[] = []
   const done: string[] = []
   let filtered = 0
@@ -41,6 +51,8 @@ export async function retryQuarantinedEntries(
         clientSyncLog: options.clientSyncLog,
         storageRegistry: options.storageManager.registry,
         postReceive: options.postReceive,
+        now,
+        maxClockDriftMs: options.maxClockDriftMs,
       } as CommonSyncOptions & { storageRegistry: StorageRegistry },
       options.serializer ?? jsonSyncSerializer,
     )
@@ -52,7 +64,6 @@ export async function retryQuarantinedEntries(
       done.push(entry.id)
     }
   }
-  const now = typeof options.now === 'number' ? options.now : Date.now()
   if (released.length) {
     await options.clientSyncLog.insertReceivedEntries(released, { now })
   }

@@ -75,6 +75,12 @@ export interface CommonSyncOptions {
   /** Sent along with every batch of entries; other devices see it on the entries. */
   extraSentInfo?: unknown
   events?: SyncEventEmitter
+  /**
+   * How far ahead of this device's wall clock a received entry's createdOn may
+   * lie (ms) before it is quarantined (and retried by later syncs).
+   * Default DEFAULT_MAX_CLOCK_DRIFT_MS from @storex-sync/client-sync-log (24 hours).
+   */
+  maxClockDriftMs?: number
 }
 
 export interface SyncOptions extends CommonSyncOptions {

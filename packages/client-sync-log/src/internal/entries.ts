@@ -1,11 +1,10 @@
 import type { StorageRegistry } from '@worldbrain/storex'
 import stringify from 'safe-stable-stringify'
 import { ClientSyncLogError } from '../errors'
+import { checkEntry, type EntryCheckOptions } from '../entry-check'
 import { getObjectKey } from '../pk'
 import type { ClientSyncLogEntry, DeviceId } from '../types'
 import type { StoredLogEntry } from './schema'
-
-const OPERATIONS = new Set(['create', 'modify', 'delete'])
 
 /** The stored `id` of the entry written by `deviceId` at `createdOn`. */
 export function getEntryId(deviceId: DeviceId, createdOn: number): string {
@@ -31,40 +30,16 @@ export function compareEntries(
   return (a.deviceId as any) < (b.deviceId as any) ? -1 : 1
 }
 
-export function validateEntry(entry: Partial<ClientSyncLogEntry> & { operation?: unknown }, what: string): void {
-  if (!entry || typeof entry !== 'object') {
-    throw new ClientSyncLogError('INVALID_ENTRY', `${what} is not an object. Pass log entries as plain objects.`)
-  }
-  if (typeof entry.operation !== 'string' || !OPERATIONS.has(entry.operation)) {
+/** Throws a ClientSyncLogError when `checkEntry` finds a problem (own entries: no drift bound, the writer's clock is the reference). */
+export function validateEntry(entry: unknown, what: string, options: EntryCheckOptions = {}): void {
+  const problem = checkEntry(entry as Parameters<typeof checkEntry>[0], options)
+  if (problem) {
+    const code = problem.reason === 'UNDECODABLE_ENTRY' ? 'INVALID_ENTRY' : problem.reason
     throw new ClientSyncLogError(
-      'UNKNOWN_OPERATION',
-      `${what} has unknown operation ${JSON.stringify(entry.operation)} (collection ${JSON.stringify(entry.collection)}). ` +
-        `Entries must have operation 'create', 'modify' or 'delete'; set aside entries you cannot decode before inserting them.`,
+      code,
+      `${what}: ${problem.message}. Log entries carry a clock value from nextTimestamps(), a device id, an operation ` +
+        `('create', 'modify' or 'delete'), a registered collection, its pk and (but for deletes) a value object; set aside entries you cannot decode before inserting them.`,
     )
-  }
-  if (typeof entry.createdOn !== 'number' || !Number.isFinite(entry.createdOn)) {
-    throw new ClientSyncLogError(
-      'INVALID_ENTRY',
-      `${what} has createdOn ${JSON.stringify(entry.createdOn)}; it must be a finite number (a clock value from nextTimestamps()).`,
-    )
-  }
-  if (typeof entry.deviceId !== 'string' && typeof entry.deviceId !== 'number') {
-    throw new ClientSyncLogError(
-      'INVALID_ENTRY',
-      `${what} has deviceId ${JSON.stringify(entry.deviceId)}; it must be a string or a number.`,
-    )
-  }
-  if (typeof entry.collection !== 'string' || !entry.collection) {
-    throw new ClientSyncLogError('INVALID_ENTRY', `${what} has no collection name; every entry names the collection it changes.`)
-  }
-  if (entry.operation !== 'delete') {
-    const value = (entry as { value?: unknown }).value
-    if (!value || typeof value !== 'object' || Array.isArray(value)) {
-      throw new ClientSyncLogError(
-        'INVALID_ENTRY',
-        `${what} (${entry.operation} of ${entry.collection}) has no value object; create and modify entries carry a map of fields.`,
-      )
-    }
   }
 }
 

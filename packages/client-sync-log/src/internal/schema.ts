@@ -49,3 +49,26 @@ export const clientSyncLogEntryCollection: CollectionDefinition = {
     { field: 'needsIntegration' },
   ],
 }
+
+export const CLIENT_SYNC_LOG_CLOCK_COLLECTION = 'clientSyncLogClock'
+export const CLOCK_ROW_ID = 'clock'
+
+/**
+ * The device's clock as stored: the greatest createdOn in its log (own or
+ * received). Every StorageManager over the database (browser tabs, workers,
+ * processes on one SQLite file) reads it before issuing a value and writes it
+ * in the same batch as the entries, so no two of them issue the same value.
+ */
+export interface StoredClock {
+  id: string
+  latest: number
+}
+
+export const clientSyncLogClockCollection: CollectionDefinition = {
+  version: new Date('2026-11-30'),
+  fields: {
+    id: { type: 'string' },
+    latest: { type: 'float' },
+  },
+  indices: [{ field: 'id', pk: true }],
+}
