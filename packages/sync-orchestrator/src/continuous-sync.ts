@@ -146,6 +146,8 @@ export class ContinuousSync {
   private lastError: unknown = null
   private pendingChanges: ContinuousSyncStatus['pendingChanges'] = null
   private unsubscribers: Array<() => void> = []
+  /** Status reads in flight; stop() waits for them, so none reads a database the app closes after stop(). */
+  private readonly refreshes = new Set<Promise<void>>()
 
   constructor(options: ContinuousSyncOptions) {
     const { intervalMs, debounceMs, backoff, syncOnStart, loggingMiddleware, getNow, random, ...syncOptions } = options
@@ -265,6 +267,7 @@ export class ContinuousSync {
     while (this.current) {
       await this.current
     }
+    await Promise.all([...this.refreshes])
   }
 
   /**
@@ -406,12 +409,16 @@ export class ContinuousSync {
     this.timerReason = null
   }
 
-  private async refreshPending(): Promise<void> {
-    try {
-      this.pendingChanges = await this.syncOptions.clientSyncLog.countPending()
-    } catch {
-      // A status read must not fail the sync; the counts stay as they were.
-    }
+  private refreshPending(): Promise<void> {
+    const refresh = (async () => {
+      try {
+        this.pendingChanges = await this.syncOptions.clientSyncLog.countPending()
+      } catch {
+        // A status read must not fail the sync; the counts stay as they were.
+      }
+    })()
+    this.refreshes.add(refresh)
+    return refresh.finally(() => this.refreshes.delete(refresh))
   }
 
   private emit<Name extends ContinuousSyncEventName>(event: Name, payload: ContinuousSyncEventMap[Name]): void {

@@ -66,19 +66,27 @@ export async function createTestDevice(options: {
   userId: UserId
   startTime?: number
   schema?: TestSchema
+  /** Open this device's database again, as another browser tab (or process) of the same app would: same device id, same clock. */
+  tabOf?: TestDevice
+  /** SQLite: a file instead of memory (so another instance can open it). */
+  database?: string
+  /** Passed to ClientSyncLogStorage (names the cross-tab locks; IndexedDB derives it). */
+  databaseName?: string
 }): Promise<TestDevice> {
   const schema = options.schema ?? defaultSchema
   const backend = clientBackends.find((candidate) => candidate.kind === options.kind)!
   let clientSyncLog!: ClientSyncLogStorage
-  const storage = await backend.create({
-    setup: (storageManager) => {
+  const database = options.tabOf?.storage.database ?? options.database
+  const storage = await (backend.create as (o: object) => Promise<TestStorage>)({
+    ...(database ? { database } : {}),
+    setup: (storageManager: TestStorage['storageManager']) => {
       storageManager.registry.registerCollections(schema.collections)
-      clientSyncLog = new ClientSyncLogStorage({ storageManager })
+      clientSyncLog = new ClientSyncLogStorage({ storageManager, ...(options.databaseName ? { databaseName: options.databaseName } : {}) })
       registerModuleMapCollections(storageManager.registry, { clientSyncLog })
     },
   })
   const { storageManager } = storage
-  const clock = { now: options.startTime ?? 1_000 }
+  const clock = options.tabOf?.clock ?? { now: options.startTime ?? 1_000 }
   const pkMiddleware = new CustomAutoPkMiddleware({
     pkGenerator: (() => {
       let counter = 0
@@ -95,7 +103,7 @@ export async function createTestDevice(options: {
     includeCollections: schema.synced,
   })
   logging._getNow = () => clock.now
-  const deviceId = await options.sharedSyncLog.createDeviceId({ userId: options.userId })
+  const deviceId = options.tabOf?.deviceId ?? (await options.sharedSyncLog.createDeviceId({ userId: options.userId }))
   logging.enable(deviceId)
   storageManager.setMiddleware([pkMiddleware, logging])
   return {

@@ -21,6 +21,8 @@ export type BackendKind = 'indexeddb' | 'sqlite' | 'postgres'
 export interface TestStorage {
   kind: BackendKind
   storageManager: StorageManagerInstance
+  /** The database it opened (IndexedDB name or SQLite file), to open it again as another tab or process would. */
+  database?: string
   /** Closes connections and drops what the backend created. */
   cleanup(): Promise<void>
 }
@@ -56,9 +58,9 @@ async function initialize(storageManager: StorageManagerInstance, options: Creat
   await options.afterInitialization?.(storageManager)
 }
 
-/** IndexedDB through Dexie, on fake-indexeddb: a fresh database every call. */
-export async function createIndexedDbStorage(options: CreateTestStorageOptions): Promise<TestStorage> {
-  const dbName = uniqueName('storex_sync_test')
+/** IndexedDB through Dexie, on fake-indexeddb: a fresh database every call, or `database` opened again (another tab). */
+export async function createIndexedDbStorage(options: CreateTestStorageOptions & { database?: string }): Promise<TestStorage> {
+  const dbName = options.database ?? uniqueName('storex_sync_test')
   const backend = new DexieStorageBackend({
     dbName,
     idbImplementation: { factory: indexedDB, range: IDBKeyRange as any },
@@ -68,6 +70,7 @@ export async function createIndexedDbStorage(options: CreateTestStorageOptions):
   return {
     kind: 'indexeddb',
     storageManager,
+    database: dbName,
     async cleanup() {
       const dexie = (backend as any).dexie
       dexie?.close?.()
@@ -96,6 +99,7 @@ export async function createSqliteStorage(
   return {
     kind: 'sqlite',
     storageManager,
+    ...(options.database ? { database: options.database } : {}),
     async cleanup() {
       await backend.connection?.close()
     },
