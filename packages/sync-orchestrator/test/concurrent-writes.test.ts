@@ -39,3 +39,41 @@ describe.each(clientBackends)('an app write while a sync runs on $kind', ({ kind
     expect((await a.contents())['note']!.length).toBe(3 + writes.length)
   })
 })
+
+// Regression: an app executeBatch on a collection that is not synced bypassed the
+// device's lock; on SQLite it failed with TransactionNotStartedError and the sync
+// with "cannot start a transaction within a transaction".
+describe.each(clientBackends)('an app batch on a collection that is not synced, while a sync integrates on $kind', ({ kind }) => {
+  it.each(['receivedEntries', 'integratedEntries'])('succeeds, as does the sync (batch at %s)', async (event) => {
+    const sharedSyncLog = new MemorySharedSyncLog()
+    const a = await createTestDevice({ name: 'a', kind, sharedSyncLog, userId: USER })
+    const b = await createTestDevice({ name: 'b', kind, sharedSyncLog, userId: USER })
+    opened.push(a, b)
+    for (let index = 0; index < 4; index += 1) {
+      await a.storageManager.collection('note').createObject({ title: `from a ${index}` })
+    }
+    await a.sync()
+    const writes: Array<Promise<unknown>> = []
+    let counter = 0
+    const result = await b.sync({
+      integrationBatchSize: 1,
+      events: {
+        emit: (name: string) => {
+          if (name !== event) return
+          counter += 1
+          writes.push(
+            b.storageManager.operation('executeBatch', [
+              { operation: 'createObject', collection: 'localSetting', args: { id: `s${counter}`, key: `setting-${counter}`, value: { on: true } } },
+              { operation: 'createObject', collection: 'localSetting', args: { id: `o${counter}`, key: `other-${counter}`, value: null } },
+            ]),
+          )
+        },
+      },
+    })
+    await Promise.all(writes)
+    expect(writes.length).toBeGreaterThan(0)
+    expect(result.integrated.entries).toBe(4)
+    expect(await b.storageManager.collection('localSetting').findObjects({})).toHaveLength(2 * writes.length)
+    expect(await a.contents()).toEqual(await b.contents())
+  })
+})
