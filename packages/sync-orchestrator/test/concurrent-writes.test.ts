@@ -63,7 +63,9 @@ describe.each(clientBackends)('an app batch on a collection that is not synced, 
         writes.push(
           b.storageManager.operation('executeBatch', [
             { operation: 'createObject', collection: 'localSetting', args: { id: `s${counter}`, key: `setting-${counter}`, value: { on: true } } },
+            { operation: 'updateObjects', collection: 'localSetting', where: { id: `s${counter}` }, updates: { value: { on: false } } },
             { operation: 'createObject', collection: 'localSetting', args: { id: `o${counter}`, key: `other-${counter}`, value: null } },
+            { operation: 'deleteObjects', collection: 'localSetting', where: { id: `o${counter}` } },
           ]),
         )
         return reconcileSyncLog(entries, options)
@@ -73,7 +75,7 @@ describe.each(clientBackends)('an app batch on a collection that is not synced, 
     expect(writes.length).toBe(4)
     expect(result.integrated.entries).toBe(4)
     expect(result.integrationFailures).toEqual([])
-    expect(await b.storageManager.collection('localSetting').findObjects({})).toHaveLength(8)
+    expect(await b.storageManager.collection('localSetting').findObjects({})).toHaveLength(4)
     expect(await a.contents()).toEqual(await b.contents())
   })
 })
