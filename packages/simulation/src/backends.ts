@@ -11,6 +11,8 @@ const StorageManager: typeof storex.default = ((storex as any).default?.default 
 /** A device's storage: a StorageManager ready to use (collections registered, initialized, migrated). */
 export interface SimulationStorage {
   storageManager: StorageManagerInstance
+  /** The database's name when another StorageManager can open it too (a second browser tab): pass it back as `database`. */
+  database?: string
   /** Closes connections and drops the data. */
   cleanup(): Promise<void>
 }
@@ -22,6 +24,8 @@ export interface SimulationStorage {
 export type SimulationBackendFactory = (options: {
   name: string
   setup: (storageManager: StorageManagerInstance) => void | Promise<void>
+  /** Open this database again (as another tab of the same app) instead of a new one. */
+  database?: string
 }) => Promise<SimulationStorage>
 
 let counter = 0
@@ -44,16 +48,17 @@ async function initialize(storageManager: StorageManagerInstance, setup: (storag
  * device). Node 20 has no `navigator`, without which the Dexie backend does
  * not run a batch in one transaction; one is defined, as browsers have it.
  */
-export const indexedDbBackend: SimulationBackendFactory = async ({ name, setup }) => {
+export const indexedDbBackend: SimulationBackendFactory = async ({ name, setup, database }) => {
   if (typeof (globalThis as { navigator?: unknown }).navigator === 'undefined') {
     Object.defineProperty(globalThis, 'navigator', { value: { userAgent: 'node' }, configurable: true })
   }
-  const dbName = uniqueName('storex_sync_sim', name)
+  const dbName = database ?? uniqueName('storex_sync_sim', name)
   const backend = new DexieStorageBackend({ dbName, idbImplementation: { factory: indexedDB, range: IDBKeyRange as any } })
   const storageManager = new StorageManager({ backend: backend as any })
   await initialize(storageManager, setup)
   return {
     storageManager,
+    database: dbName,
     async cleanup() {
       ;(backend as any).dexie?.close?.()
       await new Promise<void>((resolve) => {

@@ -28,7 +28,7 @@ import {
   validateSimulationSchema,
   type SimulationSchema,
 } from './schema'
-import type { Schedule, Step, SyncFault } from './schedule'
+import { BAD_ENTRY_VARIANTS, type Schedule, type Step, type SyncFault } from './schedule'
 
 export interface RunScheduleOptions {
   /** Collections to simulate. Default: defaultSimulationSchema. */
@@ -62,16 +62,28 @@ export interface RunReport {
 }
 
 const T0 = 1_700_000_000_000
+const HOUR_MS = 3_600_000
 const USER = 'simulated-user'
+
+/** One StorageManager over a device's database: a browser tab of the app. */
+interface Tab {
+  storage: SimulationStorage
+  clientSyncLog: ClientSyncLogStorage
+}
 
 interface Device {
   index: number
   name: string
   deviceId: DeviceId
+  /** Tab 0: the instance the checks read. */
   storage: SimulationStorage
   clientSyncLog: ClientSyncLogStorage
+  /** Every instance over the device's database (tab 0 first); all share the device id and the clock. */
+  tabs: Tab[]
   clock: { skewMs: number; driftPpm: number; jumpMs: number }
   batchCounter: number
+  /** Objects the app wrote to collections that are not synced (they must never travel). */
+  localWrites: number
 }
 
 function hash(text: string): number {
@@ -116,6 +128,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
   const schema = options.schema ?? defaultSimulationSchema
   validateSimulationSchema(schema)
   const synced = syncedCollectionsOf(schema)
+  const unsynced = Object.keys(schema.collections).filter((name) => !synced.includes(name))
   const backends = options.backends ?? defaultBackends
   const reconciler = options.reconciler ?? (reconcileSyncLog as ReconcilerFunction)
   const expectedState = options.expectedState === undefined ? lastWriterWins : options.expectedState
@@ -174,50 +187,63 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
         throw new SimulationError('INVALID_SCHEDULE', `the schedule names backend '${spec.backend}', but only ${Object.keys(backends).join(', ')} are configured.`)
       }
       const name = `d${index}`
-      let clientSyncLog!: ClientSyncLogStorage
-      const storage = await factory({
-        name,
-        setup: (storageManager) => {
-          storageManager.registry.registerCollections(schema.collections)
-          clientSyncLog = new ClientSyncLogStorage({ storageManager })
-          registerModuleMapCollections(storageManager.registry, { clientSyncLog })
-        },
-      })
       const device: Device = {
         index,
         name,
         deviceId: 0,
-        storage,
-        clientSyncLog,
+        storage: undefined as unknown as SimulationStorage,
+        clientSyncLog: undefined as unknown as ClientSyncLogStorage,
+        tabs: [],
         clock: { skewMs: spec.skewMs, driftPpm: spec.driftPpm, jumpMs: 0 },
         batchCounter: 0,
+        localWrites: 0,
       }
       devices.push(device)
-      let pkCounter = 0
-      const pkMiddleware = new CustomAutoPkMiddleware({ pkGenerator: () => `${name}-${++pkCounter}` })
-      pkMiddleware.setup({ storageRegistry: storage.storageManager.registry, collections: synced })
-      const logging = new SyncLoggingMiddleware({
-        storageManager: storage.storageManager,
-        clientSyncLog,
-        includeCollections: synced,
-        getNow: () => wallClock(device),
-      })
       device.deviceId = await sharedSyncLog.createDeviceId({ userId: USER })
       byDeviceId.set(stringify(device.deviceId), device)
-      logging.enable(device.deviceId)
-      storage.storageManager.setMiddleware([pkMiddleware, logging])
+      let pkCounter = 0
+      for (let tabIndex = 0; tabIndex < Math.max(1, spec.tabs ?? 1); tabIndex += 1) {
+        const database = device.tabs[0]?.storage.database
+        if (tabIndex > 0 && !database) break // this backend cannot open one database twice
+        let clientSyncLog!: ClientSyncLogStorage
+        const storage = await factory({
+          name,
+          ...(database ? { database } : {}),
+          setup: (storageManager) => {
+            storageManager.registry.registerCollections(schema.collections)
+            clientSyncLog = new ClientSyncLogStorage({ storageManager })
+            registerModuleMapCollections(storageManager.registry, { clientSyncLog })
+          },
+        })
+        device.tabs.push({ storage, clientSyncLog })
+        const prefix = tabIndex === 0 ? name : `${name}t${tabIndex}`
+        const pkMiddleware = new CustomAutoPkMiddleware({ pkGenerator: () => `${prefix}-${++pkCounter}` })
+        pkMiddleware.setup({ storageRegistry: storage.storageManager.registry, collections: synced })
+        const logging = new SyncLoggingMiddleware({
+          storageManager: storage.storageManager,
+          clientSyncLog,
+          includeCollections: synced,
+          getNow: () => wallClock(device),
+        })
+        logging.enable(device.deviceId)
+        storage.storageManager.setMiddleware([pkMiddleware, logging])
+      }
+      device.storage = device.tabs[0]!.storage
+      device.clientSyncLog = device.tabs[0]!.clientSyncLog
     }
     const registry = devices[0]!.storage.storageManager.registry as StorageRegistry
 
+    const tabOf = (device: Device, tab: number | undefined) => device.tabs[(tab ?? 0) % device.tabs.length]!
     const localObjects = async (device: Device, collection: string) => {
       const objects = (await device.storage.storageManager.collection(collection).findObjects({})) as Array<Record<string, unknown>>
       return objects.sort((a, b) => (String(a['id']) < String(b['id']) ? -1 : String(a['id']) > String(b['id']) ? 1 : 0))
     }
     const remember = (collection: string, pk: unknown) => knownPks.get(collection)!.add(String(pk))
 
-    const write = async (device: Device, step: Exclude<Step, { op: 'sync' | 'tick' | 'clockJump' | 'badEntry' | 'cleanup' }>) => {
+    const write = async (device: Device, step: Exclude<Step, { op: 'sync' | 'tick' | 'clockJump' | 'badEntry' | 'cleanup' | 'syncAllTabs' }>): Promise<string> => {
       const collection = synced[step.collection % synced.length]!
-      const objects = device.storage.storageManager.collection(collection)
+      const { storage } = tabOf(device, step.tab)
+      const objects = storage.storageManager.collection(collection)
       switch (step.op) {
         case 'create': {
           const { object } = await objects.createObject(randomCreateValues(registry, collection, step.seed))
@@ -286,13 +312,43 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
               batch.push({ operation: 'deleteObjects', collection, where: { id: random.pick(existing) } })
             }
           }
-          await device.storage.storageManager.operation('executeBatch', batch)
+          await storage.storageManager.operation('executeBatch', batch)
           return `batch on ${collection}: ${batch.map((item) => `${item.operation}(${item.args?.id ?? item.where?.id})`).join(', ')}`
+        }
+        case 'burst': {
+          // Every tab writes at once, within one millisecond of the device's clock.
+          const writes = device.tabs.flatMap((tab, tabIndex) =>
+            Array.from({ length: step.size }, (_, index) =>
+              tab.storage.storageManager
+                .collection(collection)
+                .createObject(randomCreateValues(registry, collection, step.seed + tabIndex * 101 + index))
+                .then((result) => {
+                  const id = (result.object as Record<string, unknown>)['id']
+                  remember(collection, id)
+                  return String(id)
+                }),
+            ),
+          )
+          return `burst on ${collection} from ${device.tabs.length} tab(s): ${(await Promise.all(writes)).join(', ')}`
         }
       }
     }
 
-    const sync = async (device: Device, fault: SyncFault): Promise<string> => {
+    /** An app batch on a collection that is not synced: it must neither travel nor get in a sync's way. */
+    const localBatch = async (device: Device, tab: number, seed: number): Promise<string> => {
+      const collection = unsynced[seed % Math.max(1, unsynced.length)]
+      if (!collection) return 'no unsynced collection'
+      const random = new Random(seed)
+      const ids = [0, 1, 2].map(() => `${device.name}-local-${++device.localWrites}`)
+      await tabOf(device, tab).storage.storageManager.operation('executeBatch', [
+        ...ids.map((id) => ({ operation: 'createObject', collection, args: { ...randomCreateValues(registry, collection, random.int(0, 2 ** 30)), id } })),
+        { operation: 'updateObjects', collection, where: { id: ids[0] }, updates: randomUpdateValues(registry, collection, random.int(0, 2 ** 30)) },
+      ])
+      return `local batch on ${collection}: ${ids.join(', ')}`
+    }
+
+    const sync = async (device: Device, fault: SyncFault, tab = 0): Promise<string> => {
+      const { storage, clientSyncLog } = tabOf(device, tab)
       stats.syncs += 1
       const logFault: SharedLogFault | null =
         fault.kind === 'failBefore' || fault.kind === 'failAfter' || fault.kind === 'duplicate' ? { kind: fault.kind, call: fault.at } : null
@@ -311,9 +367,20 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
             stats.faultsFired += 1
             throw new SimulatedFault(`sync aborted at its step ${here} (${name})`)
           }
+          if (fault.kind === 'localBatchDuring' && here === fault.at) {
+            stats.faultsFired += 1
+            backgroundWrites.push(
+              localBatch(device, tab + 1, fault.seed).then(
+                (what) => trace?.(`    (during the sync, at ${name}) ${device.name} ${what}`),
+                (error) => {
+                  violations.push(`[unexpected error] a local batch on ${device.name} during its sync failed: ${errorText(error)}`)
+                },
+              ),
+            )
+          }
           if (fault.kind === 'writeDuring' && here === fault.at) {
             stats.faultsFired += 1
-            const concurrent = { op: 'create' as const, device: device.index, collection: fault.seed, seed: fault.seed }
+            const concurrent = { op: 'create' as const, device: device.index, collection: fault.seed, seed: fault.seed, tab: tab + fault.seed }
             backgroundWrites.push(
               write(device, concurrent).then(
                 (what) => trace?.(`    (during the sync, at ${name}) ${device.name} ${what}`),
@@ -328,8 +395,8 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
       const firedBefore = sharedSyncLog.fired
       try {
         const result = await doSync({
-          storageManager: device.storage.storageManager,
-          clientSyncLog: device.clientSyncLog,
+          storageManager: storage.storageManager,
+          clientSyncLog,
           sharedSyncLog,
           reconciler: failingReconciler,
           now: wallClock(device),
@@ -371,7 +438,9 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
             break
           case 'badEntry': {
             rogueDeviceId ??= await inner.createDeviceId({ userId: USER })
-            const createdOn = simTime * 1000 + index
+            const variant = step.variant % BAD_ENTRY_VARIANTS
+            // Variants 6 to 9: usable data from a broken clock (2^53, ten years ahead, negative, fractional).
+            const createdOn = [2 ** 53, (simTime + 10 * 365 * 24 * HOUR_MS) * 1000 + index, -1000 - index, simTime * 1000 + index + 0.5][variant - 6] ?? simTime * 1000 + index
             const data = [
               '{{ not json',
               JSON.stringify({ operation: 'create', collection: 'collectionFromTheFuture', pk: 'x', value: { a: 1 } }),
@@ -379,15 +448,20 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
               JSON.stringify({ operation: 'create', collection: synced[0], pk: { not: 'a pk' }, value: {} }),
               JSON.stringify({ operation: 'modify', collection: synced[0], pk: 'x' }),
               '"just a string"',
-            ][step.variant % 6]!
+            ][variant] ?? JSON.stringify({ operation: 'create', collection: synced[0], pk: `rogue-${index}`, value: randomCreateValues(registry, synced[0]!, index) })
             await inner.writeEntries([{ createdOn, data }], { userId: USER, deviceId: rogueDeviceId, now: simTime })
             rogueEntries.push({ deviceId: rogueDeviceId, createdOn })
             outcome = `rogue entry ${createdOn}: ${data}`
             break
           }
           case 'sync':
-            outcome = await sync(device!, step.fault)
+            outcome = await sync(device!, step.fault, step.tab)
             break
+          case 'syncAllTabs': {
+            const outcomes = await Promise.all(device!.tabs.map((_, tab) => sync(device!, { kind: 'none' }, tab)))
+            outcome = outcomes.map((text, tab) => `tab ${tab}: ${text}`).join('; ')
+            break
+          }
           case 'cleanup': {
             const { deleted } = await device!.clientSyncLog.deleteObsoleteEntries()
             cleanedUp.add(device!.name)
@@ -417,13 +491,15 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
     }
     if (!violations.length) {
       violations.push(
-        ...(await checkFinalState({ devices, registry, synced, inner, rogueEntries, rogueDeviceId, expectedState, cleanedUp })),
+        ...(await checkFinalState({ devices, registry, synced, unsynced, inner, rogueEntries, rogueDeviceId, expectedState, cleanedUp })),
       )
     }
     stats.entries = violations.length ? stats.entries : (await devices[0]!.clientSyncLog.getEntries()).length
   } finally {
     await Promise.allSettled(backgroundWrites)
-    await Promise.allSettled(devices.map((device) => device.storage.cleanup()))
+    // Other tabs close first; tab 0's cleanup drops the database.
+    await Promise.allSettled(devices.flatMap((device) => device.tabs.slice(1).map((tab) => tab.storage.cleanup())))
+    await Promise.allSettled(devices.map((device) => device.storage?.cleanup()))
     stats.durationMs = Date.now() - started
   }
   return { violations, stats }
@@ -433,6 +509,8 @@ async function checkFinalState(context: {
   devices: Device[]
   registry: StorageRegistry
   synced: string[]
+  /** Collections that are not synced: each device holds exactly its own local writes there. */
+  unsynced: string[]
   inner: SharedSyncLog
   rogueEntries: Array<{ deviceId: DeviceId; createdOn: number }>
   rogueDeviceId: DeviceId | null
@@ -490,6 +568,18 @@ async function checkFinalState(context: {
     const pending = await device.clientSyncLog.countPending()
     if (pending.unshared || pending.needsIntegration) {
       problems.push(`[3 pending] ${device.name} has ${stringify(pending)} pending after the final round`)
+    }
+    let local = 0
+    for (const collection of context.unsynced) {
+      const objects = (await device.storage.storageManager.collection(collection).findObjects({})) as Array<Record<string, unknown>>
+      local += objects.length
+      const foreign = objects.filter((object) => !String(object['id']).startsWith(`${device.name}-local-`))
+      if (foreign.length) {
+        problems.push(`[bad input] ${device.name}'s unsynced collection ${collection} holds another device's objects: ${foreign.map((object) => object['id']).join(', ')}`)
+      }
+    }
+    if (local !== device.localWrites) {
+      problems.push(`[2 lost write] ${device.name} wrote ${device.localWrites} objects to unsynced collections but holds ${local}`)
     }
     const quarantined = new Set((await device.clientSyncLog.getQuarantinedEntries()).map((entry) => entry.id))
     const expectedQuarantine = new Set(context.rogueEntries.map((entry) => getQuarantineId(entry.deviceId, entry.createdOn)))

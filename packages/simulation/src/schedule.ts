@@ -7,6 +7,12 @@ export interface DeviceSpec {
   skewMs: number
   /** Clock rate error in parts per million (+: runs fast). */
   driftPpm: number
+  /**
+   * StorageManagers over the device's one database, as browser tabs of one app
+   * (same device id). Backends that cannot open a database twice get one.
+   * Default 1.
+   */
+  tabs?: number
 }
 
 /** What can go wrong during one sync. `at` picks the call or step, counted from 0 within the sync. */
@@ -24,6 +30,8 @@ export type SyncFault =
   | { kind: 'writeDuring'; at: number; seed: number }
   /** The reconciler throws for about a third of the objects (chosen by seed) during this sync. */
   | { kind: 'reconcilerThrows'; seed: number }
+  /** The app writes a batch to a collection that is not synced at the sync's at-th step boundary. */
+  | { kind: 'localBatchDuring'; at: number; seed: number }
 
 /**
  * One step. `device` and `collection` are taken modulo the number of devices
@@ -31,7 +39,7 @@ export type SyncFault =
  * time, so any subsequence of a schedule is itself a valid schedule (which is
  * what lets fast-check shrink failures). `seed` drives the generated values.
  */
-export type Step =
+export type Step = (
   | { op: 'create'; device: number; collection: number; seed: number }
   | { op: 'update'; device: number; collection: number; pick: number; seed: number }
   | { op: 'delete'; device: number; collection: number; pick: number }
@@ -48,8 +56,16 @@ export type Step =
   | { op: 'clockJump'; device: number; ms: number }
   /** The device deletes obsolete log entries (ClientSyncLogStorage.deleteObsoleteEntries). */
   | { op: 'cleanup'; device: number }
-  /** A rogue writer puts an entry the devices cannot use into the shared log. */
+  /** A rogue writer puts an entry the devices cannot use into the shared log (bad data, or a broken clock). */
   | { op: 'badEntry'; variant: number }
+  /** Every tab of the device creates objects at once, within one millisecond. */
+  | { op: 'burst'; device: number; collection: number; seed: number; size: number }
+  /** Every tab of the device starts a sync at once (one runs at a time per device). */
+  | { op: 'syncAllTabs'; device: number }
+) & {
+  /** Which tab of the device does it (modulo its tabs; default 0). */
+  tab?: number
+}
 
 export interface Schedule {
   devices: DeviceSpec[]
@@ -74,7 +90,9 @@ export interface ScheduleArbitraryOptions {
 }
 
 const HOUR = 3_600_000
-const FAULT_ORDER = ['none', 'failBefore', 'failAfter', 'duplicate', 'abort', 'writeDuring', 'reconcilerThrows'] as const
+const FAULT_ORDER = ['none', 'failBefore', 'failAfter', 'duplicate', 'abort', 'writeDuring', 'reconcilerThrows', 'localBatchDuring'] as const
+/** Rogue entries: 6 with data the devices cannot use, 4 with a broken clock. */
+export const BAD_ENTRY_VARIANTS = 10
 function faultKindAt(index: number): string {
   return FAULT_ORDER[index]!
 }
@@ -88,7 +106,8 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
   const pick = fc.nat({ max: 1000 })
   const at = fc.nat({ max: 12 })
   const call = fc.nat({ max: 5 })
-  const kinds = new Set(options.faultKinds ?? ['failBefore', 'failAfter', 'duplicate', 'abort', 'writeDuring', 'reconcilerThrows'])
+  const kinds = new Set(options.faultKinds ?? ['failBefore', 'failAfter', 'duplicate', 'abort', 'writeDuring', 'reconcilerThrows', 'localBatchDuring'])
+  const tab = fc.nat({ max: 2 })
   const faults: Array<{ weight: number; arbitrary: fc.Arbitrary<SyncFault> }> = [
     { weight: 6, arbitrary: fc.constant({ kind: 'none' as const }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('failBefore' as const), at: call }) },
@@ -97,26 +116,30 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), at }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('writeDuring' as const), at, seed }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('reconcilerThrows' as const), seed }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('localBatchDuring' as const), at, seed }) },
   ]
   const fault = fc.oneof(...faults.filter((item, index) => index === 0 || kinds.has((item as any).kind ?? faultKindAt(index))))
   const step: fc.Arbitrary<Step> = fc.oneof(
-    { weight: 5, arbitrary: fc.record({ op: fc.constant('create' as const), device, collection, seed }) },
-    { weight: 4, arbitrary: fc.record({ op: fc.constant('update' as const), device, collection, pick, seed }) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), device, collection, pick }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('recreate' as const), device, collection, pick, seed }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('updateWhere' as const), device, collection, seed }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('deleteWhere' as const), device, collection, seed }) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant('batch' as const), device, collection, seed, size: fc.integer({ min: 1, max: 6 }) }) },
-    { weight: 6, arbitrary: fc.record({ op: fc.constant('sync' as const), device, fault }) },
+    { weight: 5, arbitrary: fc.record({ op: fc.constant('create' as const), device, collection, seed, tab }) },
+    { weight: 4, arbitrary: fc.record({ op: fc.constant('update' as const), device, collection, pick, seed, tab }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), device, collection, pick, tab }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('recreate' as const), device, collection, pick, seed, tab }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('updateWhere' as const), device, collection, seed, tab }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('deleteWhere' as const), device, collection, seed, tab }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('batch' as const), device, collection, seed, size: fc.integer({ min: 1, max: 6 }), tab }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('burst' as const), device, collection, seed, size: fc.integer({ min: 1, max: 4 }) }) },
+    { weight: 6, arbitrary: fc.record({ op: fc.constant('sync' as const), device, fault, tab }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('syncAllTabs' as const), device }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: HOUR }) }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('cleanup' as const), device }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('clockJump' as const), device, ms: fc.integer({ min: -6 * HOUR, max: 6 * HOUR }) }) },
-    ...(options.badEntries === false ? [] : [{ weight: 1, arbitrary: fc.record({ op: fc.constant('badEntry' as const), variant: fc.nat({ max: 5 }) }) }]),
+    ...(options.badEntries === false ? [] : [{ weight: 1, arbitrary: fc.record({ op: fc.constant('badEntry' as const), variant: fc.nat({ max: BAD_ENTRY_VARIANTS - 1 }) }) }]),
   )
   const deviceSpec = fc.record({
     backend: fc.constantFrom(...backends),
     skewMs: fc.integer({ min: -3 * HOUR, max: 3 * HOUR }),
     driftPpm: fc.integer({ min: -50_000, max: 50_000 }),
+    tabs: fc.integer({ min: 1, max: 3 }),
   })
   // noBias: each seed generates one schedule, and fast-check's bias towards
   // small values on early runs would make every schedule tiny.

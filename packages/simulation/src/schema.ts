@@ -42,6 +42,12 @@ export const defaultSimulationSchema: SimulationSchema = {
         uses: { type: 'int', optional: true },
       },
     },
+    draft: {
+      version: new Date('2024-01-01'),
+      fields: {
+        text: { type: 'string' },
+      },
+    },
   },
   syncedCollections: ['note', 'label'],
 }
