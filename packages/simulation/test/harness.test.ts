@@ -137,4 +137,11 @@ describe('regressions found by the simulation', () => {
     expect(report.violations).toEqual([])
     expect(report.stats.faultsFired).toBeGreaterThan(0)
   })
+
+  it('three tabs of one device writing in one millisecond (before the stored clock: 6 of 11 writes never reached the other device)', async () => {
+    const saved = JSON.parse(readFileSync(new URL('./regressions/tabs-in-one-millisecond.json', import.meta.url), 'utf8'))
+    const report = await runSchedule(saved.schedule)
+    expect(report.violations).toEqual([])
+    expect(report.stats.entries).toBe(11)
+  })
 })

@@ -16,7 +16,7 @@ Options:
   --devices K | --devices MIN-MAX   devices per schedule (default 3, at most 20)
   --max-steps N                     steps per schedule (default 40)
   --faults a,b                      fault kinds to inject (failBefore, failAfter, duplicate, abort,
-                                    writeDuring, reconcilerThrows; default all)
+                                    writeDuring, reconcilerThrows, localBatchDuring; default all)
   --no-shrink                       report failures without shrinking them
   --keep-going                      do not stop at the first failure
   --out DIR                         where the soak summary and failure files go (default .)
