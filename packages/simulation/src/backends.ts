@@ -61,6 +61,8 @@ export const indexedDbBackend: SimulationBackendFactory = async ({ name, setup, 
     database: dbName,
     async cleanup() {
       ;(backend as any).dexie?.close?.()
+      // Another tab over a database it did not create only closes it.
+      if (database) return
       await new Promise<void>((resolve) => {
         const request = indexedDB.deleteDatabase(dbName)
         request.onsuccess = request.onerror = request.onblocked = () => resolve()

@@ -74,6 +74,8 @@ export async function createIndexedDbStorage(options: CreateTestStorageOptions &
     async cleanup() {
       const dexie = (backend as any).dexie
       dexie?.close?.()
+      // Another tab over a database it did not create only closes it.
+      if (options.database) return
       await new Promise<void>((resolve) => {
         const request = indexedDB.deleteDatabase(dbName)
         request.onsuccess = request.onerror = request.onblocked = () => resolve()
