@@ -73,7 +73,7 @@ export function checkClockValue(createdOn: unknown, options: Pick<EntryCheckOpti
       const aheadMs = Math.floor(createdOn / HLC_TICKS_PER_MS) - options.now
       return {
         reason: 'CLOCK_OUT_OF_RANGE',
-        message: `createdOn ${createdOn} lies ${Math.round(aheadMs / 60_000)} minutes ahead of this device's clock, more than the maximum drift of ${Math.round(drift / 60_000)} minutes (the writing device's clock is wrong, or this one's)`,
+        message: `createdOn ${createdOn} lies ${Math.round(aheadMs / 60_000)} minutes ahead of the receiver's clock, more than the maximum drift of ${Math.round(drift / 60_000)} minutes (the writing device's clock is wrong, or the receiver's)`,
       }
     }
   }

@@ -161,6 +161,15 @@ describe('bad requests: 4xx with a message, nothing written', () => {
     ['deviceId an object', () => ({ deviceId: { $gt: 0 }, entries: [] }), /deviceId/],
     ['an unknown field in an entry', () => ({ deviceId: aliceDevice, entries: [{ createdOn: 1, data: 'x', sequence: 5 }] }), /sequence/],
     ['a body that is an array', () => [1, 2], /body/],
+    // Clock values no device can use (issue: a broken clock elsewhere exhausted every receiver's clock).
+    ['createdOn 2^53', () => ({ deviceId: aliceDevice, entries: [{ createdOn: 2 ** 53, data: 'x' }] }), /entries\.0\.createdOn: .*safe non-negative integer/],
+    ['createdOn negative', () => ({ deviceId: aliceDevice, entries: [{ createdOn: -1, data: 'x' }] }), /entries\.0\.createdOn/],
+    ['createdOn fractional', () => ({ deviceId: aliceDevice, entries: [{ createdOn: 1.5, data: 'x' }] }), /entries\.0\.createdOn/],
+    [
+      'createdOn two days ahead of the server',
+      () => ({ deviceId: aliceDevice, entries: [{ createdOn: 1, data: 'ok' }, { createdOn: (Date.now() + 2 * 86_400_000) * 1000, data: 'x' }] }),
+      /entries\.1\.createdOn: .*ahead of the receiver's clock, more than the maximum drift/,
+    ],
   ])('wrong types: %s', async (_name, body, mentions) => {
     const response = await post(ROUTES.writeEntries, JSON.stringify(body()))
     expect(expectCleanError(response, 400, 'INVALID_ARGUMENT')).toMatch(mentions)

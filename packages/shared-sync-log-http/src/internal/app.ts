@@ -28,6 +28,12 @@ export interface SyncServerPluginOptions {
   maxBatchSize?: number
   /** Most entries accepted by one write (default 10000). */
   maxEntriesPerWrite?: number
+  /**
+   * Entries whose createdOn lies further ahead of the server's clock (ms) are
+   * refused with 400, as are createdOn values that are not safe non-negative
+   * integers. Default 24 hours (DEFAULT_MAX_CLOCK_DRIFT_MS of client-sync-log).
+   */
+  maxClockDriftMs?: number
   /** Answer unknown routes under this plugin's prefix with a JSON 404 (default true). */
   handleNotFound?: boolean
 }
@@ -62,7 +68,7 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
   }
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE
-  const schemas = createSchemas({ maxEntriesPerWrite: options.maxEntriesPerWrite ?? 10_000 })
+  const schemas = createSchemas({ maxEntriesPerWrite: options.maxEntriesPerWrite ?? 10_000, maxClockDriftMs: options.maxClockDriftMs })
   const routeList = Object.values(ROUTES).join(', ')
 
   // JSON only: without this, Fastify would hand text/plain bodies to the routes as strings.

@@ -1,13 +1,26 @@
 import { z } from 'zod'
+import { checkClockValue } from '@storex-sync/client-sync-log'
 
 export interface SchemaLimits {
   maxEntriesPerWrite: number
+  /** How far ahead of the server's clock a createdOn may lie (ms); default that of client-sync-log (24 hours). */
+  maxClockDriftMs?: number
 }
 
 const deviceId = z.union([z.number(), z.string().min(1).max(256)], {
   error: 'deviceId must be a number or a non-empty string (the id createDeviceId returned)',
 })
 const now = z.union([z.number(), z.literal('$now')], { error: 'now must be a number (ms) or "$now"' })
+
+/** A createdOn the devices can use: a safe non-negative integer, not further ahead of the server's clock than the maximum drift. */
+function clockValue(limits: SchemaLimits) {
+  return z.number().superRefine((value, context) => {
+    const problem = checkClockValue(value, { now: Date.now(), maxClockDriftMs: limits.maxClockDriftMs })
+    if (problem) {
+      context.addIssue({ code: 'custom', message: `${problem.message}; fix the device's clock and write again` })
+    }
+  })
+}
 
 export function createSchemas(limits: SchemaLimits) {
   return {
@@ -16,7 +29,7 @@ export function createSchemas(limits: SchemaLimits) {
     writeEntries: z.strictObject({
       deviceId,
       entries: z
-        .array(z.strictObject({ createdOn: z.number(), data: z.string() }))
+        .array(z.strictObject({ createdOn: clockValue(limits), data: z.string() }))
         .max(limits.maxEntriesPerWrite, `at most ${limits.maxEntriesPerWrite} entries per write; send them in several writes`),
       now: now.optional(),
       extraSentInfo: z.unknown().optional(),
