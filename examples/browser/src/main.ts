@@ -7,7 +7,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 async function main() {
   // The sync server is reached through this page's own origin (/sync).
   const url = new URL(__SYNC_CONFIG__.url, location.href).toString()
-  const { storageManager, continuousSync, deviceId } = await openSyncedStorage({ ...__SYNC_CONFIG__, url })
+  const { storageManager, clientSyncLog, continuousSync, deviceId } = await openSyncedStorage({ ...__SYNC_CONFIG__, url })
   const items = storageManager.collection('item')
   $('device').textContent = `device ${deviceId}`
 
@@ -65,6 +65,12 @@ async function main() {
   })
   $('sync-now').addEventListener('click', () => void continuousSync.syncNow().catch(() => {}))
 
+  // Another tab's writes, and changes a sync applied (in this tab or another), show at once.
+  clientSyncLog.onChange((change) => {
+    if (change.origin === 'other-instance' || change.kind === 'integrated') {
+      void renderItems().then(renderStatus)
+    }
+  })
   continuousSync.on('started', renderStatus)
   continuousSync.on('finished', () => void renderItems().then(renderStatus))
   continuousSync.on('error', renderStatus)

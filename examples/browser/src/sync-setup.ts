@@ -50,12 +50,15 @@ export async function openSyncedStorage(options: { url: string; token: string; u
     retries: 1,
     timeoutMs: 5_000,
   })
-  // The device id is created once (this needs the server) and kept beside the data.
-  let deviceId: string | number | null = JSON.parse(localStorage.getItem('storex-sync-device-id') ?? 'null')
-  if (deviceId === null) {
-    deviceId = await sharedSyncLog.createDeviceId({ userId: options.userId })
-    localStorage.setItem('storex-sync-device-id', JSON.stringify(deviceId))
-  }
+  // The device id is created once (this needs the server) and kept beside the data. All tabs of
+  // this browser are one device: a Web Lock keeps two tabs opened at once from creating two ids.
+  const deviceId = await navigator.locks.request('storex-sync-device-id', async () => {
+    const stored: string | number | null = JSON.parse(localStorage.getItem('storex-sync-device-id') ?? 'null')
+    if (stored !== null) return stored
+    const created = await sharedSyncLog.createDeviceId({ userId: options.userId })
+    localStorage.setItem('storex-sync-device-id', JSON.stringify(created))
+    return created
+  })
 
   const pkMiddleware = new CustomAutoPkMiddleware()
   pkMiddleware.setup({ storageRegistry: storageManager.registry, collections: ['item'] })
@@ -75,5 +78,5 @@ export async function openSyncedStorage(options: { url: string; token: string; u
     debounceMs: 300,
     backoff: { initialMs: 1_000, maxMs: 10_000 },
   })
-  return { storageManager, continuousSync, deviceId }
+  return { storageManager, clientSyncLog, continuousSync, deviceId }
 }

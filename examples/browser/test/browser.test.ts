@@ -113,4 +113,37 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
     await contextA.close()
     await contextB.close()
   }, 90_000)
+
+  it('two tabs of one device: bursts from both reach another device, and a tab shows the other tab’s change at once', async () => {
+    const device = await browser.newContext()
+    const other = await browser.newContext()
+    const tab1 = await open(device, example.url)
+    const tab2 = await open(device, example.url)
+    const elsewhere = await open(other, example.url)
+    expect(await text(tab1, 'device')).toBe(await text(tab2, 'device'))
+    const before = (await itemsOn(elsewhere)).length
+
+    // The other tab shows a change within a second, without "Sync now".
+    await tab1.fill('#new-title', 'Written in tab 1')
+    await tab1.click('#add')
+    await expect.poll(async () => (await itemsOn(tab2)).map((item) => item.title), { timeout: 1_000 }).toContain('Written in tab 1')
+
+    // Both tabs add items at the same time.
+    const burst = async (tab: Page, name: string) => {
+      for (let index = 0; index < 10; index += 1) {
+        await tab.fill('#new-title', `${name} ${index}`)
+        await tab.click('#add')
+      }
+    }
+    await Promise.all([burst(tab1, 'tab 1'), burst(tab2, 'tab 2')])
+    await expect.poll(async () => (await itemsOn(tab1)).length, { timeout: 10_000 }).toBe(before + 21)
+    await expect.poll(() => text(tab1, 'pending'), { timeout: 15_000 }).toBe('0 to send, 0 to apply')
+    await expect.poll(() => text(tab2, 'pending'), { timeout: 15_000 }).toBe('0 to send, 0 to apply')
+    await elsewhere.click('#sync-now')
+    await expect.poll(async () => (await itemsOn(elsewhere)).length, { timeout: 15_000 }).toBe(before + 21)
+    expect((await itemsOn(elsewhere)).map((item) => item.title).sort()).toEqual((await itemsOn(tab1)).map((item) => item.title).sort())
+    await tab2.screenshot({ path: join(OUTPUT, 'second-tab.png') })
+    await device.close()
+    await other.close()
+  }, 90_000)
 })
