@@ -1,6 +1,7 @@
 export { ClientSyncLogStorage } from './storage'
 export type { ReceivedClientSyncLogEntry, ObjectHistory, PendingLogEntry, ClientSyncLogStorageOptions } from './storage'
 export type { SyncChange, SyncChangeListener } from './internal/change-channel'
+export type { DeviceIdentity } from './internal/device-state'
 export {
   checkEntry,
   checkClockValue,

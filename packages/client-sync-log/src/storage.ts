@@ -8,19 +8,25 @@ import { HybridLogicalClock } from './clock'
 import { ClientSyncLogError } from './errors'
 import { compareEntries, fromStoredEntry, getEntryId, toStoredEntry, validateEntry } from './internal/entries'
 import {
-  CLIENT_SYNC_LOG_CLOCK_COLLECTION,
   CLIENT_SYNC_LOG_COLLECTION,
-  CLOCK_ROW_ID,
-  clientSyncLogClockCollection,
+  CLIENT_SYNC_LOG_STATE_COLLECTION,
   clientSyncLogEntryCollection,
-  type StoredClock,
+  clientSyncLogStateCollection,
   type StoredLogEntry,
+  type StoredStateRow,
 } from './internal/schema'
+import {
+  deviceStateSteps,
+  readDeviceState,
+  sameDeviceState,
+  type DeviceIdentity,
+  type DeviceStateChanges,
+  type DeviceStateSnapshot,
+} from './internal/device-state'
 import { getObjectKey } from './pk'
 import { ChangeChannel, type SyncChange, type SyncChangeListener } from './internal/change-channel'
 import { withDatabaseLock } from './internal/database-lock'
 import { installWriteQueue, type WriteQueue } from './internal/write-queue'
-import { maxAcceptedClockValue } from './entry-check'
 import {
   CLIENT_SYNC_LOG_QUARANTINE_COLLECTION,
   clientSyncLogQuarantineCollection,
@@ -130,7 +136,7 @@ export class ClientSyncLogStorage extends StorageModule {
       collections: {
         [collection]: clientSyncLogEntryCollection,
         [CLIENT_SYNC_LOG_QUARANTINE_COLLECTION]: clientSyncLogQuarantineCollection,
-        [CLIENT_SYNC_LOG_CLOCK_COLLECTION]: clientSyncLogClockCollection,
+        [CLIENT_SYNC_LOG_STATE_COLLECTION]: clientSyncLogStateCollection,
       },
       operations: {
         executeLogBatch: { operation: 'executeBatch', args: ['$batch'] },
@@ -142,7 +148,7 @@ export class ClientSyncLogStorage extends StorageModule {
           args: ['$where', '$options'],
         },
         countQuarantined: { operation: 'countObjects', collection: CLIENT_SYNC_LOG_QUARANTINE_COLLECTION, args: ['$where'] },
-        findClock: { operation: 'findObject', collection: CLIENT_SYNC_LOG_CLOCK_COLLECTION, args: [{ id: CLOCK_ROW_ID }] },
+        findState: { operation: 'findObjects', collection: CLIENT_SYNC_LOG_STATE_COLLECTION, args: ['$where'] },
       },
     }
   }
@@ -176,39 +182,36 @@ export class ClientSyncLogStorage extends StorageModule {
   }
 
   /**
-   * Runs `work` while it is the only writer of this device's clock: across
-   * tabs and workers (Web Locks, or this realm's instances without them) and
-   * within this storage manager (its write queue). `work` gets the clock as
-   * stored and a way to write a batch that sets it; when that batch fails
-   * because another writer (a process without a shared lock) moved the clock
-   * at the same moment, it runs again on the new clock, so a value is never
-   * issued twice and nothing is overwritten.
+   * Runs `work` while it is the only writer of this device's state (clock,
+   * device id, baseline counter): across tabs and workers (Web Locks, or this
+   * realm's instances without them) and within this storage manager (its
+   * write queue). `work` gets the state as stored and a way to write a batch
+   * that changes it; when that batch fails because another writer (a process
+   * without a shared lock) changed the state at the same moment, it runs
+   * again on the new state, so a clock value is never issued twice and
+   * nothing is overwritten.
    */
-  private withStoredClock<T>(
+  private withDeviceState<T>(
     wallNow: number | undefined,
     work: (
-      clock: { latest: number },
-      write: (steps: OperationBatch, latest: number, execute?: (batch: OperationBatch) => Promise<unknown>) => Promise<unknown>,
+      state: DeviceStateSnapshot,
+      write: (steps: OperationBatch, changes: DeviceStateChanges, execute?: (batch: OperationBatch) => Promise<unknown>) => Promise<unknown>,
     ) => Promise<T>,
   ): Promise<T> {
     return withDatabaseLock(`${this.lockPrefix}:clock`, () =>
       this.writeQueue.run(async (admit) => {
         for (let attempt = 1; ; attempt += 1) {
-          const stored = await this.readStoredClock(wallNow)
-          this.clock.observe(stored.latest)
-          const write = (steps: OperationBatch, latest: number, execute?: (batch: OperationBatch) => Promise<unknown>) => {
-            const clockStep: OperationBatch[number] = stored.exists
-              ? { operation: 'updateObjects' as const, collection: CLIENT_SYNC_LOG_CLOCK_COLLECTION, where: { id: CLOCK_ROW_ID }, updates: { latest } }
-              : { operation: 'createObject' as const, collection: CLIENT_SYNC_LOG_CLOCK_COLLECTION, args: { id: CLOCK_ROW_ID, latest } }
-            const batch = latest > stored.latest || !stored.exists ? [...steps, clockStep] : steps
+          const state = await this.readDeviceState(wallNow)
+          this.clock.observe(state.clock)
+          const write = (steps: OperationBatch, changes: DeviceStateChanges, execute?: (batch: OperationBatch) => Promise<unknown>) => {
+            const batch = [...steps, ...deviceStateSteps(state, changes)]
             return execute ? execute(admit(batch)) : this.backend.operation('executeBatch', admit(batch))
           }
           try {
-            return await work({ latest: stored.latest }, write)
+            return await work(state, write)
           } catch (error) {
-            const now = await this.readStoredClock(wallNow)
-            const movedMeanwhile = now.exists !== stored.exists || now.latest !== stored.latest
-            if (!movedMeanwhile || attempt >= CLOCK_ATTEMPTS) {
+            const changedMeanwhile = !sameDeviceState(state, await this.readDeviceState(wallNow))
+            if (!changedMeanwhile || attempt >= CLOCK_ATTEMPTS) {
               throw error
             }
           }
@@ -217,19 +220,22 @@ export class ClientSyncLogStorage extends StorageModule {
     )
   }
 
-  /**
-   * The clock as stored. A database from before the clock was stored starts
-   * from the greatest createdOn in its log that a clock can have reached
-   * (values far in the future, from a broken clock, are left behind).
-   */
-  private async readStoredClock(wallNow: number | undefined): Promise<{ latest: number; exists: boolean }> {
-    const row: StoredClock | null = await this.operation('findClock', {})
-    if (row) {
-      return { latest: Number(row.latest), exists: true }
-    }
-    const bound = maxAcceptedClockValue(wallNow ?? Date.now())
-    const [latest] = await this.find({ createdOn: { $lte: bound } }, { order: [['createdOn', 'desc']], limit: 1 })
-    return { latest: latest ? Number(latest.createdOn) : 0, exists: false }
+  private readDeviceState(wallNow: number | undefined): Promise<DeviceStateSnapshot> {
+    return readDeviceState(
+      {
+        findState: async (ids) => ((await this.operation('findState', { where: { id: { $in: ids } } })) ?? []) as StoredStateRow[],
+        latestLoggedClockValue: async (bound) => {
+          const [latest] = await this.find({ createdOn: { $lte: bound } }, { order: [['createdOn', 'desc']], limit: 1 })
+          return latest ? Number(latest.createdOn) : 0
+        },
+      },
+      wallNow,
+    )
+  }
+
+  /** The device's id as stored (made on the device at its first logged write, registered at its first sync), or null. */
+  async getDeviceIdentity(): Promise<DeviceIdentity | null> {
+    return (await this.readDeviceState(undefined)).device
   }
 
   /**
@@ -241,20 +247,56 @@ export class ClientSyncLogStorage extends StorageModule {
    * it must pass the same array on. Listeners of `onChange` hear of it.
    */
   async writeWithLogEntries<R>(options: {
-    deviceId: DeviceId
+    /** Default: the device id stored in the log (made here, as a provisional id, when there is none yet). */
+    deviceId?: DeviceId
     now: number
     entries: PendingLogEntry[]
     dataSteps: OperationBatch
     execute: (batch: OperationBatch) => Promise<R>
   }): Promise<{ result: R; entries: ClientSyncLogEntry[] }> {
-    return this.withStoredClock(options.now, async (_stored, write) => {
+    return this.withDeviceState(options.now, async (state, write) => {
+      const device = options.deviceId !== undefined ? null : (state.device ?? { deviceId: newProvisionalDeviceId(), registered: false })
+      const deviceId = options.deviceId ?? device!.deviceId
       const entries = options.entries.map(
-        (entry) =>
-          ({ ...entry, createdOn: this.clock.next(options.now), deviceId: options.deviceId, sharedOn: null, needsIntegration: false }) as ClientSyncLogEntry,
+        (entry) => ({ ...entry, createdOn: this.clock.next(options.now), deviceId, sharedOn: null, needsIntegration: false }) as ClientSyncLogEntry,
       )
       const batch = [...options.dataSteps, ...this.getInsertEntriesBatch(entries)]
-      const result = (await write(batch, this.clock.current, options.execute)) as R
+      const result = (await write(batch, { clock: this.clock.current, ...(device ? { device } : {}) }, options.execute)) as R
       return { entries, result }
+    })
+  }
+
+  /**
+   * The device id to sync with: the stored one once registered; otherwise
+   * `register()` (the shared log's createDeviceId) gives one, and every entry
+   * written under the provisional id moves to it in one batch, with the id.
+   * Another tab that registered meanwhile wins (its id is kept).
+   */
+  async registerDevice(register: () => Promise<DeviceId>, options: { now?: number } = {}): Promise<DeviceId> {
+    const known = await this.getDeviceIdentity()
+    if (known?.registered) {
+      return known.deviceId
+    }
+    const assigned = await register()
+    return this.withDeviceState(options.now, async (state, write) => {
+      if (state.device?.registered) {
+        return state.device.deviceId
+      }
+      const provisional = state.device?.deviceId
+      const moved =
+        provisional === undefined
+          ? []
+          : (await this.find({ unshared: 1 })).filter((stored) => stored.deviceId === provisional).map((stored) => fromStoredEntry(this.storageRegistry, stored))
+      const steps: OperationBatch = [
+        ...chunk(moved.map((entry) => getEntryId(entry.deviceId, entry.createdOn))).map((ids) => ({
+          operation: 'deleteObjects' as const,
+          collection: CLIENT_SYNC_LOG_COLLECTION,
+          where: { id: { $in: ids } },
+        })),
+        ...this.getInsertEntriesBatch(moved.map((entry) => ({ ...entry, deviceId: assigned }))),
+      ]
+      await write(steps, { device: { deviceId: assigned, registered: true } })
+      return assigned
     })
   }
 
@@ -267,10 +309,10 @@ export class ClientSyncLogStorage extends StorageModule {
     if (!Number.isInteger(count) || count < 0) {
       throw new ClientSyncLogError('INVALID_ARGUMENT', `nextTimestamps(count) needs a count >= 0, got ${JSON.stringify(count)}.`)
     }
-    return this.withStoredClock(wallNow, async (_stored, write) => {
+    return this.withDeviceState(wallNow, async (_state, write) => {
       const values = Array.from({ length: count }, () => this.clock.next(wallNow))
       if (count) {
-        await write([], this.clock.current)
+        await write([], { clock: this.clock.current })
       }
       return values
     })
@@ -299,7 +341,7 @@ export class ClientSyncLogStorage extends StorageModule {
     if (new Set(ids).size !== ids.length) {
       throw new ClientSyncLogError('DUPLICATE_ENTRY', 'insertEntries() got two entries with the same deviceId and createdOn; give every entry its own clock value.')
     }
-    await this.withStoredClock(undefined, async (stored, write) => {
+    await this.withDeviceState(undefined, async (state, write) => {
       const existing = await this.findIn('id', ids)
       if (existing.length) {
         throw new ClientSyncLogError(
@@ -308,7 +350,7 @@ export class ClientSyncLogStorage extends StorageModule {
             'a log entry is never overwritten. Nothing was stored; take clock values from nextTimestamps().',
         )
       }
-      await write(steps, latestOf(entries, stored.latest))
+      await write(steps, { clock: latestOf(entries, state.clock) })
     })
   }
 
@@ -392,11 +434,11 @@ export class ClientSyncLogStorage extends StorageModule {
       }
     }
     // The clock moves past what is received in the same batch that stores it.
-    const inserted = await this.withStoredClock(options.now, async (stored, write) => {
+    const inserted = await this.withDeviceState(options.now, async (state, write) => {
       const existing = new Set((await this.findIn('id', [...byId.keys()])).map((entry) => entry.id))
       const toInsert = [...byId].filter(([id]) => !existing.has(id)).map(([, entry]) => entry)
       if (toInsert.length) {
-        await write(this.getInsertEntriesBatch(toInsert), latestOf(toInsert, stored.latest))
+        await write(this.getInsertEntriesBatch(toInsert), { clock: latestOf(toInsert, state.clock) })
       }
       return toInsert.length
     })
@@ -637,6 +679,12 @@ export class ClientSyncLogStorage extends StorageModule {
     }
     return { deleted: ids.length }
   }
+}
+
+/** An id made on the device before it reached the shared log; replaced by the registered one at the first sync. */
+function newProvisionalDeviceId(): string {
+  const random = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
+  return `provisional-${random}`
 }
 
 function latestOf(entries: Array<Pick<ClientSyncLogEntry, 'createdOn'>>, start: number): number {

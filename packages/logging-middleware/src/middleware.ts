@@ -58,7 +58,8 @@ export class SyncLoggingMiddleware {
   private readonly storageRegistry: StorageRegistry
   private readonly clientSyncLog: ClientSyncLogStorage
   private readonly includeCollections: Set<string>
-  private deviceId: DeviceId | null
+  /** The device id given to enable(), 'stored' after enable() without one, null before enable(). */
+  private deviceId: DeviceId | 'stored' | null
   private isEnabled = true
   private checked = false
   private placeholderCounter = 0
@@ -97,15 +98,21 @@ export class SyncLoggingMiddleware {
     return this.isEnabled
   }
 
-  /** Logs writes from now on, as the device `deviceId`. */
-  enable(deviceId: DeviceId): void {
-    if (typeof deviceId !== 'string' && typeof deviceId !== 'number') {
+  /**
+   * Logs writes from now on. Without an argument, as the device whose id the
+   * client sync log keeps: made on the device at its first write (so a new
+   * device works offline from its first start) and registered with the shared
+   * log by its first sync (doSync without `deviceId`). With `deviceId`, as
+   * that device (an id from sharedSyncLog.createDeviceId() you keep yourself).
+   */
+  enable(deviceId?: DeviceId): void {
+    if (deviceId !== undefined && !((typeof deviceId === 'string' && deviceId !== '') || (typeof deviceId === 'number' && Number.isFinite(deviceId)))) {
       throw new SyncLoggingError(
         'DEVICE_ID_MISSING',
-        `enable(deviceId) needs a string or number device id, got ${JSON.stringify(deviceId)}. Create one with sharedSyncLog.createDeviceId().`,
+        `enable(deviceId) needs a non-empty string or a number, got ${JSON.stringify(deviceId)}. Call enable() without an argument to use the id the client sync log keeps.`,
       )
     }
-    this.deviceId = deviceId
+    this.deviceId = deviceId ?? 'stored'
     this.isEnabled = true
   }
 
@@ -198,13 +205,13 @@ export class SyncLoggingMiddleware {
     return this.writeWithLog(dataSteps, pending, deviceId, next)
   }
 
-  private async writeWithLog(dataSteps: OperationBatch, pending: PendingEntry[], deviceId: DeviceId, next: Next): Promise<any> {
+  private async writeWithLog(dataSteps: OperationBatch, pending: PendingEntry[], deviceId: DeviceId | 'stored', next: Next): Promise<any> {
     if (!pending.length && !dataSteps.length) {
       return { info: {} }
     }
     // The log's clock is read and written with the batch, through the storage manager's write queue.
     const { result, entries } = await this.clientSyncLog.writeWithLogEntries({
-      deviceId,
+      ...(deviceId === 'stored' ? {} : { deviceId }),
       now: this._getNow(),
       entries: pending,
       dataSteps,
@@ -298,12 +305,13 @@ export class SyncLoggingMiddleware {
     return this.pkWheres(collection, pks).map((where) => ({ operation: 'deleteObjects', collection, where }))
   }
 
-  private requireDeviceId(operationName: string, collection: string): DeviceId {
+  private requireDeviceId(operationName: string, collection: string): DeviceId | 'stored' {
     if (this.deviceId === null || this.deviceId === undefined) {
       throw new SyncLoggingError(
         'DEVICE_ID_MISSING',
-        `${operationName} on '${collection}' must be logged for sync, but no device id is set. Call logging.enable(deviceId) ` +
-          `with the id from sharedSyncLog.createDeviceId() (or logging.disable() to write without logging).`,
+        `${operationName} on '${collection}' must be logged for sync, but logging is not enabled. Call logging.enable() ` +
+          `(the device id is then kept in the client sync log and registered at the first sync), or logging.enable(deviceId) ` +
+          `with an id from sharedSyncLog.createDeviceId() (or logging.disable() to write without logging).`,
       )
     }
     return this.deviceId

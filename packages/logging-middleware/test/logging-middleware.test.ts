@@ -48,7 +48,7 @@ class Recorder {
   /** Operation names, leaving out the log's own reads (the stored clock, read before each logged write). */
   names() {
     return this.operations
-      .filter((operation) => operation[1] !== 'clientSyncLogEntry' && operation[1] !== 'clientSyncLogClock')
+      .filter((operation) => operation[1] !== 'clientSyncLogEntry' && operation[1] !== 'clientSyncLogState')
       .map((operation) => operation[0])
   }
 }
@@ -101,7 +101,7 @@ describe.each(clientBackends)('SyncLoggingMiddleware on $kind', ({ create }) => 
       ['createObject', 'user'],
       ['createObject', 'clientSyncLogEntry'],
       // The stored clock moves with the entries, in the same batch (created on the first write).
-      ['createObject', 'clientSyncLogClock'],
+      ['createObject', 'clientSyncLogState'],
     ])
     expect(await logged()).toEqual([
       { operation: 'create', collection: 'user', pk: 'u1', value: { displayName: 'Joe', age: 0, active: false } },

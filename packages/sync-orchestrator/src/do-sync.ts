@@ -51,11 +51,13 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
 const SHARED_SYNC_LOG_METHODS = ['createDeviceId', 'getDeviceInfo', 'writeEntries', 'getUnsyncedEntries', 'markAsSeen'] as const
 
 /** Throws a SyncOrchestratorError that says what to fix when doSync is called wrongly. */
-export function validateSyncOptions(options: Partial<SyncOptions>, stages: SyncStage[]): void {
-  if (options.deviceId === undefined || options.deviceId === null || options.deviceId === '') {
+export function validateSyncOptions(options: Partial<SyncOptions> & { deviceId?: unknown }, stages: SyncStage[]): void {
+  const storesDeviceId = typeof (options.clientSyncLog as { registerDevice?: unknown } | undefined)?.registerDevice === 'function'
+  if ((options.deviceId === undefined && !storesDeviceId) || options.deviceId === null || options.deviceId === '') {
     throw new SyncOrchestratorError(
       'DEVICE_ID_MISSING',
-      'doSync() needs a deviceId. Create one once per device with `await sharedSyncLog.createDeviceId({ userId })`, store it, and pass it to every sync.',
+      'doSync() needs a deviceId: leave it out to use the id the client sync log keeps (registered at the first sync), ' +
+        'or pass one from `await sharedSyncLog.createDeviceId({ userId })` that you store yourself.',
     )
   }
   if (options.userId === undefined || options.userId === null || options.userId === '') {
@@ -335,12 +337,21 @@ const ALL_STAGES: SyncStage[] = ['receive', 'share', 'integrate']
 export async function doSync(options: SyncOptions): Promise<SyncResult> {
   const stages = ALL_STAGES.filter((stage) => options.stages?.[stage] !== false)
   validateSyncOptions(options, stages)
+  const run = async () => {
+    // A device that wrote before it ever reached the shared log registers now; its entries move to the new id.
+    const deviceId =
+      options.deviceId ??
+      (await options.clientSyncLog.registerDevice(() => options.sharedSyncLog.createDeviceId({ userId: options.userId }), {
+        now: wallNow(options.now),
+      }))
+    return runStages({ ...options, deviceId }, stages)
+  }
   // One sync at a time per device, across the tabs and workers over its database.
   const exclusive = options.clientSyncLog.runSyncExclusive?.bind(options.clientSyncLog)
-  return exclusive ? exclusive(() => runStages(options, stages)) : runStages(options, stages)
+  return exclusive ? exclusive(run) : run()
 }
 
-async function runStages(options: SyncOptions, stages: SyncStage[]): Promise<SyncResult> {
+async function runStages(options: SyncOptions & CommonSyncOptions, stages: SyncStage[]): Promise<SyncResult> {
   const emit = createEmitter(options.events)
   const started = Date.now()
   const result = emptyResult()

@@ -83,7 +83,14 @@ export interface CommonSyncOptions {
   maxClockDriftMs?: number
 }
 
-export interface SyncOptions extends CommonSyncOptions {
+export interface SyncOptions extends Omit<CommonSyncOptions, 'deviceId'> {
+  /**
+   * Which device of the user syncs. Default: the id the client sync log keeps
+   * (logging.enable() without an argument): made on the device at its first
+   * write and registered with the shared log (createDeviceId) by this sync
+   * the first time, with its entries moved to the registered id.
+   */
+  deviceId?: DeviceId
   storageManager: { registry: StorageRegistry; backend: { operation(name: string, ...args: any[]): Promise<any> } }
   reconciler: ReconcilerFunction
   /** Objects reconciled per database batch. Default 500. */

@@ -262,7 +262,7 @@ describe('doSync misuse', () => {
       deviceId: a!.deviceId,
     }
     const { doSync } = await import('@storex-sync/sync-orchestrator')
-    await expect(doSync({ ...base, deviceId: undefined as any })).rejects.toMatchObject({
+    await expect(doSync({ ...base, deviceId: '' })).rejects.toMatchObject({
       code: 'DEVICE_ID_MISSING',
       message: expect.stringContaining('createDeviceId'),
     })

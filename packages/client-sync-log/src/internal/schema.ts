@@ -50,25 +50,35 @@ export const clientSyncLogEntryCollection: CollectionDefinition = {
   ],
 }
 
-export const CLIENT_SYNC_LOG_CLOCK_COLLECTION = 'clientSyncLogClock'
-export const CLOCK_ROW_ID = 'clock'
+export const CLIENT_SYNC_LOG_STATE_COLLECTION = 'clientSyncLogState'
 
 /**
- * The device's clock as stored: the greatest createdOn in its log (own or
- * received). Every StorageManager over the database (browser tabs, workers,
- * processes on one SQLite file) reads it before issuing a value and writes it
- * in the same batch as the entries, so no two of them issue the same value.
+ * The device's sync state, a few rows read and written under the device's
+ * cross-tab lock, in the same batch as the entries they describe:
+ * - `clock`: `value` is the greatest createdOn in the log (own or received).
+ *   Every StorageManager over the database (browser tabs, workers, processes
+ *   on one SQLite file) reads it before issuing a value, so no two of them
+ *   issue the same one;
+ * - `device`: `data` is `{ deviceId, registered }`, the device's id, made on
+ *   the device and registered with the shared log at the first sync;
+ * - `baseline-counter`: `value` is the last createdOn given to an entry that
+ *   records an object that existed before sync (1, 2, 3, ...: they sort before
+ *   every real write);
+ * - `baseline:<collection>`: present once the collection's existing objects
+ *   were recorded; `value` is when (ms).
  */
-export interface StoredClock {
+export interface StoredStateRow {
   id: string
-  latest: number
+  value?: number | null
+  data?: unknown
 }
 
-export const clientSyncLogClockCollection: CollectionDefinition = {
+export const clientSyncLogStateCollection: CollectionDefinition = {
   version: new Date('2026-11-30'),
   fields: {
     id: { type: 'string' },
-    latest: { type: 'float' },
+    value: { type: 'float', optional: true },
+    data: { type: 'json', optional: true },
   },
   indices: [{ field: 'id', pk: true }],
 }
