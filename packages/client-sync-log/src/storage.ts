@@ -24,6 +24,7 @@ import {
   type DeviceStateSnapshot,
 } from './internal/device-state'
 import { getObjectKey } from './pk'
+import { baselineEntries, baselineRowId, objectKeysOf } from './internal/baseline'
 import { ChangeChannel, type SyncChange, type SyncChangeListener } from './internal/change-channel'
 import { withDatabaseLock } from './internal/database-lock'
 import { installWriteQueue, type WriteQueue } from './internal/write-queue'
@@ -231,6 +232,71 @@ export class ClientSyncLogStorage extends StorageModule {
       },
       wallNow,
     )
+  }
+
+  /**
+   * Records the objects of these collections that exist without a log entry
+   * (written before sync was enabled, or in a collection added to the synced
+   * ones later) as create entries, so they reach the other devices and
+   * integration treats them as existing. Once per collection (a state row
+   * remembers it): O(objects) the first time, one read after that. The
+   * logging middleware runs it before its first write to a collection.
+   */
+  async recordExistingObjects(options: { collections: string[]; deviceId?: DeviceId; now?: number }): Promise<{ recorded: number }> {
+    let recorded = 0
+    for (const collection of options.collections) {
+      const done = ((await this.operation('findState', { where: { id: baselineRowId(collection) } })) ?? []) as StoredStateRow[]
+      if (done.length) {
+        continue
+      }
+      const objects = ((await this.backend.operation('findObjects', collection, {})) ?? []) as Array<Record<string, unknown>>
+      recorded += await this.recordBaselineObjects(collection, objects, {
+        ...options,
+        markDone: true,
+      })
+    }
+    return { recorded }
+  }
+
+  /**
+   * Records these objects (read from the database) as existing, unless the
+   * log already has entries for them; returns the entries it wrote. doSync
+   * runs it for objects that receive entries but have no create entry.
+   */
+  async recordBaselineObjects(
+    collection: string,
+    objects: Array<Record<string, unknown>>,
+    options: { deviceId?: DeviceId; now?: number; markDone?: boolean } = {},
+  ): Promise<number> {
+    const keys = objectKeysOf(this.storageRegistry, collection, objects)
+    const known = new Set((await this.findIn('objectKey', keys)).map((stored) => stored.objectKey))
+    const unknown = objects.filter((_object, index) => !known.has(keys[index]!))
+    return this.withDeviceState(options.now, async (state, write) => {
+      if (options.markDone && (await this.operation('findState', { where: { id: baselineRowId(collection) } }))?.length) {
+        return 0 // another tab recorded it meanwhile
+      }
+      const device = options.deviceId !== undefined ? null : (state.device ?? { deviceId: newProvisionalDeviceId(), registered: false })
+      const deviceId = options.deviceId ?? device!.deviceId
+      const low = await this.find({ createdOn: { $lte: state.baselineCounter + unknown.length } })
+      const { entries, counter } = baselineEntries({
+        storageRegistry: this.storageRegistry,
+        collection,
+        objects: unknown,
+        deviceId,
+        counter: state.baselineCounter,
+        takenIds: new Set(low.map((stored) => stored.id)),
+      })
+      const steps: OperationBatch = [
+        ...this.getInsertEntriesBatch(entries),
+        ...(options.markDone
+          ? [{ operation: 'createObject' as const, collection: CLIENT_SYNC_LOG_STATE_COLLECTION, args: { id: baselineRowId(collection), value: options.now ?? Date.now() } }]
+          : []),
+      ]
+      if (steps.length) {
+        await write(steps, { baselineCounter: counter, ...(device ? { device } : {}) })
+      }
+      return entries.length
+    })
   }
 
   /** The device's id as stored (made on the device at its first logged write, registered at its first sync), or null. */

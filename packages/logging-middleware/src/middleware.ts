@@ -55,6 +55,8 @@ export class SyncLoggingMiddleware {
   /** The wall clock (ms) used for createdOn; assignable, e.g. in tests. */
   _getNow: () => number
   private readonly entriesLoggedListeners = new Set<EntriesLoggedListener>()
+  /** Collections whose existing objects are recorded in the log (or being recorded). */
+  private readonly baselines = new Map<string, Promise<unknown>>()
   private readonly storageRegistry: StorageRegistry
   private readonly clientSyncLog: ClientSyncLogStorage
   private readonly includeCollections: Set<string>
@@ -91,6 +93,34 @@ export class SyncLoggingMiddleware {
     return () => {
       this.entriesLoggedListeners.delete(listener)
     }
+  }
+
+  /**
+   * Records the objects that exist in the included collections without a log
+   * entry (written before sync was enabled, or in a collection added to
+   * includeCollections later) as create entries, so they reach the other
+   * devices. Once per collection and database; the middleware does it by
+   * itself before its first logged write to a collection, so call this at
+   * start-up only to share existing objects before any write.
+   */
+  async recordExistingObjects(): Promise<void> {
+    this.checkRegistry()
+    const deviceId = this.requireDeviceId('recordExistingObjects', [...this.includeCollections][0] ?? '')
+    await Promise.all([...this.includeCollections].map((collection) => this.baselineOf(collection, deviceId)))
+  }
+
+  private baselineOf(collection: string, deviceId: DeviceId | 'stored'): Promise<unknown> {
+    let baseline = this.baselines.get(collection)
+    if (!baseline) {
+      baseline = this.clientSyncLog
+        .recordExistingObjects({ collections: [collection], now: this._getNow(), ...(deviceId === 'stored' ? {} : { deviceId }) })
+        .catch((error) => {
+          this.baselines.delete(collection)
+          throw error
+        })
+      this.baselines.set(collection, baseline)
+    }
+    return baseline
   }
 
   /** True unless disable() was called. */
@@ -209,6 +239,7 @@ export class SyncLoggingMiddleware {
     if (!pending.length && !dataSteps.length) {
       return { info: {} }
     }
+    await Promise.all([...new Set(pending.map((entry) => entry.collection))].map((collection) => this.baselineOf(collection, deviceId)))
     // The log's clock is read and written with the batch, through the storage manager's write queue.
     const { result, entries } = await this.clientSyncLog.writeWithLogEntries({
       ...(deviceId === 'stored' ? {} : { deviceId }),

@@ -11,6 +11,7 @@ import type { StorageRegistry } from '@worldbrain/storex'
 import { decodeOrQuarantine, jsonSyncSerializer } from './decode'
 import { SyncOrchestratorError } from './errors'
 import { createEmitter } from './internal/events'
+import { withExistingObjects } from './internal/existing-objects'
 import { wallNow } from './internal/now'
 import { retryQuarantinedEntries } from './quarantine'
 import type {
@@ -268,7 +269,7 @@ async function integrateBatch(
  * stage throw.
  */
 export async function integrateReceivedEntries(
-  options: Pick<SyncOptions, 'clientSyncLog' | 'storageManager' | 'reconciler' | 'integrationBatchSize' | 'events'>,
+  options: Pick<SyncOptions, 'clientSyncLog' | 'storageManager' | 'reconciler' | 'integrationBatchSize' | 'events' | 'deviceId' | 'now'>,
   result: SyncResult = emptyResult(),
 ): Promise<SyncResult> {
   const emit = createEmitter(options.events)
@@ -276,10 +277,14 @@ export async function integrateReceivedEntries(
   // Objects deferred by an earlier sync get another chance.
   await options.clientSyncLog.resumeDeferredIntegration()
   while (true) {
-    const objects = await options.clientSyncLog.getNextObjectsToIntegrate({ maxObjects })
-    if (!objects.length) {
+    const next = await options.clientSyncLog.getNextObjectsToIntegrate({ maxObjects })
+    if (!next.length) {
       return result
     }
+    const objects =
+      options.deviceId === undefined
+        ? next
+        : await withExistingObjects(next, { ...options, deviceId: options.deviceId, now: wallNow(options.now) })
     let done: Array<{ objects: number; entries: number; operations: number }>
     try {
       const outcome = await integrateBatch(objects, options, ++result.integrated.batches)

@@ -35,6 +35,9 @@ export const testCollections = {
   },
 }
 
+/** The deviceId of a TestDevice that started offline: its real id is in clientSyncLog.getDeviceIdentity(). */
+export const OFFLINE_FIRST = 'offline-first'
+
 export interface TestDevice {
   name: string
   deviceId: DeviceId
@@ -72,6 +75,10 @@ export async function createTestDevice(options: {
   database?: string
   /** Passed to ClientSyncLogStorage (names the cross-tab locks; IndexedDB derives it). */
   databaseName?: string
+  /** Start without a device id: logging.enable() and doSync without deviceId (registered at the first sync). */
+  offlineFirst?: boolean
+  /** Objects written before sync was enabled (no logging). */
+  before?: (storageManager: TestStorage['storageManager']) => Promise<void>
 }): Promise<TestDevice> {
   const schema = options.schema ?? defaultSchema
   const backend = clientBackends.find((candidate) => candidate.kind === options.kind)!
@@ -103,8 +110,14 @@ export async function createTestDevice(options: {
     includeCollections: schema.synced,
   })
   logging._getNow = () => clock.now
-  const deviceId = options.tabOf?.deviceId ?? (await options.sharedSyncLog.createDeviceId({ userId: options.userId }))
-  logging.enable(deviceId)
+  if (options.before) {
+    storageManager.setMiddleware([pkMiddleware])
+    await options.before(storageManager)
+  }
+  const offline = options.offlineFirst || options.tabOf?.deviceId === OFFLINE_FIRST
+  const deviceId = offline ? OFFLINE_FIRST : (options.tabOf?.deviceId ?? (await options.sharedSyncLog.createDeviceId({ userId: options.userId })))
+  if (offline) logging.enable()
+  else logging.enable(deviceId)
   storageManager.setMiddleware([pkMiddleware, logging])
   return {
     name: options.name,
@@ -122,7 +135,7 @@ export async function createTestDevice(options: {
         reconciler: reconcileSyncLog,
         now: clock.now,
         userId: options.userId,
-        deviceId,
+        ...(offline ? {} : { deviceId }),
         ...extra,
       }),
     async contents() {

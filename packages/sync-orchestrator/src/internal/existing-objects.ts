@@ -1,0 +1,56 @@
+import { getPkFields, getPkWhere, type ClientSyncLogStorage, type DeviceId, type ObjectHistory } from '@storex-sync/client-sync-log'
+import type { SyncOptions } from '../types'
+
+/**
+ * Objects that receive entries but have no create entry in the log may still
+ * exist in the database (written before sync was enabled, or while logging
+ * was disabled). Those are recorded as existing (the client sync log's
+ * baseline entries, which sort before every real write) and their histories
+ * read again, so the reconciler updates or deletes them instead of treating
+ * them as absent. One query per collection and batch, and only for objects
+ * without a create entry.
+ */
+export async function withExistingObjects(
+  objects: ObjectHistory[],
+  options: {
+    clientSyncLog: ClientSyncLogStorage
+    storageManager: SyncOptions['storageManager']
+    deviceId: DeviceId
+    now: number
+  },
+): Promise<ObjectHistory[]> {
+  const withoutCreate = objects.filter((object) => !object.entries.some((entry) => entry.operation === 'create'))
+  if (!withoutCreate.length || typeof options.clientSyncLog.recordBaselineObjects !== 'function') {
+    return objects
+  }
+  const registry = options.storageManager.registry
+  const byCollection = new Map<string, ObjectHistory[]>()
+  for (const object of withoutCreate) {
+    byCollection.set(object.collection, [...(byCollection.get(object.collection) ?? []), object])
+  }
+  let recorded = 0
+  for (const [collection, histories] of byCollection) {
+    if (!registry.collections[collection]) continue
+    const pkFields = getPkFields(registry, collection)
+    const found: Array<Record<string, unknown>> =
+      pkFields.length === 1
+        ? ((await options.storageManager.backend.operation('findObjects', collection, { [pkFields[0]!]: { $in: histories.map((history) => history.pk) } })) ?? [])
+        : (
+            await Promise.all(
+              histories.map((history) => options.storageManager.backend.operation('findObject', collection, getPkWhere(registry, collection, history.pk))),
+            )
+          ).filter(Boolean)
+    if (found.length) {
+      recorded += await options.clientSyncLog.recordBaselineObjects(collection, found, { deviceId: options.deviceId, now: options.now })
+    }
+  }
+  if (!recorded) {
+    return objects
+  }
+  const refreshed = new Set(withoutCreate)
+  return Promise.all(
+    objects.map(async (object) =>
+      refreshed.has(object) ? { ...object, entries: await options.clientSyncLog.getEntriesForObject(object.collection, object.pk) } : object,
+    ),
+  )
+}
