@@ -6,6 +6,7 @@ import { getPkFields } from './pk'
  * Why an entry cannot be used:
  * - `UNDECODABLE_ENTRY`: the serializer could not turn its data into an entry;
  * - `UNKNOWN_COLLECTION`: it names a collection this device has not registered;
+ * - `UNKNOWN_FIELD`: it sets a field the collection has not here (a newer app version wrote it);
  * - `UNKNOWN_OPERATION`: its operation is not 'create', 'modify' or 'delete';
  * - `INVALID_PK`: its pk does not fit the collection's pk fields (wrong type, missing, wrong arity);
  * - `CLOCK_OUT_OF_RANGE`: its createdOn is not a safe non-negative integer, or lies further ahead
@@ -15,6 +16,7 @@ import { getPkFields } from './pk'
 export type EntryProblemReason =
   | 'UNDECODABLE_ENTRY'
   | 'UNKNOWN_COLLECTION'
+  | 'UNKNOWN_FIELD'
   | 'UNKNOWN_OPERATION'
   | 'INVALID_PK'
   | 'CLOCK_OUT_OF_RANGE'
@@ -44,6 +46,8 @@ export interface EntryCheckOptions {
   now?: number
   /** How far ahead of `now` a createdOn may lie (ms). Default DEFAULT_MAX_CLOCK_DRIFT_MS. */
   maxClockDriftMs?: number
+  /** Check that every field a value sets is registered (UNKNOWN_FIELD). Default true when a registry is given. */
+  checkFields?: boolean
 }
 
 const OPERATIONS = new Set(['create', 'modify', 'delete'])
@@ -156,13 +160,24 @@ export function checkEntry(
   if (options.storageRegistry && !options.storageRegistry.collections[entry.collection]) {
     return {
       reason: 'UNKNOWN_COLLECTION',
-      message: `collection '${entry.collection}' is not registered on this device (written by a newer app version?)`,
+      message: `collection '${entry.collection}' is not registered on this device (written by a newer app version?); the entry is applied once an app update registers it`,
     }
   }
   if (entry.operation !== 'delete') {
     const value = entry.value
     if (!value || typeof value !== 'object' || Array.isArray(value)) {
       return { reason: 'INVALID_ENTRY', message: `a ${entry.operation} entry needs a value object, got ${JSON.stringify(value)}` }
+    }
+    const definition = options.storageRegistry?.collections[entry.collection]
+    if (definition && options.checkFields !== false) {
+      const known = (field: string) => field in (definition.fields ?? {}) || field in ((definition as { relationshipsByAlias?: object }).relationshipsByAlias ?? {})
+      const unknown = Object.keys(value).filter((field) => !known(field))
+      if (unknown.length) {
+        return {
+          reason: 'UNKNOWN_FIELD',
+          message: `field${unknown.length > 1 ? 's' : ''} ${unknown.map((field) => `'${field}'`).join(', ')} of '${entry.collection}' ${unknown.length > 1 ? 'are' : 'is'} not registered on this device (written by a newer app version?); the entry is applied once an app update registers ${unknown.length > 1 ? 'them' : 'it'}`,
+        }
+      }
     }
   }
   return pkProblem(options.storageRegistry, entry.collection, entry.pk)

@@ -81,7 +81,9 @@ export function createReconciler(options: { doubleCreateBehaviour?: DoubleCreate
 
 /** The one entry check of client-sync-log, with this package's error. */
 function validateEntry(entry: ClientSyncLogEntry, storageRegistry: StorageRegistry): void {
-  const problem = checkEntry(entry, { storageRegistry })
+  // Fields this app version does not know never reach the log (doSync keeps such entries aside); a
+  // log written before that check may hold some, and reconciling those objects must not stop.
+  const problem = checkEntry(entry, { storageRegistry, checkFields: false })
   if (problem) {
     const code = problem.reason === 'UNDECODABLE_ENTRY' ? 'INVALID_ENTRY' : problem.reason
     const where = entry && typeof entry === 'object' ? ` (device ${JSON.stringify(entry.deviceId)}, createdOn ${entry.createdOn})` : ''

@@ -47,11 +47,11 @@ async function expectMisuse(action: () => unknown, code: string, advice: RegExp,
 }
 
 describe.each(Object.keys(defaultBackends))('misuse on %s', (kind) => {
-  it('sync without a device id', async () => {
+  it('sync with an empty device id, write before enabling logging', async () => {
     const { storageManager, clientSyncLog } = await setup(kind)
     const sharedSyncLog = new MemorySharedSyncLog()
     await expectMisuse(
-      () => doSync({ storageManager, clientSyncLog, sharedSyncLog, reconciler: reconcileSyncLog, userId: 'u', deviceId: undefined as any }),
+      () => doSync({ storageManager, clientSyncLog, sharedSyncLog, reconciler: reconcileSyncLog, userId: 'u', deviceId: '' }),
       'DEVICE_ID_MISSING',
       /createDeviceId/,
       '@storex-sync/sync-orchestrator',
@@ -61,7 +61,7 @@ describe.each(Object.keys(defaultBackends))('misuse on %s', (kind) => {
     await expectMisuse(
       () => storageManager.collection('note').createObject({ id: 'n1', title: 'x' }),
       'DEVICE_ID_MISSING',
-      /logging\.enable\(deviceId\)/,
+      /logging\.enable\(\)/,
       '@storex-sync/logging-middleware',
     )
   })

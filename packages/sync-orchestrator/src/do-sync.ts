@@ -91,6 +91,9 @@ export function validateSyncOptions(options: Partial<SyncOptions> & { deviceId?:
   }
 }
 
+/** Quarantine reasons that time or an app update can lift: doSync retries them at every sync. */
+const RETRIED_EACH_SYNC = ['CLOCK_OUT_OF_RANGE', 'UNKNOWN_COLLECTION', 'UNKNOWN_FIELD'] as const
+
 /**
  * Stage 1: reads the other devices' entries from the shared log, page by
  * page, and stores them in the client sync log. The cursor moves only after a
@@ -103,11 +106,12 @@ export async function receiveLogEntries(
   const emit = createEmitter(options.events)
   const serializer = options.serializer ?? jsonSyncSerializer
   const batchSize = positiveInteger(options.batchSize, DEFAULT_BATCH_SIZE, 'batchSize')
-  // Entries set aside because their clock lay too far ahead are taken back once this clock caught up.
+  // Entries kept aside until this device can use them are taken back once it can: a clock that
+  // caught up, an app update that registered the collection or field.
   await retryQuarantinedEntries({
     ...options,
     storageManager: { registry: options.storageRegistry! },
-    onlyReason: 'CLOCK_OUT_OF_RANGE',
+    onlyReasons: RETRIED_EACH_SYNC,
   })
   while (true) {
     const update = await options.sharedSyncLog.getUnsyncedEntries({
@@ -165,10 +169,12 @@ export async function receiveLogEntries(
   }
 }
 
-function toEntryData(entry: ClientSyncLogEntry): SharedSyncLogEntryData {
+function toEntryData(entry: ClientSyncLogEntry, storageRegistry: StorageRegistry | undefined): SharedSyncLogEntryData {
+  const version = storageRegistry?.collections[entry.collection]?.version
+  const schemaVersion = version instanceof Date ? { schemaVersion: version.getTime() } : {}
   return entry.operation === 'delete'
-    ? { operation: 'delete', collection: entry.collection, pk: entry.pk }
-    : { operation: entry.operation, collection: entry.collection, pk: entry.pk, value: entry.value }
+    ? { operation: 'delete', collection: entry.collection, pk: entry.pk, ...schemaVersion }
+    : { operation: entry.operation, collection: entry.collection, pk: entry.pk, value: entry.value, ...schemaVersion }
 }
 
 /**
@@ -176,7 +182,7 @@ function toEntryData(entry: ClientSyncLogEntry): SharedSyncLogEntryData {
  * batch is marked shared only after the shared log accepted it; entries that
  * `preSend` held back are marked too, so they never block later ones.
  */
-export async function shareLogEntries(options: CommonSyncOptions, result: SyncResult = emptyResult()): Promise<SyncResult> {
+export async function shareLogEntries(options: CommonSyncOptions & { storageRegistry?: StorageRegistry }, result: SyncResult = emptyResult()): Promise<SyncResult> {
   const emit = createEmitter(options.events)
   const serializer = options.serializer ?? jsonSyncSerializer
   const batchSize = positiveInteger(options.batchSize, DEFAULT_BATCH_SIZE, 'batchSize')
@@ -191,7 +197,7 @@ export async function shareLogEntries(options: CommonSyncOptions, result: SyncRe
       if (processed) {
         toSend.push({
           createdOn: entry.createdOn,
-          data: await serializer.serializeSharedSyncLogEntryData(toEntryData(processed)),
+          data: await serializer.serializeSharedSyncLogEntryData(toEntryData(processed, options.storageRegistry)),
         })
       }
     }
@@ -367,7 +373,7 @@ async function runStages(options: SyncOptions & CommonSyncOptions, stages: SyncS
       if (stage === 'receive') {
         await receiveLogEntries({ ...options, storageRegistry: options.storageManager?.registry }, result)
       } else if (stage === 'share') {
-        await shareLogEntries(options, result)
+        await shareLogEntries({ ...options, storageRegistry: options.storageManager?.registry }, result)
       } else {
         await integrateReceivedEntries(options, result)
       }

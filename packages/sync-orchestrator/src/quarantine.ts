@@ -15,8 +15,8 @@ export interface RetryQuarantinedEntriesOptions {
   maxClockDriftMs?: CommonSyncOptions['maxClockDriftMs']
   /** Retry only these quarantine ids (default: all). */
   ids?: string[]
-  /** Retry only entries quarantined for this reason (doSync retries CLOCK_OUT_OF_RANGE ones by itself). */
-  onlyReason?: QuarantineReason
+  /** Retry only entries quarantined for these reasons (doSync retries CLOCK_OUT_OF_RANGE, UNKNOWN_COLLECTION and UNKNOWN_FIELD ones by itself). */
+  onlyReasons?: readonly QuarantineReason[]
 }
 
 /**
@@ -31,7 +31,7 @@ export async function retryQuarantinedEntries(
 ): Promise<{ released: number; filtered: number; stillQuarantined: number }> {
   const wanted = options.ids ? new Set(options.ids) : null
   const quarantined = (await options.clientSyncLog.getQuarantinedEntries()).filter(
-    (entry) => (!wanted || wanted.has(entry.id)) && (!options.onlyReason || entry.reason === options.onlyReason),
+    (entry) => (!wanted || wanted.has(entry.id)) && (!options.onlyReasons || options.onlyReasons.includes(entry.reason)),
   )
   if (!quarantined.length) {
     return { released: 0, filtered: 0, stillQuarantined: 0 }
