@@ -259,9 +259,10 @@ export class ClientSyncLogStorage extends StorageModule {
   }
 
   /**
-   * Records these objects (read from the database) as existing, unless the
-   * log already has entries for them; returns the entries it wrote. doSync
-   * runs it for objects that receive entries but have no create entry.
+   * Records these objects (read from the database) as existing; returns how
+   * many entries it wrote. Objects that have an entry this device wrote or
+   * applied are skipped: the log knows them already. doSync runs it for
+   * objects that receive entries but have no applied entry.
    */
   async recordBaselineObjects(
     collection: string,
@@ -269,7 +270,7 @@ export class ClientSyncLogStorage extends StorageModule {
     options: { deviceId?: DeviceId; now?: number; markDone?: boolean } = {},
   ): Promise<number> {
     const keys = objectKeysOf(this.storageRegistry, collection, objects)
-    const known = new Set((await this.findIn('objectKey', keys)).map((stored) => stored.objectKey))
+    const known = new Set((await this.findIn('objectKey', keys)).filter((stored) => Number(stored.needsIntegration) === 0).map((stored) => stored.objectKey))
     const unknown = objects.filter((_object, index) => !known.has(keys[index]!))
     return this.withDeviceState(options.now, async (state, write) => {
       if (options.markDone && (await this.operation('findState', { where: { id: baselineRowId(collection) } }))?.length) {

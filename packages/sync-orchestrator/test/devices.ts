@@ -143,7 +143,7 @@ export async function createTestDevice(options: {
       for (const collection of schema.synced) {
         const objects = (await storageManager.collection(collection).findObjects({})) as Array<Record<string, unknown>>
         result[collection] = objects
-          .map((object) => normalize(schema.collections[collection].fields, object))
+          .map((object) => normalize([schema.collections[collection]].flat().at(-1).fields, object))
           .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
       }
       return result
@@ -157,7 +157,8 @@ export async function createTestDevice(options: {
  */
 function normalize(fields: Record<string, { type: string }>, object: Record<string, unknown>): Record<string, unknown> {
   const normalized: Record<string, unknown> = {}
-  for (const [field, value] of Object.entries(object)) {
+  // Keys in one order, so that sorting by JSON text does not depend on how a backend returns them.
+  for (const [field, value] of Object.entries(object).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (fields[field]?.type === 'boolean') {
       normalized[field] = value ?? false
     } else if (value !== null && value !== undefined) {

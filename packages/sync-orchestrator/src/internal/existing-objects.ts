@@ -2,13 +2,14 @@ import { getPkFields, getPkWhere, type ClientSyncLogStorage, type DeviceId, type
 import type { SyncOptions } from '../types'
 
 /**
- * Objects that receive entries but have no create entry in the log may still
- * exist in the database (written before sync was enabled, or while logging
- * was disabled). Those are recorded as existing (the client sync log's
+ * Objects that receive entries but have no applied entry in the log (nothing
+ * this device wrote or integrated) may still exist in the database: written
+ * before sync was enabled, or while logging was disabled. The reconciler
+ * would take them for absent (and create them again, or drop a modify). Those
+ * found in the database are recorded as existing (the client sync log's
  * baseline entries, which sort before every real write) and their histories
- * read again, so the reconciler updates or deletes them instead of treating
- * them as absent. One query per collection and batch, and only for objects
- * without a create entry.
+ * read again. One query per collection and batch, and only for objects
+ * without an applied entry.
  */
 export async function withExistingObjects(
   objects: ObjectHistory[],
@@ -19,7 +20,7 @@ export async function withExistingObjects(
     now: number
   },
 ): Promise<ObjectHistory[]> {
-  const withoutCreate = objects.filter((object) => !object.entries.some((entry) => entry.operation === 'create'))
+  const withoutCreate = objects.filter((object) => object.entries.every((entry) => entry.needsIntegration))
   if (!withoutCreate.length || typeof options.clientSyncLog.recordBaselineObjects !== 'function') {
     return objects
   }
