@@ -117,6 +117,7 @@ export class ClientSyncLogStorage extends StorageModule {
   private readonly writeQueue: WriteQueue
   private readonly lockPrefix: string
   private readonly changes: ChangeChannel
+  private readonly syncedCollections = new Set<string>()
 
   constructor(args: ClientSyncLogStorageOptions) {
     super(args)
@@ -242,11 +243,17 @@ export class ClientSyncLogStorage extends StorageModule {
    * remembers it): O(objects) the first time, one read after that. The
    * logging middleware runs it before its first write to a collection.
    */
-  async recordExistingObjects(options: { collections: string[]; deviceId?: DeviceId; now?: number }): Promise<{ recorded: number }> {
+  async recordExistingObjects(options: { collections?: string[]; deviceId?: DeviceId; now?: number } = {}): Promise<{ recorded: number }> {
+    const collections = options.collections ?? [...this.syncedCollections]
+    if (!collections.length) {
+      return { recorded: 0 }
+    }
+    const done = new Set(
+      (((await this.operation('findState', { where: { id: { $in: collections.map(baselineRowId) } } })) ?? []) as StoredStateRow[]).map((row) => row.id),
+    )
     let recorded = 0
-    for (const collection of options.collections) {
-      const done = ((await this.operation('findState', { where: { id: baselineRowId(collection) } })) ?? []) as StoredStateRow[]
-      if (done.length) {
+    for (const collection of collections) {
+      if (done.has(baselineRowId(collection))) {
         continue
       }
       const objects = ((await this.backend.operation('findObjects', collection, {})) ?? []) as Array<Record<string, unknown>>
@@ -298,6 +305,16 @@ export class ClientSyncLogStorage extends StorageModule {
       }
       return entries.length
     })
+  }
+
+  /**
+   * The collections whose writes are logged (the logging middleware declares
+   * them), whose existing objects doSync records before it shares.
+   */
+  declareSyncedCollections(collections: string[]): void {
+    for (const collection of collections) {
+      this.syncedCollections.add(collection)
+    }
   }
 
   /** The device's id as stored (made on the device at its first logged write, registered at its first sync), or null. */

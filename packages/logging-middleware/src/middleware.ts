@@ -72,6 +72,7 @@ export class SyncLoggingMiddleware {
     this.includeCollections = new Set(options.includeCollections)
     this._getNow = options.getNow ?? (() => Date.now())
     this.deviceId = options.deviceId ?? null
+    this.clientSyncLog.declareSyncedCollections?.(options.includeCollections)
     if (options.onEntriesLogged) {
       this.entriesLoggedListeners.add(options.onEntriesLogged)
     }

@@ -57,8 +57,6 @@ export interface ContinuousSyncStatus {
 export interface LocalWriteSource {
   /** Adds a listener; returns a function that removes it. */
   onEntriesLogged(listener: (info: { entries: number }) => void): () => void
-  /** Records objects that existed before sync (SyncLoggingMiddleware); run before the first sync. */
-  recordExistingObjects?(): Promise<void>
 }
 
 export interface ContinuousSyncOptions extends Omit<SyncOptions, 'now'> {
@@ -348,8 +346,6 @@ export class ContinuousSync {
     }
     this.emit('started', { reason, attempt: this.failures + 1 })
     try {
-      // Objects that existed before sync was enabled are shared by the first sync, not only after a write.
-      await this.loggingMiddleware?.recordExistingObjects?.()
       const result = await doSync({ ...this.syncOptions, now: this.getNow(), events })
       this.failures = 0
       this.lastError = null

@@ -373,6 +373,8 @@ async function runStages(options: SyncOptions & CommonSyncOptions, stages: SyncS
       if (stage === 'receive') {
         await receiveLogEntries({ ...options, storageRegistry: options.storageManager?.registry }, result)
       } else if (stage === 'share') {
+        // Objects that existed before sync was enabled are shared too (once per collection and database).
+        await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: wallNow(options.now) })
         await shareLogEntries({ ...options, storageRegistry: options.storageManager?.registry }, result)
       } else {
         await integrateReceivedEntries(options, result)
