@@ -84,6 +84,12 @@ interface Device {
   batchCounter: number
   /** Objects the app wrote to collections that are not synced (they must never travel). */
   localWrites: number
+  /** Started without a device id: `deviceId` is known after its first successful sync. */
+  offlineFirst?: boolean
+}
+
+function schemaRegistry(storage: SimulationStorage): StorageRegistry {
+  return storage.storageManager.registry as StorageRegistry
 }
 
 function hash(text: string): number {
@@ -152,7 +158,12 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
   const inner = options.createSharedSyncLog ? await options.createSharedSyncLog() : new MemorySharedSyncLog()
   const sharedSyncLog = new FaultySharedSyncLog(inner, {
     beforeMarkAsSeen: async (deviceId, entries) => {
-      const device = byDeviceId.get(stringify(deviceId))
+      let device = byDeviceId.get(stringify(deviceId))
+      for (const candidate of devices) {
+        if (device) break
+        const identity = candidate.offlineFirst ? await candidate.clientSyncLog.getDeviceIdentity() : null
+        if (identity?.registered && stringify(identity.deviceId) === stringify(deviceId)) device = candidate
+      }
       if (!device) return
       const stored = new Set((await device.clientSyncLog.getEntries()).map((entry) => stringify([entry.deviceId, entry.createdOn])))
       const quarantined = new Set((await device.clientSyncLog.getQuarantinedEntries()).map((entry) => entry.id))
@@ -199,8 +210,13 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
         localWrites: 0,
       }
       devices.push(device)
-      device.deviceId = await sharedSyncLog.createDeviceId({ userId: USER })
-      byDeviceId.set(stringify(device.deviceId), device)
+      if (spec.offlineFirst) {
+        // No id yet: the device writes under the id its log makes and registers at its first sync.
+        device.offlineFirst = true
+      } else {
+        device.deviceId = await sharedSyncLog.createDeviceId({ userId: USER })
+        byDeviceId.set(stringify(device.deviceId), device)
+      }
       let pkCounter = 0
       for (let tabIndex = 0; tabIndex < Math.max(1, spec.tabs ?? 1); tabIndex += 1) {
         const database = device.tabs[0]?.storage.database
@@ -225,7 +241,19 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
           includeCollections: synced,
           getNow: () => wallClock(device),
         })
-        logging.enable(device.deviceId)
+        if (tabIndex === 0 && spec.preexisting) {
+          // Objects the app wrote before it adopted sync: the same pks on every device that has them
+          // (one catalogue), values of its own.
+          storage.storageManager.setMiddleware([pkMiddleware])
+          const collection = synced[0]!
+          for (let index = 1; index <= spec.preexisting; index += 1) {
+            const id = `pre-${index}`
+            await storage.storageManager.collection(collection).createObject({ ...randomCreateValues(schemaRegistry(storage), collection, device.index * 31 + index), id })
+            knownPks.get(collection)!.add(id)
+          }
+        }
+        if (device.offlineFirst) logging.enable()
+        else logging.enable(device.deviceId)
         storage.storageManager.setMiddleware([pkMiddleware, logging])
       }
       device.storage = device.tabs[0]!.storage
@@ -347,6 +375,15 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
       return `local batch on ${collection}: ${ids.join(', ')}`
     }
 
+    /** An offline-first device's id, once its first sync registered it. */
+    const learnDeviceId = async (device: Device) => {
+      const identity = await device.clientSyncLog.getDeviceIdentity()
+      if (identity?.registered && device.deviceId !== identity.deviceId) {
+        device.deviceId = identity.deviceId
+        byDeviceId.set(stringify(device.deviceId), device)
+      }
+    }
+
     const sync = async (device: Device, fault: SyncFault, tab = 0): Promise<string> => {
       const { storage, clientSyncLog } = tabOf(device, tab)
       stats.syncs += 1
@@ -401,7 +438,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
           reconciler: failingReconciler,
           now: wallClock(device),
           userId: USER,
-          deviceId: device.deviceId,
+          ...(device.offlineFirst ? {} : { deviceId: device.deviceId }),
           batchSize: schedule.batchSize,
           integrationBatchSize: schedule.integrationBatchSize,
           events,
@@ -414,6 +451,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
         violations.push(`[unexpected error] sync of ${device.name} threw: ${errorText(error)}`)
         return `sync threw unexpectedly`
       } finally {
+        if (device.offlineFirst) await learnDeviceId(device)
         stats.faultsFired += sharedSyncLog.fired - firedBefore
         sharedSyncLog.arm(null)
         failReconcilerSeed = null

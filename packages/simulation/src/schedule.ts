@@ -13,6 +13,10 @@ export interface DeviceSpec {
    * Default 1.
    */
   tabs?: number
+  /** Objects (pks pre-1, pre-2, ...) in the first synced collection, written before sync was enabled. Default 0. */
+  preexisting?: number
+  /** Starts without a device id: writes before its first contact, registers at its first sync. Default false. */
+  offlineFirst?: boolean
 }
 
 /** What can go wrong during one sync. `at` picks the call or step, counted from 0 within the sync. */
@@ -140,6 +144,8 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
     skewMs: fc.integer({ min: -3 * HOUR, max: 3 * HOUR }),
     driftPpm: fc.integer({ min: -50_000, max: 50_000 }),
     tabs: fc.integer({ min: 1, max: 3 }),
+    preexisting: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 })),
+    offlineFirst: fc.boolean(),
   })
   // noBias: each seed generates one schedule, and fast-check's bias towards
   // small values on early runs would make every schedule tiny.
