@@ -7,9 +7,15 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 async function main() {
   // The sync server is reached through this page's own origin (/sync).
   const url = new URL(__SYNC_CONFIG__.url, location.href).toString()
-  const { storageManager, clientSyncLog, continuousSync, deviceId } = await openSyncedStorage({ ...__SYNC_CONFIG__, url })
+  const { storageManager, clientSyncLog, continuousSync } = await openSyncedStorage({ ...__SYNC_CONFIG__, url })
   const items = storageManager.collection('item')
-  $('device').textContent = `device ${deviceId}`
+
+  async function renderDevice() {
+    const identity = await clientSyncLog.getDeviceIdentity()
+    $('device').textContent = identity?.registered
+      ? `device ${identity.deviceId}`
+      : 'not connected to the sync server yet: your changes are kept on this device'
+  }
 
   async function renderItems() {
     const all = ((await items.findObjects({})) as Item[]).sort((a, b) => a.id.localeCompare(b.id))
@@ -34,6 +40,7 @@ async function main() {
   }
 
   function renderStatus() {
+    void renderDevice()
     const status = continuousSync.status
     const online = navigator.onLine
     $('network').textContent = online ? 'online' : 'offline'

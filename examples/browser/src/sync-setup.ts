@@ -50,20 +50,14 @@ export async function openSyncedStorage(options: { url: string; token: string; u
     retries: 1,
     timeoutMs: 5_000,
   })
-  // The device id is created once (this needs the server) and kept beside the data. All tabs of
-  // this browser are one device: a Web Lock keeps two tabs opened at once from creating two ids.
-  const deviceId = await navigator.locks.request('storex-sync-device-id', async () => {
-    const stored: string | number | null = JSON.parse(localStorage.getItem('storex-sync-device-id') ?? 'null')
-    if (stored !== null) return stored
-    const created = await sharedSyncLog.createDeviceId({ userId: options.userId })
-    localStorage.setItem('storex-sync-device-id', JSON.stringify(created))
-    return created
-  })
+  // No device id up front: the client sync log keeps one in the database (every tab shares it), made
+  // on the first write, so the app works offline from its first start; the first sync that reaches
+  // the server registers it.
 
   const pkMiddleware = new CustomAutoPkMiddleware()
   pkMiddleware.setup({ storageRegistry: storageManager.registry, collections: ['item'] })
   const logging = new SyncLoggingMiddleware({ storageManager, clientSyncLog, includeCollections: ['item'] })
-  logging.enable(deviceId)
+  logging.enable()
   storageManager.setMiddleware([pkMiddleware, logging])
 
   const continuousSync = new ContinuousSync({
@@ -72,11 +66,10 @@ export async function openSyncedStorage(options: { url: string; token: string; u
     sharedSyncLog,
     reconciler: reconcileSyncLog,
     userId: options.userId,
-    deviceId,
     loggingMiddleware: logging,
     intervalMs: 5_000,
     debounceMs: 300,
     backoff: { initialMs: 1_000, maxMs: 10_000 },
   })
-  return { storageManager, clientSyncLog, continuousSync, deviceId }
+  return { storageManager, clientSyncLog, continuousSync }
 }
