@@ -1,5 +1,5 @@
 import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
-import type { StorageRegistry } from '@worldbrain/storex'
+import type { CollectionDefinition, StorageRegistry } from '@worldbrain/storex'
 import {
   ClientSyncLogStorage,
   getObjectKey,
@@ -69,6 +69,7 @@ const USER = 'simulated-user'
 interface Tab {
   storage: SimulationStorage
   clientSyncLog: ClientSyncLogStorage
+  logging?: SyncLoggingMiddleware
 }
 
 interface Device {
@@ -86,10 +87,47 @@ interface Device {
   localWrites: number
   /** Started without a device id: `deviceId` is known after its first successful sync. */
   offlineFirst?: boolean
+  /** On the older app version (one field less) until an `appUpdate` step. */
+  olderApp?: boolean
+  pkCounter: number
+  pkMiddleware?: CustomAutoPkMiddleware
 }
 
 function schemaRegistry(storage: SimulationStorage): StorageRegistry {
   return storage.storageManager.registry as StorageRegistry
+}
+
+/** A collection definition as an app declares it, without what storex adds when it registers one. */
+function withoutDerivedProperties(definition: CollectionDefinition): CollectionDefinition {
+  const { name: _name, fieldsWithCustomType: _custom, relationshipsByAlias: _by, reverseRelationshipsByAlias: _reverse, pkIndex, indices, ...rest } =
+    structuredClone(definition) as CollectionDefinition & Record<string, unknown>
+  const fields = Object.fromEntries(Object.entries(rest.fields).filter(([name, field]) => !(name === 'id' && field.type === 'auto-pk' && !pkIndex)))
+  return { ...rest, fields, ...(indices?.length ? { indices: indices.filter((index) => !(index as { pk?: boolean }).pk) } : {}) } as CollectionDefinition
+}
+
+/**
+ * The app versions a schedule can mix: the older one lacks the last optional
+ * field of the first synced collection; its update registers the collection's
+ * history (older version, then the field added at a later date, as storex apps
+ * do). Null when that collection has no optional field.
+ */
+function appVersionsOf(schema: SimulationSchema, synced: string[]) {
+  const collection = synced[0]!
+  const definition = withoutDerivedProperties(schema.collections[collection]!)
+  const field = Object.entries(definition.fields).filter(([, field]) => (field as { optional?: boolean }).optional).at(-1)?.[0]
+  if (!field) return { olderSchema: null, updatedSchema: null, olderField: null }
+  const { [field]: _dropped, ...olderFields } = definition.fields
+  const older = { ...definition, fields: olderFields }
+  const latest = Math.max(
+    Date.parse('2026-11-30'), // the client sync log's newest collection
+    ...Object.values(schema.collections).map((candidate) => new Date((candidate as { version: Date }).version).getTime()),
+  )
+  const added = { ...definition, version: new Date(latest + 86_400_000) }
+  return {
+    olderSchema: { ...schema, collections: { ...schema.collections, [collection]: older } },
+    updatedSchema: { ...schema, collections: { ...schema.collections, [collection]: [older, added] as unknown as CollectionDefinition } },
+    olderField: { collection, field },
+  }
 }
 
 function hash(text: string): number {
@@ -135,6 +173,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
   validateSimulationSchema(schema)
   const synced = syncedCollectionsOf(schema)
   const unsynced = Object.keys(schema.collections).filter((name) => !synced.includes(name))
+  const { olderSchema, updatedSchema, olderField } = appVersionsOf(schema, synced)
   const backends = options.backends ?? defaultBackends
   const reconciler = options.reconciler ?? (reconcileSyncLog as ReconcilerFunction)
   const expectedState = options.expectedState === undefined ? lastWriterWins : options.expectedState
@@ -191,6 +230,56 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
     return reconciler(entries, reconcilerOptions)
   }
 
+  /** Opens a StorageManager over the device's database (a new one, or `database` again) with sync set up. */
+  const openTab = async (
+    device: Device,
+    factory: SimulationBackendFactory,
+    tabIndex: number,
+    database: string | undefined,
+    collections: SimulationSchema['collections'],
+  ): Promise<Tab> => {
+    let clientSyncLog!: ClientSyncLogStorage
+    const storage = await factory({
+      name: device.name,
+      ...(database ? { database } : {}),
+      setup: (storageManager) => {
+        // A copy per registry: storex adds derived properties to the definitions it registers.
+        storageManager.registry.registerCollections(structuredClone(collections))
+        clientSyncLog = new ClientSyncLogStorage({ storageManager })
+        registerModuleMapCollections(storageManager.registry, { clientSyncLog })
+      },
+    })
+    const prefix = tabIndex === 0 ? device.name : `${device.name}t${tabIndex}`
+    const pkMiddleware = new CustomAutoPkMiddleware({ pkGenerator: () => `${prefix}-${++device.pkCounter}` })
+    pkMiddleware.setup({ storageRegistry: storage.storageManager.registry, collections: synced })
+    const logging = new SyncLoggingMiddleware({
+      storageManager: storage.storageManager,
+      clientSyncLog,
+      includeCollections: synced,
+      getNow: () => wallClock(device),
+    })
+    if (device.offlineFirst) logging.enable()
+    else logging.enable(device.deviceId)
+    storage.storageManager.setMiddleware([pkMiddleware, logging])
+    if (tabIndex === 0) device.pkMiddleware = pkMiddleware
+    return { storage, clientSyncLog, logging }
+  }
+
+  /** The app update of a device on the older app version: its database opened again with the full schema. */
+  const updateApp = async (device: Device): Promise<string> => {
+    if (!device.olderApp) return 'already on the newest app version'
+    const factory = backends[schedule.devices[device.index]!.backend]!
+    const old = device.tabs[0]!
+    const database = old.storage.database!
+    ;(old.storage.storageManager.backend as { dexie?: { close(): void } }).dexie?.close()
+    const updated = await openTab(device, factory, 0, database, updatedSchema!.collections)
+    device.tabs[0] = updated
+    device.storage = updated.storage
+    device.clientSyncLog = updated.clientSyncLog
+    device.olderApp = false
+    return `app updated: ${olderField!.collection}.${olderField!.field} is known now`
+  }
+
   try {
     for (const [index, spec] of schedule.devices.entries()) {
       const factory = backends[spec.backend]
@@ -199,6 +288,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
       }
       const name = `d${index}`
       const device: Device = {
+        pkCounter: 0,
         index,
         name,
         deviceId: 0,
@@ -217,49 +307,30 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
         device.deviceId = await sharedSyncLog.createDeviceId({ userId: USER })
         byDeviceId.set(stringify(device.deviceId), device)
       }
-      let pkCounter = 0
-      for (let tabIndex = 0; tabIndex < Math.max(1, spec.tabs ?? 1); tabIndex += 1) {
+      device.olderApp = !!spec.olderApp && !!olderSchema && spec.backend === 'indexeddb'
+      const tabs = device.olderApp ? 1 : Math.max(1, spec.tabs ?? 1)
+      for (let tabIndex = 0; tabIndex < tabs; tabIndex += 1) {
         const database = device.tabs[0]?.storage.database
         if (tabIndex > 0 && !database) break // this backend cannot open one database twice
-        let clientSyncLog!: ClientSyncLogStorage
-        const storage = await factory({
-          name,
-          ...(database ? { database } : {}),
-          setup: (storageManager) => {
-            storageManager.registry.registerCollections(schema.collections)
-            clientSyncLog = new ClientSyncLogStorage({ storageManager })
-            registerModuleMapCollections(storageManager.registry, { clientSyncLog })
-          },
-        })
-        device.tabs.push({ storage, clientSyncLog })
-        const prefix = tabIndex === 0 ? name : `${name}t${tabIndex}`
-        const pkMiddleware = new CustomAutoPkMiddleware({ pkGenerator: () => `${prefix}-${++pkCounter}` })
-        pkMiddleware.setup({ storageRegistry: storage.storageManager.registry, collections: synced })
-        const logging = new SyncLoggingMiddleware({
-          storageManager: storage.storageManager,
-          clientSyncLog,
-          includeCollections: synced,
-          getNow: () => wallClock(device),
-        })
+        device.tabs.push(await openTab(device, factory, tabIndex, database, device.olderApp ? olderSchema!.collections : schema.collections))
         if (tabIndex === 0 && spec.preexisting) {
           // Objects the app wrote before it adopted sync: the same pks on every device that has them
           // (one catalogue), values of its own.
-          storage.storageManager.setMiddleware([pkMiddleware])
+          const { storageManager } = device.tabs[0]!.storage
+          storageManager.setMiddleware([device.pkMiddleware!])
           const collection = synced[0]!
           for (let index = 1; index <= spec.preexisting; index += 1) {
             const id = `pre-${index}`
-            await storage.storageManager.collection(collection).createObject({ ...randomCreateValues(schemaRegistry(storage), collection, device.index * 31 + index), id })
+            await storageManager.collection(collection).createObject({ ...randomCreateValues(schemaRegistry(device.tabs[0]!.storage), collection, device.index * 31 + index), id })
             knownPks.get(collection)!.add(id)
           }
+          storageManager.setMiddleware([device.pkMiddleware!, device.tabs[0]!.logging!])
         }
-        if (device.offlineFirst) logging.enable()
-        else logging.enable(device.deviceId)
-        storage.storageManager.setMiddleware([pkMiddleware, logging])
       }
       device.storage = device.tabs[0]!.storage
       device.clientSyncLog = device.tabs[0]!.clientSyncLog
     }
-    const registry = devices[0]!.storage.storageManager.registry as StorageRegistry
+    const newestRegistry = () => schemaRegistry((devices.find((device) => !device.olderApp) ?? devices[0]!).storage)
 
     const tabOf = (device: Device, tab: number | undefined) => device.tabs[(tab ?? 0) % device.tabs.length]!
     const localObjects = async (device: Device, collection: string) => {
@@ -268,9 +339,10 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
     }
     const remember = (collection: string, pk: unknown) => knownPks.get(collection)!.add(String(pk))
 
-    const write = async (device: Device, step: Exclude<Step, { op: 'sync' | 'tick' | 'clockJump' | 'badEntry' | 'cleanup' | 'syncAllTabs' }>): Promise<string> => {
+    const write = async (device: Device, step: Exclude<Step, { op: 'sync' | 'tick' | 'clockJump' | 'badEntry' | 'cleanup' | 'syncAllTabs' | 'appUpdate' }>): Promise<string> => {
       const collection = synced[step.collection % synced.length]!
       const { storage } = tabOf(device, step.tab)
+      const registry = schemaRegistry(storage)
       const objects = storage.storageManager.collection(collection)
       switch (step.op) {
         case 'create': {
@@ -349,7 +421,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
             Array.from({ length: step.size }, (_, index) =>
               tab.storage.storageManager
                 .collection(collection)
-                .createObject(randomCreateValues(registry, collection, step.seed + tabIndex * 101 + index))
+                .createObject(randomCreateValues(schemaRegistry(tab.storage), collection, step.seed + tabIndex * 101 + index))
                 .then((result) => {
                   const id = (result.object as Record<string, unknown>)['id']
                   remember(collection, id)
@@ -367,6 +439,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
       const collection = unsynced[seed % Math.max(1, unsynced.length)]
       if (!collection) return 'no unsynced collection'
       const random = new Random(seed)
+      const registry = schemaRegistry(tabOf(device, tab).storage)
       const ids = [0, 1, 2].map(() => `${device.name}-local-${++device.localWrites}`)
       await tabOf(device, tab).storage.storageManager.operation('executeBatch', [
         ...ids.map((id) => ({ operation: 'createObject', collection, args: { ...randomCreateValues(registry, collection, random.int(0, 2 ** 30)), id } })),
@@ -486,7 +559,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
               JSON.stringify({ operation: 'create', collection: synced[0], pk: { not: 'a pk' }, value: {} }),
               JSON.stringify({ operation: 'modify', collection: synced[0], pk: 'x' }),
               '"just a string"',
-            ][variant] ?? JSON.stringify({ operation: 'create', collection: synced[0], pk: `rogue-${index}`, value: randomCreateValues(registry, synced[0]!, index) })
+            ][variant] ?? JSON.stringify({ operation: 'create', collection: synced[0], pk: `rogue-${index}`, value: randomCreateValues(newestRegistry(), synced[0]!, index) })
             await inner.writeEntries([{ createdOn, data }], { userId: USER, deviceId: rogueDeviceId, now: simTime })
             rogueEntries.push({ deviceId: rogueDeviceId, createdOn })
             outcome = `rogue entry ${createdOn}: ${data}`
@@ -500,6 +573,9 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
             outcome = outcomes.map((text, tab) => `tab ${tab}: ${text}`).join('; ')
             break
           }
+          case 'appUpdate':
+            outcome = await updateApp(device!)
+            break
           case 'cleanup': {
             const { deleted } = await device!.clientSyncLog.deleteObsoleteEntries()
             cleanedUp.add(device!.name)
@@ -517,7 +593,12 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
       if (violations.length) break
     }
 
-    // Final round: no faults; everyone syncs until everything has reached everyone.
+    // Final round: every device on the newest app version; no faults; everyone syncs until everything has reached everyone.
+    for (const device of devices) {
+      if (!device.olderApp) continue
+      const outcome = await updateApp(device) // not inside trace?.(): that skips its argument without a trace
+      trace?.(`final round: ${device.name} ${outcome}`)
+    }
     if (!violations.length) {
       for (let round = 0; round < 2; round += 1) {
         for (const device of devices) {
@@ -529,7 +610,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
     }
     if (!violations.length) {
       violations.push(
-        ...(await checkFinalState({ devices, registry, synced, unsynced, inner, rogueEntries, rogueDeviceId, expectedState, cleanedUp })),
+        ...(await checkFinalState({ devices, registry: newestRegistry(), synced, unsynced, inner, rogueEntries, rogueDeviceId, expectedState, cleanedUp })),
       )
     }
     stats.entries = violations.length ? stats.entries : (await devices[0]!.clientSyncLog.getEntries()).length
@@ -619,10 +700,14 @@ async function checkFinalState(context: {
     if (local !== device.localWrites) {
       problems.push(`[2 lost write] ${device.name} wrote ${device.localWrites} objects to unsynced collections but holds ${local}`)
     }
-    const quarantined = new Set((await device.clientSyncLog.getQuarantinedEntries()).map((entry) => entry.id))
+    const quarantinedEntries = await device.clientSyncLog.getQuarantinedEntries()
+    const quarantined = new Set(quarantinedEntries.map((entry) => entry.id))
     const expectedQuarantine = new Set(context.rogueEntries.map((entry) => getQuarantineId(entry.deviceId, entry.createdOn)))
     if (stringify([...quarantined].sort()) !== stringify([...expectedQuarantine].sort())) {
-      problems.push(`[bad input] ${device.name} quarantined ${quarantined.size} entries, expected exactly the ${expectedQuarantine.size} rogue ones`)
+      const extra = quarantinedEntries.filter((entry) => !expectedQuarantine.has(entry.id)).map((entry) => `${entry.reason}: ${entry.message}`)
+      problems.push(
+        `[bad input] ${device.name} quarantined ${quarantined.size} entries, expected exactly the ${expectedQuarantine.size} rogue ones${extra.length ? `; not rogue: ${extra.join('; ')}` : ''}`,
+      )
     }
   }
   for (const device of devices) {

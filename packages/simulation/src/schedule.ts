@@ -17,6 +17,11 @@ export interface DeviceSpec {
   preexisting?: number
   /** Starts without a device id: writes before its first contact, registers at its first sync. Default false. */
   offlineFirst?: boolean
+  /**
+   * Runs the older app version, which lacks one field, until an `appUpdate`
+   * step (IndexedDB devices with one tab; ignored elsewhere). Default false.
+   */
+  olderApp?: boolean
 }
 
 /** What can go wrong during one sync. `at` picks the call or step, counted from 0 within the sync. */
@@ -66,6 +71,8 @@ export type Step = (
   | { op: 'burst'; device: number; collection: number; seed: number; size: number }
   /** Every tab of the device starts a sync at once (one runs at a time per device). */
   | { op: 'syncAllTabs'; device: number }
+  /** A device on the older app version updates (its database opens with the newer schema). */
+  | { op: 'appUpdate'; device: number }
 ) & {
   /** Which tab of the device does it (modulo its tabs; default 0). */
   tab?: number
@@ -134,6 +141,7 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
     { weight: 2, arbitrary: fc.record({ op: fc.constant('burst' as const), device, collection, seed, size: fc.integer({ min: 1, max: 4 }) }) },
     { weight: 6, arbitrary: fc.record({ op: fc.constant('sync' as const), device, fault, tab }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('syncAllTabs' as const), device }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('appUpdate' as const), device }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: HOUR }) }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('cleanup' as const), device }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('clockJump' as const), device, ms: fc.integer({ min: -6 * HOUR, max: 6 * HOUR }) }) },
@@ -146,6 +154,7 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
     tabs: fc.integer({ min: 1, max: 3 }),
     preexisting: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 })),
     offlineFirst: fc.boolean(),
+    olderApp: fc.boolean(),
   })
   // noBias: each seed generates one schedule, and fast-check's bias towards
   // small values on early runs would make every schedule tiny.
