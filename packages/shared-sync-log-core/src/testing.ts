@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { measureWriteBytes, readRefusal } from './limits'
 import type { DeviceId, SharedSyncLog, SharedSyncLogEntry, SharedSyncLogEntryInput, SharedSyncLogUpdate, UserId } from './types'
 
 export interface SharedSyncLogTestSetup {
@@ -36,6 +37,34 @@ export function runSharedSyncLogTests(name: string, setup: () => Promise<SharedS
   const OTHER_USER = 2
 
   describe(`SharedSyncLog conformance: ${name}`, () => {
+    describe('limits', () => {
+      it('publishes limits it honours: a write of exactly maxWriteBytes passes, one byte more is refused for its size', withLog(async ({ log }) => {
+        if (typeof log.getLimits !== 'function') {
+          return // limits are optional
+        }
+        const limits = await log.getLimits()
+        expect(limits.sizeRule === undefined || limits.sizeRule === 'json-utf8-v1').toBe(true)
+        for (const key of ['maxEntriesPerWrite', 'maxWriteBytes'] as const) {
+          if (limits[key] !== undefined) expect(limits[key]).toBeGreaterThan(0)
+        }
+        if (limits.maxWriteBytes === undefined || limits.maxWriteBytes > 8 * 1024 * 1024) {
+          return
+        }
+        const writer = await log.createDeviceId({ userId: USER })
+        const reader = await log.createDeviceId({ userId: USER })
+        const options = { userId: USER, deviceId: writer, now: 1000 }
+        const empty = measureWriteBytes([{ createdOn: 1, data: '' }], { deviceId: writer, now: 1000 })
+        const fitting = { createdOn: 1, data: 'x'.repeat(limits.maxWriteBytes - empty) }
+        expect(measureWriteBytes([fitting], { deviceId: writer, now: 1000 })).toBe(limits.maxWriteBytes)
+        await log.writeEntries([fitting], options)
+        const tooLarge = { createdOn: 2, data: 'y'.repeat(limits.maxWriteBytes - empty + 1) }
+        const error = await log.writeEntries([tooLarge], options).then(() => null, (thrown: unknown) => thrown)
+        expect(readRefusal(error)?.code).toBe('REQUEST_TOO_LARGE')
+        const update = await log.getUnsyncedEntries({ userId: USER, deviceId: reader })
+        expect(update.entries.map((entry) => entry.createdOn)).toEqual([1])
+      }))
+    })
+
     describe('devices', () => {
       it('hands out unique device ids of one type', withLog(async ({ log, deviceIdType }) => {
         const ids: DeviceId[] = []
