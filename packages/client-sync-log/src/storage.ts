@@ -20,6 +20,19 @@ import {
   type StoredQuarantinedEntry,
 } from './quarantine'
 import type { ClientSyncLogEntry, DeviceId, ObjectPk } from './types'
+import {
+  CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION,
+  clientSyncLogOutgoingQuarantineCollection,
+  listOutgoing,
+  planOutgoingDiscard,
+  quarantineOutgoing,
+  releaseOutgoing,
+  type OutgoingDiscardPlan,
+  type OutgoingQuarantineContext,
+  type OutgoingQuarantineInput,
+  type OutgoingQuarantinedEntry,
+  type StoredOutgoingQuarantinedEntry,
+} from './outgoing-quarantine'
 
 /** An entry as it arrives from the shared log, before it is stored. */
 export interface ReceivedClientSyncLogEntry {
@@ -87,6 +100,7 @@ export class ClientSyncLogStorage extends StorageModule {
       collections: {
         [collection]: clientSyncLogEntryCollection,
         [CLIENT_SYNC_LOG_QUARANTINE_COLLECTION]: clientSyncLogQuarantineCollection,
+        [CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION]: clientSyncLogOutgoingQuarantineCollection,
       },
       operations: {
         executeLogBatch: { operation: 'executeBatch', args: ['$batch'] },
@@ -98,6 +112,16 @@ export class ClientSyncLogStorage extends StorageModule {
           args: ['$where', '$options'],
         },
         countQuarantined: { operation: 'countObjects', collection: CLIENT_SYNC_LOG_QUARANTINE_COLLECTION, args: ['$where'] },
+        findOutgoingQuarantined: {
+          operation: 'findObjects',
+          collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION,
+          args: ['$where', '$options'],
+        },
+        countOutgoingQuarantined: {
+          operation: 'countObjects',
+          collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION,
+          args: ['$where'],
+        },
       },
     }
   }
@@ -110,7 +134,7 @@ export class ClientSyncLogStorage extends StorageModule {
   private async findIn<Row = StoredLogEntry>(
     field: string,
     values: string[],
-    operation: 'findEntries' | 'findQuarantined' = 'findEntries',
+    operation: 'findEntries' | 'findQuarantined' | 'findOutgoingQuarantined' = 'findEntries',
   ): Promise<Row[]> {
     const found: Row[] = []
     for (const part of chunk(values)) {
@@ -401,6 +425,60 @@ export class ClientSyncLogStorage extends StorageModule {
       })),
     )
     return { deleted: ids.length }
+  }
+
+  private get outgoing(): OutgoingQuarantineContext {
+    return {
+      findRecords: async (where) => (await this.operation('findOutgoingQuarantined', { where, options: {} })) ?? [],
+      findRecordsIn: (field, values) => this.findIn<StoredOutgoingQuarantinedEntry>(field, values, 'findOutgoingQuarantined'),
+      findEntriesIn: (field, values) => this.findIn(field, values),
+      revive: (stored) => this.revive(stored),
+      executeBatch: (batch) => this.executeBatch(batch),
+      chunk: (items) => chunk(items),
+    }
+  }
+
+  /**
+   * Sets own unshared entries aside that the shared log refused for good (or
+   * that wait behind such an entry of the same object): they stay in the log,
+   * are no longer returned by `getUnsharedEntries()`, and are listed by
+   * `getOutgoingQuarantinedEntries()`. See outgoing-quarantine.ts.
+   */
+  quarantineOutgoingEntries(items: OutgoingQuarantineInput[], options: { now: number }): Promise<{ quarantined: number }> {
+    return quarantineOutgoing(this.outgoing, items, options)
+  }
+
+  /** Own entries in the outgoing quarantine, oldest first, each with its reason and the entry itself. */
+  getOutgoingQuarantinedEntries(): Promise<OutgoingQuarantinedEntry[]> {
+    return listOutgoing(this.outgoing)
+  }
+
+  async countOutgoingQuarantinedEntries(): Promise<number> {
+    return Number(await this.operation('countOutgoingQuarantined', { where: {} }))
+  }
+
+  /** Object keys with entries in the outgoing quarantine: later entries of these objects are held too. */
+  async getOutgoingQuarantinedObjectKeys(): Promise<Set<string>> {
+    const records: StoredOutgoingQuarantinedEntry[] = (await this.operation('findOutgoingQuarantined', { where: {}, options: {} })) ?? []
+    return new Set(records.map((record) => record.objectKey))
+  }
+
+  /**
+   * Puts quarantined own entries back in line to be sent (e.g. after the
+   * server raised its limit): those of the objects the given ids belong to,
+   * all of an object's quarantined entries together, or every one.
+   */
+  releaseOutgoingQuarantinedEntries(options: { ids?: string[] } = {}): Promise<{ released: number; objectKeys: string[] }> {
+    return releaseOutgoing(this.outgoing, options)
+  }
+
+  /**
+   * What discarding quarantined own entries takes (per object, like the
+   * release). `discardOutgoingEntries()` of the orchestrator runs the plan
+   * with the object deletes in one batch and rebuilds the objects.
+   */
+  planOutgoingDiscard(options: { ids?: string[] } = {}): Promise<OutgoingDiscardPlan> {
+    return planOutgoingDiscard(this.outgoing, options)
   }
 
   /**
