@@ -103,12 +103,12 @@ export async function quarantineOutgoing(
   // The flag and the record change in one batch: an entry is never half set aside.
   await context.executeBatch([
     ...context.chunk(ids).map((part) => ({
-      operation: 'updateObjects',
+      operation: 'updateObjects' as const,
       collection: CLIENT_SYNC_LOG_COLLECTION,
       where: { id: { $in: part }, unshared: 1 },
       updates: { unshared: UNSHARED_QUARANTINED },
     })),
-    ...toInsert.map((args) => ({ operation: 'createObject', collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, args })),
+    ...toInsert.map((args) => ({ operation: 'createObject' as const, collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, args })),
   ])
   return { quarantined: toInsert.length }
 }
@@ -171,12 +171,12 @@ export async function releaseOutgoing(
   await context.executeBatch(
     context.chunk(ids).flatMap((part) => [
       {
-        operation: 'updateObjects',
+        operation: 'updateObjects' as const,
         collection: CLIENT_SYNC_LOG_COLLECTION,
         where: { id: { $in: part }, unshared: UNSHARED_QUARANTINED },
         updates: { unshared: 1 },
       },
-      { operation: 'deleteObjects', collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, where: { id: { $in: part } } },
+      { operation: 'deleteObjects' as const, collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, where: { id: { $in: part } } },
     ]),
   )
   return { released: ids.length, objectKeys: [...new Set(records.map((record) => record.objectKey))] }
@@ -211,11 +211,11 @@ export async function planOutgoingDiscard(
   }
   const batch: OperationBatch = [
     ...context.chunk(ids).flatMap((part) => [
-      { operation: 'deleteObjects', collection: CLIENT_SYNC_LOG_COLLECTION, where: { id: { $in: part } } },
-      { operation: 'deleteObjects', collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, where: { id: { $in: part } } },
+      { operation: 'deleteObjects' as const, collection: CLIENT_SYNC_LOG_COLLECTION, where: { id: { $in: part } } },
+      { operation: 'deleteObjects' as const, collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, where: { id: { $in: part } } },
     ]),
     ...context.chunk(objectKeys).map((part) => ({
-      operation: 'updateObjects',
+      operation: 'updateObjects' as const,
       collection: CLIENT_SYNC_LOG_COLLECTION,
       where: { objectKey: { $in: part } },
       updates: { needsIntegration: 1 },

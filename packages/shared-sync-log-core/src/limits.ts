@@ -67,9 +67,11 @@ export function readRefusal(error: unknown): { code: 'ENTRIES_REFUSED' | 'REQUES
   if (!error || typeof error !== 'object') {
     return null
   }
-  const { code, refused, message } = error as { code?: unknown; refused?: unknown; message?: unknown }
+  const { code, refused } = error as { code?: unknown; refused?: unknown }
+  // The log's words, without the package prefix of our errors.
+  const message = String((error as { message?: unknown }).message ?? '').replace(/^@storex-sync\/[a-z-]+: /, '')
   if (code === 'REQUEST_TOO_LARGE') {
-    return { code, refused: null, message: String(message ?? '') }
+    return { code, refused: null, message }
   }
   if (code === 'ENTRIES_REFUSED' && Array.isArray(refused)) {
     const valid = refused.filter(
@@ -78,7 +80,7 @@ export function readRefusal(error: unknown): { code: 'ENTRIES_REFUSED' | 'REQUES
     return {
       code,
       refused: valid.map((item) => ({ createdOn: item.createdOn, reason: String(item.reason ?? 'REFUSED'), message: String(item.message ?? '') })),
-      message: String(message ?? ''),
+      message,
     }
   }
   return null
