@@ -1,6 +1,6 @@
 import { doSync, validateSyncOptions } from './do-sync'
 import { SyncOrchestratorError } from './errors'
-import type { SyncOptions, SyncResult } from './types'
+import type { SyncOptions, SyncResult, SyncStage } from './types'
 
 /** How long to wait after a failed sync: exponential, with jitter. */
 export interface ContinuousSyncBackoff {
@@ -51,6 +51,10 @@ export interface ContinuousSyncStatus {
   pendingChanges: { unshared: number; needsIntegration: number } | null
   /** When the next sync is planned (ms since epoch), or null. */
   nextSyncAt: number | null
+  /** Own entries in the outgoing quarantine (refused by the shared log), refreshed like pendingChanges. Null until first read. */
+  outgoingQuarantined: number | null
+  /** The last failure of each stage since it last succeeded: `{ error, at }`. The sync doctor reads it. */
+  stageErrors: Partial<Record<SyncStage, { error: unknown; at: number }>>
 }
 
 /** Anything with an assignable `onEntriesLogged` hook, like SyncLoggingMiddleware. */
@@ -103,11 +107,12 @@ function countsOf(result: SyncResult): ContinuousSyncCounts {
     sent: result.sent.entries,
     received: result.received.entries,
     integrated: result.integrated.entries,
-    quarantined: Array.isArray(quarantined)
-      ? quarantined.length
-      : typeof receivedQuarantined === 'number'
-        ? receivedQuarantined
-        : 0,
+    quarantined:
+      (Array.isArray(quarantined)
+        ? quarantined.length
+        : typeof receivedQuarantined === 'number'
+          ? receivedQuarantined
+          : 0) + (Array.isArray(result.outgoingQuarantined) ? result.outgoingQuarantined.length : 0),
   }
 }
 
@@ -139,6 +144,8 @@ export class ContinuousSync {
   private lastCounts: ContinuousSyncCounts | null = null
   private lastError: unknown = null
   private pendingChanges: ContinuousSyncStatus['pendingChanges'] = null
+  private outgoingQuarantined: number | null = null
+  private stageErrors: ContinuousSyncStatus['stageErrors'] = {}
   private hook: ((info: { entries: number }) => void) | null = null
 
   constructor(options: ContinuousSyncOptions) {
@@ -191,6 +198,8 @@ export class ContinuousSync {
       consecutiveFailures: this.failures,
       pendingChanges: this.pendingChanges,
       nextSyncAt: this.timerDue,
+      outgoingQuarantined: this.outgoingQuarantined,
+      stageErrors: { ...this.stageErrors },
     }
   }
 
@@ -312,6 +321,8 @@ export class ContinuousSync {
     const events = {
       emit: (name: string, payload: any) => {
         userEvents?.emit(name, payload)
+        if (name === 'syncFailed') this.stageErrors[payload.stage as SyncStage] = { error: payload.error, at: this.getNow() }
+        else if (name === 'stageFinished') delete this.stageErrors[payload.stage as SyncStage]
         let changed = true
         if (name === 'receivedEntries') progress.received += payload.entries ?? 0
         else if (name === 'sentEntries') progress.sent += payload.entries ?? 0
@@ -392,6 +403,9 @@ export class ContinuousSync {
   private async refreshPending(): Promise<void> {
     try {
       this.pendingChanges = await this.syncOptions.clientSyncLog.countPending()
+      if (typeof this.syncOptions.clientSyncLog.countOutgoingQuarantinedEntries === 'function') {
+        this.outgoingQuarantined = await this.syncOptions.clientSyncLog.countOutgoingQuarantinedEntries()
+      }
     } catch {
       // A status read must not fail the sync; the counts stay as they were.
     }

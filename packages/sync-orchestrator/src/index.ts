@@ -13,6 +13,15 @@ export { retryQuarantinedEntries, type RetryQuarantinedEntriesOptions } from './
 export { ContinuousSync } from './continuous-sync'
 export { readLimits } from './send'
 export {
+  diagnoseSync,
+  classifySyncError,
+  describeDuration,
+  type DiagnoseSyncOptions,
+  type SyncDiagnosis,
+  type SyncFinding,
+  type SyncFindingCode,
+} from './doctor'
+export {
   retryOutgoingEntries,
   discardOutgoingEntries,
   type RetryOutgoingEntriesOptions,

@@ -53,7 +53,7 @@ describe.each(clientBackends.map((backend) => backend.kind))('a 6 MB note over H
 
     // Deleting the big note is held behind its create: nothing is stuck, nothing half-sent.
     const big = (await notes.findObjects({ title: 'big' }))[0] as { id: string }
-    await notes.deleteObject({ id: big.id })
+    await notes.deleteOneObject({ id: big.id })
     const second = await phone.sync()
     expect(second.outgoingQuarantined.map((entry) => [entry.operation, entry.reason])).toEqual([['delete', 'HELD_BEHIND']])
     const quarantined = await phone.clientSyncLog.getOutgoingQuarantinedEntries()

@@ -45,7 +45,7 @@ describe.each(clientBackends.map((backend) => backend.kind))('outgoing quarantin
 
     // An edit of the big note waits behind it; edits of other notes go.
     const big = (await notes.findObjects({ title: 'big' }))[0] as { id: string }
-    await notes.updateObject({ id: big.id }, { title: 'big, renamed' })
+    await notes.updateOneObject({ id: big.id }, { title: 'big, renamed' })
     await notes.updateObjects({ title: 'one' }, { title: 'one!' })
     const second = await a.sync()
     expect(second.sent.entries).toBe(1)
@@ -92,8 +92,8 @@ describe.each(clientBackends.map((backend) => backend.kind))('outgoing quarantin
     log.refuse = (data) => (data.includes('FORBIDDEN') ? 'the title contains a forbidden word' : null)
     const notes = a.storageManager.collection('note')
     const { object: note } = await notes.createObject({ title: 'fine' })
-    await notes.updateObject({ id: note.id }, { title: 'FORBIDDEN' })
-    await notes.updateObject({ id: note.id }, { body: 'after' })
+    await notes.updateOneObject({ id: note.id }, { title: 'FORBIDDEN' })
+    await notes.updateOneObject({ id: note.id }, { body: 'after' })
     await notes.createObject({ title: 'other' })
     const result: SyncResult = await a.sync()
     expect(result.sent.entries).toBe(2)
@@ -109,7 +109,7 @@ describe.each(clientBackends.map((backend) => backend.kind))('outgoing quarantin
     expect(await a.contents()).toEqual(await b.contents())
     expect(await titles(a)).toEqual(['fine', 'other'])
     // Later edits of the object are sent normally again.
-    await notes.updateObject({ id: note.id }, { title: 'fine again' })
+    await notes.updateOneObject({ id: note.id }, { title: 'fine again' })
     await a.sync()
     await b.sync()
     expect(await titles(b)).toEqual(['fine again', 'other'])

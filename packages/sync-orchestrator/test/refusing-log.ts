@@ -22,11 +22,23 @@ export class RefusingSharedSyncLog implements SharedSyncLog {
   refuse: (data: string) => string | null = () => null
   /** Thrown by the next write, once (e.g. a 503). */
   failNextWrite: Error | null = null
+  /** Thrown by getDeviceInfo and getServerTime while set (e.g. the network is down). */
+  failReads: Error | null = null
+  /** Added to Date.now() by getServerTime(). */
+  serverTimeOffsetMs = 0
   writes = 0
   refusedWrites = 0
 
   createDeviceId: SharedSyncLog['createDeviceId'] = (options) => this.inner.createDeviceId(options)
-  getDeviceInfo: SharedSyncLog['getDeviceInfo'] = (options) => this.inner.getDeviceInfo(options)
+  getDeviceInfo: SharedSyncLog['getDeviceInfo'] = async (options) => {
+    if (this.failReads) throw this.failReads
+    return this.inner.getDeviceInfo(options)
+  }
+
+  async getServerTime(): Promise<number> {
+    if (this.failReads) throw this.failReads
+    return Date.now() + this.serverTimeOffsetMs
+  }
   getUnsyncedEntries: SharedSyncLog['getUnsyncedEntries'] = (options) => this.inner.getUnsyncedEntries(options)
   markAsSeen: SharedSyncLog['markAsSeen'] = (update, options) => this.inner.markAsSeen(update, options)
 
