@@ -487,7 +487,7 @@ export class ClientSyncLogStorage extends StorageModule {
    * entries of the same object: everything before the object's latest delete
    * (the delete stays as a tombstone), and modifies whose every field a later
    * create or modify overwrites. Objects with entries awaiting integration
-   * are left alone, and so is the entry with the greatest createdOn (the clock
+   * or not yet shared are left alone, and so is the entry with the greatest createdOn (the clock
    * restarts from it).
    */
   async deleteObsoleteEntries(): Promise<{ deleted: number }> {
@@ -506,7 +506,9 @@ export class ClientSyncLogStorage extends StorageModule {
 
     const obsolete: ClientSyncLogEntry[] = []
     for (const history of byObject.values()) {
-      if (history.some((entry) => entry.needsIntegration)) {
+      // Unsent entries (waiting, or in the outgoing quarantine, where a discard
+      // may take them back) must not count as superseding shared ones.
+      if (history.some((entry) => entry.needsIntegration || entry.sharedOn === null)) {
         continue
       }
       let lastDelete = -1

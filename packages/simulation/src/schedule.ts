@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import type { SharedLogLimitsSpec } from './limited-log'
 
 /** A device of a schedule: where it stores data and how wrong its clock is. */
 export interface DeviceSpec {
@@ -50,6 +51,14 @@ export type Step =
   | { op: 'cleanup'; device: number }
   /** A rogue writer puts an entry the devices cannot use into the shared log. */
   | { op: 'badEntry'; variant: number }
+  /** Writes a value the limited shared log refuses (kind 0: too large, 1: for good, 2: until the server upgrade); pick odd updates an object. */
+  | { op: 'refusedWrite'; device: number; collection: number; pick: number; kind: number }
+  /** The server is upgraded: larger writes and entries refused until then pass. */
+  | { op: 'serverUpgrade' }
+  /** The device retries its outgoing quarantine. */
+  | { op: 'retryOutgoing'; device: number }
+  /** The device discards its outgoing quarantine. */
+  | { op: 'discardOutgoing'; device: number }
 
 export interface Schedule {
   devices: DeviceSpec[]
@@ -57,6 +66,8 @@ export interface Schedule {
   batchSize: number
   /** doSync integrationBatchSize. */
   integrationBatchSize: number
+  /** The shared log's limits (a largest write, refusals); none when absent. */
+  limits?: SharedLogLimitsSpec | null
   steps: Step[]
 }
 
@@ -69,6 +80,8 @@ export interface ScheduleArbitraryOptions {
   maxSteps?: number
   /** Include rogue bad entries in the shared log. Default true. */
   badEntries?: boolean
+  /** A shared log with limits and refusals, and the steps that meet them. Default true. */
+  outgoingRefusals?: boolean
   /** Which sync faults to inject. Default: all kinds. */
   faultKinds?: Array<Exclude<SyncFault['kind'], 'none'>>
 }
@@ -112,6 +125,14 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
     { weight: 1, arbitrary: fc.record({ op: fc.constant('cleanup' as const), device }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('clockJump' as const), device, ms: fc.integer({ min: -6 * HOUR, max: 6 * HOUR }) }) },
     ...(options.badEntries === false ? [] : [{ weight: 1, arbitrary: fc.record({ op: fc.constant('badEntry' as const), variant: fc.nat({ max: 5 }) }) }]),
+    ...(options.outgoingRefusals === false
+      ? []
+      : [
+          { weight: 2, arbitrary: fc.record({ op: fc.constant('refusedWrite' as const), device, collection, pick, kind: fc.nat({ max: 2 }) }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('serverUpgrade' as const) }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('retryOutgoing' as const), device }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('discardOutgoing' as const), device }) },
+        ]),
   )
   const deviceSpec = fc.record({
     backend: fc.constantFrom(...backends),
@@ -124,6 +145,13 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
     devices: fc.array(deviceSpec, { minLength: minDevices, maxLength: maxDevices, size: 'max' }),
     batchSize: fc.constantFrom(1, 2, 3, 5, 1000),
     integrationBatchSize: fc.constantFrom(1, 2, 4, 500),
+    limits:
+      options.outgoingRefusals === false
+        ? fc.constant(null)
+        : fc.oneof(
+            { weight: 1, arbitrary: fc.constant(null) },
+            { weight: 3, arbitrary: fc.record({ maxWriteBytes: fc.constantFrom(1200, 3000, 20_000), publish: fc.boolean() }) },
+          ),
     steps: fc.array(step, { minLength: 1, maxLength: options.maxSteps ?? 40, size: 'max' }),
   }))
 }

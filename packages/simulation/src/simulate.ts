@@ -37,6 +37,7 @@ export interface SimulationSummary {
   faultsFired: number
   entries: number
   quarantined: number
+  outgoingQuarantined: number
   integrationFailures: number
   durationMs: number
   msPerSchedule: number
@@ -110,6 +111,7 @@ export async function simulate(options: SimulateOptions = {}): Promise<Simulatio
     faultsFired: 0,
     entries: 0,
     quarantined: 0,
+    outgoingQuarantined: 0,
     integrationFailures: 0,
     durationMs: 0,
     msPerSchedule: 0,
@@ -123,6 +125,7 @@ export async function simulate(options: SimulateOptions = {}): Promise<Simulatio
     summary.faultsFired += report.stats.faultsFired
     summary.entries += report.stats.entries
     summary.quarantined += report.stats.quarantined
+    summary.outgoingQuarantined += report.stats.outgoingQuarantined ?? 0
     summary.integrationFailures += report.stats.integrationFailures
     if (failure) {
       summary.failures.push(failure)
