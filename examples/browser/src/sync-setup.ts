@@ -75,5 +75,5 @@ export async function openSyncedStorage(options: { url: string; token: string; u
     debounceMs: 300,
     backoff: { initialMs: 1_000, maxMs: 10_000 },
   })
-  return { storageManager, continuousSync, deviceId }
+  return { storageManager, continuousSync, deviceId, clientSyncLog, sharedSyncLog, userId: options.userId }
 }

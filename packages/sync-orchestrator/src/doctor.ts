@@ -208,9 +208,17 @@ export async function diagnoseSync(options: DiagnoseSyncOptions): Promise<SyncDi
     add({
       code: 'STAGE_FAILED',
       severity: kind === 'unreachable' ? 'waiting' : 'problem',
-      message: `${failure.stage ? STAGE_WORDS[failure.stage] : 'The last sync'} failed${failure.at !== null ? ` ${describeDuration(now - failure.at)} ago` : ''}: ${errorMessage(failure.error)}`,
+      message: `${failure.stage ? STAGE_WORDS[failure.stage] : 'The last sync'} failed${failure.at !== null ? ` ${describeDuration(now - failure.at)} ago` : ''}: ${
+        kind === 'unreachable'
+          ? 'the sync server could not be reached (no connection, or the server is busy).'
+          : kind === 'auth'
+            ? 'the sync server refused the sign-in.'
+            : kind === 'unknownDevice'
+              ? 'the sync server does not know this device.'
+              : errorMessage(failure.error)
+      }`,
       advice: kind === 'unreachable' ? 'Sync retries by itself; check the internet connection if this stays.' : 'See the other findings; if none explains it, report the message.',
-      details: { stage: failure.stage, error: failure.error, at: failure.at },
+      details: { stage: failure.stage, error: failure.error, errorMessage: errorMessage(failure.error), at: failure.at },
     })
   }
   if (status && (status.state !== 'running' || (status.lastSyncAt === null && !status.syncing))) {
@@ -266,9 +274,9 @@ export async function diagnoseSync(options: DiagnoseSyncOptions): Promise<SyncDi
         add({
           code: 'SERVER_UNREACHABLE',
           severity: 'waiting',
-          message: `The sync server could not be reached: ${errorMessage(error)}`,
+          message: kind === 'unreachable' ? 'The sync server could not be reached.' : `Asking the sync server failed: ${errorMessage(error)}`,
           advice: 'Check the internet connection; sync retries by itself.',
-          details: { error },
+          details: { error, errorMessage: errorMessage(error) },
         })
       }
     }

@@ -86,7 +86,7 @@ describe.each(clientBackends.map((backend) => backend.kind))('the sync doctor on
     expect(Object.keys(continuous.status.stageErrors)).toEqual(['share'])
     const diagnosis = await diagnose(a, { continuousSync: continuous })
     expect(codes(diagnosis)).toEqual(['UNSENT_ENTRIES', 'STAGE_FAILED', 'NOT_SYNCING', 'AUTH_REFUSED'])
-    expect(diagnosis.findings[1]!.message).toMatch(/^Sending changes from this device failed \d+ seconds? ago: server answered 401/)
+    expect(diagnosis.findings[1]!.message).toMatch(/^Sending changes from this device failed \d+ seconds? ago: the sync server refused the sign-in\.$/)
     expect(diagnosis.findings[3]!.message).toMatch(/refused this device’s sign-in/)
     // After a successful sync the stage error is gone.
     await continuous.syncNow()
