@@ -186,8 +186,9 @@ export class HttpSharedSyncLog implements SharedSyncLog {
     try {
       return await this.call<{ limits?: unknown; now?: unknown }>('info', {})
     } catch (error) {
-      if ((error as { code?: unknown })?.code === 'ROUTE_NOT_FOUND') {
-        return null // an older server: no published limits
+      const { code, status } = (error ?? {}) as { code?: unknown; status?: unknown }
+      if (code === 'ROUTE_NOT_FOUND' || status === 404 || status === 405) {
+        return null // an older server (or a proxy that does not pass the route): no published limits
       }
       throw error
     }

@@ -9,6 +9,7 @@ import {
   type SharedSyncLogLimits,
 } from '@storex-sync/shared-sync-log-core'
 import { DEFAULT_BATCH_SIZE, emptyResult, jsonSyncSerializer, positiveInteger, wallNow } from './do-sync'
+import { SyncOrchestratorError } from './errors'
 import { createEmitter } from './internal/events'
 import type { CommonSyncOptions, OutgoingQuarantinedSummary, SyncResult } from './types'
 
@@ -88,7 +89,10 @@ export async function shareLogEntries(options: CommonSyncOptions, result: SyncRe
   const quarantine = async (items: SetAside[]) => {
     if (!items.length) return
     if (!canQuarantine) {
-      throw new Error(`the shared log refused ${describeEntry(items[0]!.entry)}: ${items[0]!.message}`)
+      throw new SyncOrchestratorError(
+        'OUTGOING_QUARANTINE_MISSING',
+        `the shared log refused ${describeEntry(items[0]!.entry)} (${items[0]!.message}), and this clientSyncLog has no outgoing quarantine to set it aside; update @storex-sync/client-sync-log.`,
+      )
     }
     await clientSyncLog.quarantineOutgoingEntries(items, { now })
     const summaries: OutgoingQuarantinedSummary[] = items.map(({ entry, reason, message }) => {

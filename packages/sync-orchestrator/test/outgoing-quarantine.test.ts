@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { reconcileSyncLog } from '@storex-sync/reconciliation'
-import { discardOutgoingEntries, retryOutgoingEntries, type SyncResult } from '@storex-sync/sync-orchestrator'
+import { ContinuousSync, discardOutgoingEntries, retryOutgoingEntries, type SyncResult } from '@storex-sync/sync-orchestrator'
 import { clientBackends } from '@storex-sync/test-backends'
 import { createTestDevice, type TestDevice } from './devices'
 import { RefusingSharedSyncLog } from './refusing-log'
@@ -152,5 +152,30 @@ describe.each(clientBackends.map((backend) => backend.kind))('outgoing quarantin
     expect(log.refusedWrites).toBe(0)
     expect(Math.max(...sizes)).toBeLessThan(5)
     expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(12)
+  })
+
+  it('ContinuousSync says so: finished counts, progress, and the status count of the outgoing quarantine', async () => {
+    const { log, a } = await setup()
+    log.maxWriteBytes = 1500
+    await a.storageManager.collection('note').createObject({ title: 'big', body: 'x'.repeat(3000) })
+    await a.storageManager.collection('note').createObject({ title: 'small' })
+    const continuous = new ContinuousSync({
+      storageManager: a.storageManager,
+      clientSyncLog: a.clientSyncLog,
+      sharedSyncLog: log,
+      reconciler: reconcileSyncLog,
+      userId: USER,
+      deviceId: a.deviceId,
+      syncOnStart: false,
+      intervalMs: 0,
+    })
+    const finished: Array<{ sent: number; quarantined: number }> = []
+    continuous.on('finished', ({ sent, quarantined }) => finished.push({ sent, quarantined }))
+    const result = await continuous.syncNow()
+    expect(result.outgoingQuarantined).toHaveLength(1)
+    expect(finished).toEqual([{ sent: 1, quarantined: 1 }])
+    expect(continuous.status.outgoingQuarantined).toBe(1)
+    expect(continuous.status.lastError).toBeNull()
+    await continuous.stop()
   })
 })
