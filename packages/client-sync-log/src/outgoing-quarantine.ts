@@ -223,3 +223,62 @@ export async function planOutgoingDiscard(
   ]
   return { objects: [...objects.values()], entryIds: ids, batch }
 }
+
+/**
+ * Settles quarantined entries that a later delete of their object made moot.
+ * A delete wins over every earlier write, so no device's outcome depends on
+ * what the object's quarantine holds before it, and this device already shows
+ * the object deleted: those entries are dropped, and the held entries after
+ * the delete go back in line to be sent, up to the next entry that was itself
+ * refused. The deletes are those held in the quarantine, plus `deletes`
+ * (unsent deletes the caller found waiting behind quarantined entries). One batch.
+ */
+export async function settleBehindDeletes(
+  context: OutgoingQuarantineContext,
+  deletes: Array<{ objectKey: string; createdOn: number }> = [],
+): Promise<{ dropped: number; released: number }> {
+  const listed = await listOutgoing(context)
+  const byObject = new Map<string, OutgoingQuarantinedEntry[]>()
+  for (const item of listed) {
+    byObject.set(item.objectKey, [...(byObject.get(item.objectKey) ?? []), item])
+  }
+  const lastDelete = new Map<string, number>()
+  for (const item of listed) {
+    if (item.reason === 'HELD_BEHIND' && item.entry?.operation === 'delete') {
+      lastDelete.set(item.objectKey, Math.max(lastDelete.get(item.objectKey) ?? -Infinity, item.entry.createdOn))
+    }
+  }
+  for (const item of deletes) {
+    lastDelete.set(item.objectKey, Math.max(lastDelete.get(item.objectKey) ?? -Infinity, item.createdOn))
+  }
+  const drop: string[] = []
+  const release: string[] = []
+  for (const [objectKey, deletedOn] of lastDelete) {
+    const items = byObject.get(objectKey) ?? []
+    const after = items.filter((item) => (item.entry?.createdOn ?? -Infinity) >= deletedOn)
+    drop.push(...items.filter((item) => (item.entry?.createdOn ?? -Infinity) < deletedOn).map((item) => item.id))
+    for (const item of after) {
+      if (item.reason !== 'HELD_BEHIND') break
+      release.push(item.id)
+    }
+  }
+  if (!drop.length && !release.length) {
+    return { dropped: 0, released: 0 }
+  }
+  await context.executeBatch([
+    ...context.chunk(drop).flatMap((part) => [
+      { operation: 'deleteObjects' as const, collection: CLIENT_SYNC_LOG_COLLECTION, where: { id: { $in: part }, unshared: UNSHARED_QUARANTINED } },
+      { operation: 'deleteObjects' as const, collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, where: { id: { $in: part } } },
+    ]),
+    ...context.chunk(release).flatMap((part) => [
+      {
+        operation: 'updateObjects' as const,
+        collection: CLIENT_SYNC_LOG_COLLECTION,
+        where: { id: { $in: part }, unshared: UNSHARED_QUARANTINED },
+        updates: { unshared: 1 },
+      },
+      { operation: 'deleteObjects' as const, collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, where: { id: { $in: part } } },
+    ]),
+  ])
+  return { dropped: drop.length, released: release.length }
+}

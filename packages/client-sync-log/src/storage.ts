@@ -27,6 +27,7 @@ import {
   planOutgoingDiscard,
   quarantineOutgoing,
   releaseOutgoing,
+  settleBehindDeletes,
   type OutgoingDiscardPlan,
   type OutgoingQuarantineContext,
   type OutgoingQuarantineInput,
@@ -457,10 +458,17 @@ export class ClientSyncLogStorage extends StorageModule {
     return Number(await this.operation('countOutgoingQuarantined', { where: {} }))
   }
 
-  /** Object keys with entries in the outgoing quarantine: later entries of these objects are held too. */
-  async getOutgoingQuarantinedObjectKeys(): Promise<Set<string>> {
+  /**
+   * Objects with entries in the outgoing quarantine, each with the createdOn
+   * of its first one: later entries of these objects are held too.
+   */
+  async getOutgoingQuarantinedObjects(): Promise<Map<string, number>> {
     const records: StoredOutgoingQuarantinedEntry[] = (await this.operation('findOutgoingQuarantined', { where: {}, options: {} })) ?? []
-    return new Set(records.map((record) => record.objectKey))
+    const objects = new Map<string, number>()
+    for (const record of records) {
+      objects.set(record.objectKey, Math.min(objects.get(record.objectKey) ?? Infinity, Number(record.createdOn)))
+    }
+    return objects
   }
 
   /**
@@ -470,6 +478,18 @@ export class ClientSyncLogStorage extends StorageModule {
    */
   releaseOutgoingQuarantinedEntries(options: { ids?: string[] } = {}): Promise<{ released: number; objectKeys: string[] }> {
     return releaseOutgoing(this.outgoing, options)
+  }
+
+  /**
+   * Drops quarantined own entries that a later delete of their object (held
+   * behind them, or unsent and passed in `deletes`) made moot, and puts a held
+   * delete back in line: deleting a note that was too large to upload
+   * resolves it. `doSync` calls it while sending.
+   */
+  settleOutgoingBehindDeletes(
+    deletes: Array<{ objectKey: string; createdOn: number }> = [],
+  ): Promise<{ dropped: number; released: number }> {
+    return settleBehindDeletes(this.outgoing, deletes)
   }
 
   /**

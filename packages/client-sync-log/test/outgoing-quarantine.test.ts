@@ -36,7 +36,7 @@ describe.each(clientBackends)('outgoing quarantine on $kind', ({ create }) => {
       [3, 'HELD_BEHIND', 'waits for createdOn 1', 50, 'user', 'u1'],
     ])
     expect(await log.countOutgoingQuarantinedEntries()).toBe(2)
-    expect([...(await log.getOutgoingQuarantinedObjectKeys())]).toEqual([listed[0]!.objectKey])
+    expect([...(await log.getOutgoingQuarantinedObjects())]).toEqual([[listed[0]!.objectKey, 1]])
   })
 
   it('releases per object: one id puts all of its object\'s quarantined entries back in line', async () => {
@@ -65,6 +65,32 @@ describe.each(clientBackends)('outgoing quarantine on $kind', ({ create }) => {
     await setup.storage.storageManager.backend.operation('executeBatch', plan.batch)
     const entries = await log.getEntries()
     expect(entries.map((item) => [item.createdOn, item.needsIntegration])).toEqual([[1, true], [2, false], [4, false]])
+    expect(await log.countOutgoingQuarantinedEntries()).toBe(0)
+  })
+
+  it('settles entries made moot by a later delete: drops those before the held delete, releases it and the held ones after it', async () => {
+    await log.insertEntries([
+      entry({ createdOn: 5, pk: 'u1', operation: 'delete' }),
+      entry({ createdOn: 6, pk: 'u1' }),
+      entry({ createdOn: 7, pk: 'u1', operation: 'modify', value: { age: 7 } }),
+      entry({ createdOn: 8, pk: 'u1', operation: 'modify', value: { age: 8 } }),
+    ])
+    const byCreatedOn = new Map((await log.getUnsharedEntries()).map((item) => [item.createdOn, item]))
+    const held = (createdOn: number) => ({ entry: byCreatedOn.get(createdOn)!, reason: 'HELD_BEHIND' as const, message: 'waits' })
+    await log.quarantineOutgoingEntries([
+      { entry: byCreatedOn.get(1)!, reason: 'TOO_LARGE', message: 'big' },
+      held(3), held(5), held(6),
+      { entry: byCreatedOn.get(7)!, reason: 'REFUSED', message: 'no' },
+      held(8),
+    ], { now: 1 })
+    expect(await log.settleOutgoingBehindDeletes()).toEqual({ dropped: 2, released: 2 })
+    expect((await log.getEntries()).map((item) => item.createdOn)).toEqual([2, 4, 5, 6, 7, 8])
+    expect((await log.getUnsharedEntries()).map((item) => item.createdOn)).toEqual([2, 4, 5, 6])
+    expect((await log.getOutgoingQuarantinedEntries()).map((item) => [item.entry?.createdOn, item.reason])).toEqual([[7, 'REFUSED'], [8, 'HELD_BEHIND']])
+    expect(await log.settleOutgoingBehindDeletes()).toEqual({ dropped: 0, released: 0 })
+    // A delete still waiting to be sent, passed in, settles what is quarantined before it.
+    const [refused] = await log.getOutgoingQuarantinedEntries()
+    expect(await log.settleOutgoingBehindDeletes([{ objectKey: refused!.objectKey, createdOn: 9 }])).toEqual({ dropped: 2, released: 0 })
     expect(await log.countOutgoingQuarantinedEntries()).toBe(0)
   })
 })

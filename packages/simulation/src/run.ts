@@ -55,6 +55,8 @@ export interface RunStats {
   quarantined: number
   /** Own entries set aside because the shared log refused them (or held behind such). */
   outgoingQuarantined: number
+  /** Quarantined own entries dropped because a later delete of their object made them moot. */
+  outgoingSettled: number
   integrationFailures: number
   durationMs: number
 }
@@ -129,7 +131,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
   }
 
   const violations: string[] = []
-  const stats: RunStats = { steps: 0, syncs: 0, faultsFired: 0, entries: 0, quarantined: 0, outgoingQuarantined: 0, integrationFailures: 0, durationMs: 0 }
+  const stats: RunStats = { steps: 0, syncs: 0, faultsFired: 0, entries: 0, quarantined: 0, outgoingQuarantined: 0, outgoingSettled: 0, integrationFailures: 0, durationMs: 0 }
   let simTime = T0
   const devices: Device[] = []
   const byDeviceId = new Map<string, Device>()
@@ -312,6 +314,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
           if (name === 'objectIntegrationFailed') stats.integrationFailures += 1
           if (name === 'entriesQuarantined') stats.quarantined += payload.entries.length
           if (name === 'outgoingEntriesQuarantined') stats.outgoingQuarantined += payload.entries.length
+          if (name === 'outgoingEntriesSettled') stats.outgoingSettled += payload.dropped
           const here = boundary++
           if (fault.kind === 'abort' && here === fault.at && !aborted) {
             aborted = true

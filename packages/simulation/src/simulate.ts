@@ -38,6 +38,7 @@ export interface SimulationSummary {
   entries: number
   quarantined: number
   outgoingQuarantined: number
+  outgoingSettled: number
   integrationFailures: number
   durationMs: number
   msPerSchedule: number
@@ -112,6 +113,7 @@ export async function simulate(options: SimulateOptions = {}): Promise<Simulatio
     entries: 0,
     quarantined: 0,
     outgoingQuarantined: 0,
+    outgoingSettled: 0,
     integrationFailures: 0,
     durationMs: 0,
     msPerSchedule: 0,
@@ -126,6 +128,7 @@ export async function simulate(options: SimulateOptions = {}): Promise<Simulatio
     summary.entries += report.stats.entries
     summary.quarantined += report.stats.quarantined
     summary.outgoingQuarantined += report.stats.outgoingQuarantined ?? 0
+    summary.outgoingSettled += report.stats.outgoingSettled ?? 0
     summary.integrationFailures += report.stats.integrationFailures
     if (failure) {
       summary.failures.push(failure)

@@ -41,6 +41,23 @@ describe('a shared log with limits', () => {
     expect(report.stats.outgoingQuarantined).toBeGreaterThanOrEqual(3)
   })
 
+  it('a delete after a refused entry settles it: the refused entry is dropped, the delete sent', async () => {
+    const report = await runSchedule(
+      withLimits(true, [
+        { op: 'refusedWrite', device: 0, collection: 0, pick: 0, kind: 1 },
+        { op: 'sync', device: 0, fault: { kind: 'none' } },
+        { op: 'delete', device: 0, collection: 0, pick: 0 },
+        { op: 'sync', device: 0, fault: { kind: 'none' } },
+        { op: 'refusedWrite', device: 1, collection: 1, pick: 0, kind: 0 },
+        { op: 'update', device: 1, collection: 1, pick: 0, seed: 5 },
+        { op: 'delete', device: 1, collection: 1, pick: 0 },
+        { op: 'sync', device: 1, fault: { kind: 'none' } },
+      ]),
+    )
+    expect(report.violations).toEqual([])
+    expect(report.stats.outgoingSettled).toBe(3)
+  })
+
   it('random schedules with limits keep every invariant and do meet refusals', async () => {
     const summary = await simulate({ firstSeed: 9001, count: 15 })
     expect(summary.failures.map((failure) => failure.violations)).toEqual([])

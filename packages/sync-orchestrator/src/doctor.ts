@@ -161,7 +161,7 @@ export async function diagnoseSync(options: DiagnoseSyncOptions): Promise<SyncDi
         code: 'OUTGOING_QUARANTINE',
         severity: 'problem',
         message: `${plural(objects, 'item')} on this device could not be uploaded and ${objects === 1 ? 'is' : 'are'} kept only here: ${reasons.join('; ')}.`,
-        advice: 'Make the item smaller and retry, retry after the server was updated, or discard the change (the item then goes back to what the other devices have).',
+        advice: 'Delete the item, make it smaller and retry, retry after the server was updated, or discard the change (the item then goes back to what the other devices have).',
         details: { count: outgoing.length, objects, byReason, ids: outgoing.map((entry) => entry.id) },
       })
     }

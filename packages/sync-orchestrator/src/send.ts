@@ -81,7 +81,22 @@ export async function shareLogEntries(options: CommonSyncOptions, result: SyncRe
   const overhead = measureWriteOverhead(writeOptions)
   const maxBytes = limits.maxWriteBytes
   const canQuarantine = typeof clientSyncLog.quarantineOutgoingEntries === 'function'
-  const blocked: Set<string> = canQuarantine ? await clientSyncLog.getOutgoingQuarantinedObjectKeys() : new Set()
+  const canSettle = typeof clientSyncLog.settleOutgoingBehindDeletes === 'function'
+  const settle = async (deletes: Array<{ objectKey: string; createdOn: number }> = []): Promise<boolean> => {
+    if (!canSettle) return false
+    const settled = await clientSyncLog.settleOutgoingBehindDeletes(deletes)
+    if (!settled.dropped && !settled.released) return false
+    emit('outgoingEntriesSettled', settled)
+    return true
+  }
+  // An object deleted after its refused entry: the refused entries are moot, the delete goes.
+  await settle()
+  // Per object with quarantined entries, the createdOn of the first one: its later entries are held.
+  const loadBlocked = async () => (canQuarantine ? await clientSyncLog.getOutgoingQuarantinedObjects() : new Map<string, number>())
+  let blocked = await loadBlocked()
+  const isBlocked = (key: string, createdOn: number) => createdOn > (blocked.get(key) ?? Infinity)
+  const block = (key: string, createdOn: number) => blocked.set(key, Math.min(blocked.get(key) ?? Infinity, createdOn))
+  let settledInStage = false
   const now = wallNow(options.now)
   let pageSent = 0
   let pageQuarantined = 0
@@ -96,7 +111,7 @@ export async function shareLogEntries(options: CommonSyncOptions, result: SyncRe
     }
     await clientSyncLog.quarantineOutgoingEntries(items, { now })
     const summaries: OutgoingQuarantinedSummary[] = items.map(({ entry, reason, message }) => {
-      blocked.add(getObjectKey(entry.collection, entry.pk))
+      block(getObjectKey(entry.collection, entry.pk), entry.createdOn)
       return { deviceId: entry.deviceId, createdOn: entry.createdOn, collection: entry.collection, pk: entry.pk, operation: entry.operation, reason, message }
     })
     result.sent.quarantined += items.length
@@ -154,8 +169,8 @@ export async function shareLogEntries(options: CommonSyncOptions, result: SyncRe
       const middle = Math.ceil(chunk.length / 2)
       await sendChunk(chunk.slice(0, middle))
       const second = chunk.slice(middle)
-      await quarantine(second.filter((item) => blocked.has(item.key)).map((item) => heldBehind(item.entry)))
-      return sendChunk(second.filter((item) => !blocked.has(item.key)))
+      await quarantine(second.filter((item) => isBlocked(item.key, item.entry.createdOn)).map((item) => heldBehind(item.entry)))
+      return sendChunk(second.filter((item) => !isBlocked(item.key, item.entry.createdOn)))
     }
     await clientSyncLog.markAsShared(chunk.map((item) => item.entry), { sharedOn: now })
     result.sent.entries += chunk.length
@@ -173,10 +188,12 @@ export async function shareLogEntries(options: CommonSyncOptions, result: SyncRe
     const ready: Prepared[] = []
     const filtered: ClientSyncLogEntry[] = []
     const setAside: SetAside[] = []
+    const deletesBehind: Array<{ objectKey: string; createdOn: number }> = []
     for (const entry of entries) {
       const key = getObjectKey(entry.collection, entry.pk)
-      if (blocked.has(key)) {
-        setAside.push(heldBehind(entry))
+      if (isBlocked(key, entry.createdOn)) {
+        if (entry.operation === 'delete' && canSettle && !settledInStage) deletesBehind.push({ objectKey: key, createdOn: entry.createdOn })
+        else setAside.push(heldBehind(entry))
         continue
       }
       const processed = options.preSend ? (await options.preSend({ entry })).entry : entry
@@ -190,7 +207,7 @@ export async function shareLogEntries(options: CommonSyncOptions, result: SyncRe
         if (typeof data !== 'string') throw new Error(`the serializer returned ${typeof data}, not a string`)
       } catch (error) {
         setAside.push({ entry, reason: 'UNSERIALIZABLE', message: `the serializer failed: ${(error as Error)?.message ?? String(error)}` })
-        if (canQuarantine) blocked.add(key)
+        if (canQuarantine) block(key, entry.createdOn)
         continue
       }
       const input = { createdOn: entry.createdOn, data }
@@ -201,10 +218,18 @@ export async function shareLogEntries(options: CommonSyncOptions, result: SyncRe
           reason: 'TOO_LARGE',
           message: `this entry takes ${overhead + bytes} bytes on its own, more than the ${maxBytes} bytes the shared log accepts in one write`,
         })
-        if (canQuarantine) blocked.add(key)
+        if (canQuarantine) block(key, entry.createdOn)
         continue
       }
       ready.push({ entry, key, input, bytes })
+    }
+    if (deletesBehind.length) {
+      // Objects deleted after their refused entries: those are moot now, the deletes go. The
+      // page is read again (once per stage), as what is blocked has changed.
+      settledInStage = true
+      await settle(deletesBehind)
+      blocked = await loadBlocked()
+      continue
     }
     await quarantine(setAside)
 
@@ -225,8 +250,8 @@ export async function shareLogEntries(options: CommonSyncOptions, result: SyncRe
     if (current.length) chunks.push(current)
 
     for (const chunk of chunks) {
-      await quarantine(chunk.filter((item) => blocked.has(item.key)).map((item) => heldBehind(item.entry)))
-      await sendChunk(chunk.filter((item) => !blocked.has(item.key)))
+      await quarantine(chunk.filter((item) => isBlocked(item.key, item.entry.createdOn)).map((item) => heldBehind(item.entry)))
+      await sendChunk(chunk.filter((item) => !isBlocked(item.key, item.entry.createdOn)))
     }
     if (filtered.length) {
       await clientSyncLog.markAsShared(filtered, { sharedOn: now })

@@ -49,6 +49,8 @@ export interface SyncEventMap {
   sentEntries: { entries: number; filtered: number; quarantined: number }
   /** Own entries the shared log refused for good (or held behind them) were set aside; see ClientSyncLogStorage.getOutgoingQuarantinedEntries. */
   outgoingEntriesQuarantined: { entries: OutgoingQuarantinedSummary[] }
+  /** Quarantined own entries made moot by a later delete of their object were dropped, and the delete released to be sent. */
+  outgoingEntriesSettled: { dropped: number; released: number }
   /** One batch of objects reconciled and written, with the entries it consumed. */
   integratedEntries: { objects: number; entries: number; operations: number }
   stageFinished: { stage: SyncStage; result: SyncResult }

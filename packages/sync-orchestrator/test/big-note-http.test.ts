@@ -51,19 +51,19 @@ describe.each(clientBackends.map((backend) => backend.kind))('a 6 MB note over H
     await laptop.sync()
     expect((await laptop.contents()).note!.map((note) => note['title']).sort()).toEqual(['groceries', 'ideas', 'todo'])
 
-    // Deleting the big note is held behind its create: nothing is stuck, nothing half-sent.
+    // Renaming the big note waits behind it; deleting it settles it: the refused create and the
+    // rename are moot (a delete wins over earlier writes), the delete is sent, nothing is left.
     const big = (await notes.findObjects({ title: 'big' }))[0] as { id: string }
-    await notes.deleteOneObject({ id: big.id })
+    await notes.updateOneObject({ id: big.id }, { title: 'big, renamed' })
     const second = await phone.sync()
-    expect(second.outgoingQuarantined.map((entry) => [entry.operation, entry.reason])).toEqual([['delete', 'HELD_BEHIND']])
-    const quarantined = await phone.clientSyncLog.getOutgoingQuarantinedEntries()
-    expect(quarantined.map((entry) => entry.reason)).toEqual(['TOO_LARGE', 'HELD_BEHIND'])
-
-    const { discardOutgoingEntries } = await import('@storex-sync/sync-orchestrator')
-    const { reconcileSyncLog } = await import('@storex-sync/reconciliation')
-    await discardOutgoingEntries({ storageManager: phone.storageManager, clientSyncLog: phone.clientSyncLog, reconciler: reconcileSyncLog })
+    expect(second.outgoingQuarantined.map((entry) => [entry.operation, entry.reason])).toEqual([['modify', 'HELD_BEHIND']])
+    await notes.deleteOneObject({ id: big.id })
+    const events: string[] = []
+    const third = await phone.sync({ events: { emit: (name, payload) => events.push(`${name} ${JSON.stringify(payload.dropped ?? '')}`) } })
+    expect(third.sent.entries).toBe(1)
+    expect(events).toContain('outgoingEntriesSettled 2')
     expect(await phone.clientSyncLog.countOutgoingQuarantinedEntries()).toBe(0)
-    await phone.sync()
+    expect(await phone.clientSyncLog.countPending()).toEqual({ unshared: 0, needsIntegration: 0 })
     await laptop.sync()
     expect(await phone.contents()).toEqual(await laptop.contents())
   }, 120_000)
