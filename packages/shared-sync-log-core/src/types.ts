@@ -12,6 +12,12 @@ export interface SharedSyncLogEntryData {
   pk: unknown
   /** create: the object without its pk; modify: the changed fields; delete: absent. */
   value?: Record<string, unknown> | null
+  /**
+   * The version (ms since 1970) of the collection's definition in the app
+   * that wrote it, so a device on an older app version can say why it keeps
+   * an entry aside (a field or collection it does not know yet).
+   */
+  schemaVersion?: number
 }
 
 /** An entry as a device writes it: the log adds user, device and its own order. */

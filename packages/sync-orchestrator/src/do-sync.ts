@@ -46,11 +46,11 @@ export function emptyResult(): SyncResult {
   }
 }
 
-export function wallNow(now: CommonSyncOptions['now']): number {
+function wallNow(now: CommonSyncOptions['now']): number {
   return typeof now === 'number' ? now : Date.now()
 }
 
-export function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) {
     return fallback
   }
@@ -373,7 +373,7 @@ export async function doSync(options: SyncOptions): Promise<SyncResult> {
       if (stage === 'receive') {
         await receiveLogEntries({ ...options, storageRegistry: options.storageManager?.registry }, result)
       } else if (stage === 'share') {
-        await shareLogEntries(options, result)
+        await shareLogEntries({ ...options, storageRegistry: options.storageManager?.registry }, result)
       } else {
         await integrateReceivedEntries(options, result)
       }

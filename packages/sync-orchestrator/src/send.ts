@@ -8,7 +8,8 @@ import {
   type SharedSyncLogEntryInput,
   type SharedSyncLogLimits,
 } from '@storex-sync/shared-sync-log-core'
-import { DEFAULT_BATCH_SIZE, emptyResult, jsonSyncSerializer, positiveInteger, wallNow } from './do-sync'
+import type { StorageRegistry } from '@worldbrain/storex'
+import { DEFAULT_BATCH_SIZE, emptyResult, jsonSyncSerializer } from './do-sync'
 import { SyncOrchestratorError } from './errors'
 import { createEmitter } from './internal/events'
 import type { CommonSyncOptions, OutgoingQuarantinedSummary, SyncResult } from './types'
@@ -26,10 +27,24 @@ interface SetAside {
   message: string
 }
 
-function toEntryData(entry: ClientSyncLogEntry): SharedSyncLogEntryData {
+function toEntryData(entry: ClientSyncLogEntry, storageRegistry: StorageRegistry | undefined): SharedSyncLogEntryData {
+  const version = storageRegistry?.collections[entry.collection]?.version
+  const schemaVersion = version instanceof Date ? { schemaVersion: version.getTime() } : {}
   return entry.operation === 'delete'
-    ? { operation: 'delete', collection: entry.collection, pk: entry.pk }
-    : { operation: entry.operation, collection: entry.collection, pk: entry.pk, value: entry.value }
+    ? { operation: 'delete', collection: entry.collection, pk: entry.pk, ...schemaVersion }
+    : { operation: entry.operation, collection: entry.collection, pk: entry.pk, value: entry.value, ...schemaVersion }
+}
+
+function wallNow(now: CommonSyncOptions['now']): number {
+  return typeof now === 'number' ? now : Date.now()
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < 1) {
+    throw new SyncOrchestratorError('INVALID_OPTION', `${name} must be a positive whole number, got ${String(value)}.`)
+  }
+  return value
 }
 
 /** The log's published limits, or none when it publishes none. A failing read fails the stage (it may pass later). */
@@ -65,7 +80,10 @@ function describeEntry(entry: ClientSyncLogEntry): string {
  * (network, 5xx, 429, 401, timeouts) fail the stage unchanged: nothing is
  * quarantined for them and the next sync sends again.
  */
-export async function shareLogEntries(options: CommonSyncOptions, result: SyncResult = emptyResult()): Promise<SyncResult> {
+export async function shareLogEntries(
+  options: CommonSyncOptions & { storageRegistry?: StorageRegistry },
+  result: SyncResult = emptyResult(),
+): Promise<SyncResult> {
   const emit = createEmitter(options.events)
   const serializer = options.serializer ?? jsonSyncSerializer
   const batchSize = positiveInteger(options.batchSize, DEFAULT_BATCH_SIZE, 'batchSize')
@@ -203,7 +221,7 @@ export async function shareLogEntries(options: CommonSyncOptions, result: SyncRe
       }
       let data: string
       try {
-        data = await serializer.serializeSharedSyncLogEntryData(toEntryData(processed))
+        data = await serializer.serializeSharedSyncLogEntryData(toEntryData(processed, options.storageRegistry))
         if (typeof data !== 'string') throw new Error(`the serializer returned ${typeof data}, not a string`)
       } catch (error) {
         setAside.push({ entry, reason: 'UNSERIALIZABLE', message: `the serializer failed: ${(error as Error)?.message ?? String(error)}` })
