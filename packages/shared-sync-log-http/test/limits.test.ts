@@ -87,6 +87,18 @@ describe('limits over HTTP', () => {
     expect(other.json.error.code).toBe('INVALID_ARGUMENT')
   })
 
+  it('more entries than maxEntriesPerWrite: 413 REQUEST_TOO_LARGE, a refusal for its size', async () => {
+    server = await startServer({ sharedSyncLog: new MemorySharedSyncLog(), maxEntriesPerWrite: 2 })
+    const deviceId = (await post(ROUTES.createDevice, {})).json.deviceId
+    const response = await post(ROUTES.writeEntries, { deviceId, entries: [1, 2, 3].map((createdOn) => ({ createdOn, data: 'x' })) })
+    expect(response.status).toBe(413)
+    expect(response.json.error).toMatchObject({ code: 'REQUEST_TOO_LARGE', message: expect.stringMatching(/at most 2 entries per write/) })
+    const client = new HttpSharedSyncLog({ url: server.url, token: tokenOf(1) })
+    expect(await client.getLimits()).toMatchObject({ maxEntriesPerWrite: 2 })
+    const error = await client.writeEntries([1, 2, 3].map((createdOn) => ({ createdOn, data: 'x' })), { userId: 1, deviceId }).catch((thrown) => thrown)
+    expect(readRefusal(error)?.code).toBe('REQUEST_TOO_LARGE')
+  })
+
   it('a log behind the server that refuses entries: the client gets the refusal with the entries named', async () => {
     const inner = new MemorySharedSyncLog()
     const picky: SharedSyncLog = {
