@@ -1,3 +1,4 @@
+import { diagnoseSync } from '@storex-sync/sync-orchestrator'
 import { openSyncedStorage, type Item } from './sync-setup'
 
 declare const __SYNC_CONFIG__: { url: string; token: string; userId: string }
@@ -7,7 +8,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 async function main() {
   // The sync server is reached through this page's own origin (/sync).
   const url = new URL(__SYNC_CONFIG__.url, location.href).toString()
-  const { storageManager, clientSyncLog, continuousSync } = await openSyncedStorage({ ...__SYNC_CONFIG__, url })
+  const { storageManager, clientSyncLog, continuousSync, sharedSyncLog, userId } = await openSyncedStorage({ ...__SYNC_CONFIG__, url })
   const items = storageManager.collection('item')
 
   async function renderDevice() {
@@ -56,6 +57,36 @@ async function main() {
     $('last-error').textContent = status.lastError ? String((status.lastError as Error).message ?? status.lastError) : ''
   }
 
+  // The sync doctor: every reason this device is not in sync, in plain words.
+  let diagnosing = false
+  async function renderHealth() {
+    if (diagnosing) return
+    diagnosing = true
+    try {
+      const diagnosis = await diagnoseSync({
+        clientSyncLog,
+        sharedSyncLog,
+        userId,
+        continuousSync,
+        probe: navigator.onLine, // offline, only what this device knows
+      })
+      $('health').textContent = diagnosis.inSync ? 'Everything is in sync.' : 'Not in sync:'
+      $('findings').replaceChildren(
+        ...diagnosis.findings.map((finding) => {
+          const li = document.createElement('li')
+          li.className = finding.severity
+          li.dataset['code'] = finding.code
+          li.textContent = `${finding.message} ${finding.advice}`
+          return li
+        }),
+      )
+    } catch (error) {
+      $('health').textContent = `Could not check: ${(error as Error).message}`
+    } finally {
+      diagnosing = false
+    }
+  }
+
   async function write(change: () => Promise<unknown>) {
     await change()
     await renderItems()
@@ -79,8 +110,11 @@ async function main() {
     }
   })
   continuousSync.on('started', renderStatus)
-  continuousSync.on('finished', () => void renderItems().then(renderStatus))
-  continuousSync.on('error', renderStatus)
+  continuousSync.on('finished', () => void renderItems().then(renderStatus).then(renderHealth))
+  continuousSync.on('error', () => {
+    renderStatus()
+    void renderHealth()
+  })
   // Offline: no point in trying; back online: sync at once.
   window.addEventListener('offline', () => {
     continuousSync.pause()
@@ -91,11 +125,13 @@ async function main() {
     renderStatus()
   })
   setInterval(() => void continuousSync.getStatus().then(renderStatus), 1_000)
+  setInterval(() => void renderHealth(), 3_000)
 
   await renderItems()
   continuousSync.start()
   if (!navigator.onLine) continuousSync.pause()
   renderStatus()
+  await renderHealth()
   document.body.dataset['ready'] = 'true'
 }
 

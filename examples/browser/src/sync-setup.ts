@@ -71,5 +71,5 @@ export async function openSyncedStorage(options: { url: string; token: string; u
     debounceMs: 300,
     backoff: { initialMs: 1_000, maxMs: 10_000 },
   })
-  return { storageManager, clientSyncLog, continuousSync }
+  return { storageManager, clientSyncLog, continuousSync, sharedSyncLog, userId: options.userId }
 }

@@ -89,6 +89,10 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
     await b.click('#sync-now') // offline: fails and shows the error
     await expect.poll(() => text(b, 'last-error'), { timeout: 10_000 }).not.toBe('')
     await expect.poll(() => text(b, 'pending')).toBe('2 to send, 0 to apply')
+    // The sync doctor says why, in plain words.
+    await expect.poll(() => text(b, 'health'), { timeout: 10_000 }).toBe('Not in sync:')
+    await expect.poll(() => text(b, 'findings'), { timeout: 10_000 }).toMatch(/2 changes made on this device have not been sent yet; the oldest is \d+ seconds? old\./)
+    expect(await text(b, 'findings')).toMatch(/Automatic sync is paused/)
     await b.screenshot({ path: join(OUTPUT, 'device-b-offline.png') })
 
     await contextB.setOffline(false)
@@ -99,6 +103,7 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
     await expect.poll(() => itemsOn(a), { timeout: 10_000 }).toEqual(resolved)
     await expect.poll(() => itemsOn(b), { timeout: 10_000 }).toEqual(resolved)
     await expect.poll(() => text(b, 'last-error')).toBe('')
+    await expect.poll(() => text(b, 'health'), { timeout: 10_000 }).toBe('Everything is in sync.')
 
     // The data lives in IndexedDB: a reload shows it without waiting for a sync.
     await a.reload()

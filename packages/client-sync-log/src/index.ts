@@ -29,3 +29,13 @@ export type {
   ClientSyncLogOperation,
   ReconcilerFunction,
 } from './types'
+export {
+  CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION,
+  UNSHARED_QUARANTINED,
+} from './outgoing-quarantine'
+export type {
+  OutgoingQuarantineReason,
+  OutgoingQuarantineInput,
+  OutgoingQuarantinedEntry,
+  OutgoingDiscardPlan,
+} from './outgoing-quarantine'

@@ -38,6 +38,20 @@ import {
   type StoredQuarantinedEntry,
 } from './quarantine'
 import type { ClientSyncLogEntry, DeviceId, ObjectPk } from './types'
+import {
+  CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION,
+  clientSyncLogOutgoingQuarantineCollection,
+  listOutgoing,
+  planOutgoingDiscard,
+  quarantineOutgoing,
+  releaseOutgoing,
+  settleBehindDeletes,
+  type OutgoingDiscardPlan,
+  type OutgoingQuarantineContext,
+  type OutgoingQuarantineInput,
+  type OutgoingQuarantinedEntry,
+  type StoredOutgoingQuarantinedEntry,
+} from './outgoing-quarantine'
 
 /** A change to log, before the clock gives it its createdOn. */
 export type PendingLogEntry =
@@ -139,6 +153,7 @@ export class ClientSyncLogStorage extends StorageModule {
         [collection]: clientSyncLogEntryCollection,
         [CLIENT_SYNC_LOG_QUARANTINE_COLLECTION]: clientSyncLogQuarantineCollection,
         [CLIENT_SYNC_LOG_STATE_COLLECTION]: clientSyncLogStateCollection,
+        [CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION]: clientSyncLogOutgoingQuarantineCollection,
       },
       operations: {
         executeLogBatch: { operation: 'executeBatch', args: ['$batch'] },
@@ -151,6 +166,16 @@ export class ClientSyncLogStorage extends StorageModule {
         },
         countQuarantined: { operation: 'countObjects', collection: CLIENT_SYNC_LOG_QUARANTINE_COLLECTION, args: ['$where'] },
         findState: { operation: 'findObjects', collection: CLIENT_SYNC_LOG_STATE_COLLECTION, args: ['$where'] },
+        findOutgoingQuarantined: {
+          operation: 'findObjects',
+          collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION,
+          args: ['$where', '$options'],
+        },
+        countOutgoingQuarantined: {
+          operation: 'countObjects',
+          collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION,
+          args: ['$where'],
+        },
       },
     }
   }
@@ -163,7 +188,7 @@ export class ClientSyncLogStorage extends StorageModule {
   private async findIn<Row = StoredLogEntry>(
     field: string,
     values: string[],
-    operation: 'findEntries' | 'findQuarantined' = 'findEntries',
+    operation: 'findEntries' | 'findQuarantined' | 'findOutgoingQuarantined' = 'findEntries',
   ): Promise<Row[]> {
     const found: Row[] = []
     for (const part of chunk(values)) {
@@ -685,13 +710,86 @@ export class ClientSyncLogStorage extends StorageModule {
     return { deleted: ids.length }
   }
 
+  private get outgoing(): OutgoingQuarantineContext {
+    return {
+      findRecords: async (where) => (await this.operation('findOutgoingQuarantined', { where, options: {} })) ?? [],
+      findRecordsIn: (field, values) => this.findIn<StoredOutgoingQuarantinedEntry>(field, values, 'findOutgoingQuarantined'),
+      findEntriesIn: (field, values) => this.findIn(field, values),
+      revive: (stored) => this.revive(stored),
+      executeBatch: (batch) => this.executeBatch(batch),
+      chunk: (items) => chunk(items),
+    }
+  }
+
+  /**
+   * Sets own unshared entries aside that the shared log refused for good (or
+   * that wait behind such an entry of the same object): they stay in the log,
+   * are no longer returned by `getUnsharedEntries()`, and are listed by
+   * `getOutgoingQuarantinedEntries()`. See outgoing-quarantine.ts.
+   */
+  quarantineOutgoingEntries(items: OutgoingQuarantineInput[], options: { now: number }): Promise<{ quarantined: number }> {
+    return quarantineOutgoing(this.outgoing, items, options)
+  }
+
+  /** Own entries in the outgoing quarantine, oldest first, each with its reason and the entry itself. */
+  getOutgoingQuarantinedEntries(): Promise<OutgoingQuarantinedEntry[]> {
+    return listOutgoing(this.outgoing)
+  }
+
+  async countOutgoingQuarantinedEntries(): Promise<number> {
+    return Number(await this.operation('countOutgoingQuarantined', { where: {} }))
+  }
+
+  /**
+   * Objects with entries in the outgoing quarantine, each with the createdOn
+   * of its first one: later entries of these objects are held too.
+   */
+  async getOutgoingQuarantinedObjects(): Promise<Map<string, number>> {
+    const records: StoredOutgoingQuarantinedEntry[] = (await this.operation('findOutgoingQuarantined', { where: {}, options: {} })) ?? []
+    const objects = new Map<string, number>()
+    for (const record of records) {
+      objects.set(record.objectKey, Math.min(objects.get(record.objectKey) ?? Infinity, Number(record.createdOn)))
+    }
+    return objects
+  }
+
+  /**
+   * Puts quarantined own entries back in line to be sent (e.g. after the
+   * server raised its limit): those of the objects the given ids belong to,
+   * all of an object's quarantined entries together, or every one.
+   */
+  releaseOutgoingQuarantinedEntries(options: { ids?: string[] } = {}): Promise<{ released: number; objectKeys: string[] }> {
+    return releaseOutgoing(this.outgoing, options)
+  }
+
+  /**
+   * Drops quarantined own entries that a later delete of their object (held
+   * behind them, or unsent and passed in `deletes`) made moot, and puts a held
+   * delete back in line: deleting a note that was too large to upload
+   * resolves it. `doSync` calls it while sending.
+   */
+  settleOutgoingBehindDeletes(
+    deletes: Array<{ objectKey: string; createdOn: number }> = [],
+  ): Promise<{ dropped: number; released: number }> {
+    return settleBehindDeletes(this.outgoing, deletes)
+  }
+
+  /**
+   * What discarding quarantined own entries takes (per object, like the
+   * release). `discardOutgoingEntries()` of the orchestrator runs the plan
+   * with the object deletes in one batch and rebuilds the objects.
+   */
+  planOutgoingDiscard(options: { ids?: string[] } = {}): Promise<OutgoingDiscardPlan> {
+    return planOutgoingDiscard(this.outgoing, options)
+  }
+
   /**
    * Deletes entries that can no longer change what a reconciler decides:
    * shared (or received), integrated entries superseded by later integrated
    * entries of the same object: everything before the object's latest delete
    * (the delete stays as a tombstone), and modifies whose every field a later
    * create or modify overwrites. Objects with entries awaiting integration
-   * are left alone, and so is the entry with the greatest createdOn (the clock
+   * or not yet shared are left alone, and so is the entry with the greatest createdOn (the clock
    * restarts from it).
    */
   async deleteObsoleteEntries(): Promise<{ deleted: number }> {
@@ -710,7 +808,9 @@ export class ClientSyncLogStorage extends StorageModule {
 
     const obsolete: ClientSyncLogEntry[] = []
     for (const history of byObject.values()) {
-      if (history.some((entry) => entry.needsIntegration)) {
+      // Unsent entries (waiting, or in the outgoing quarantine, where a discard
+      // may take them back) must not count as superseding shared ones.
+      if (history.some((entry) => entry.needsIntegration || entry.sharedOn === null)) {
         continue
       }
       let lastDelete = -1

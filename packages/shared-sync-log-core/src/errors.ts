@@ -6,7 +6,8 @@ export const SHARED_SYNC_LOG_PACKAGE = '@storex-sync/shared-sync-log-core'
 /**
  * Error thrown by every `SharedSyncLog` implementation of this project (the
  * in-memory one, `@storex-sync/shared-sync-log-storex`, the HTTP client).
- * Codes: `UNKNOWN_DEVICE`, `INVALID_MEMO`, `INVALID_ARGUMENT`.
+ * Codes: `UNKNOWN_DEVICE`, `INVALID_MEMO`, `INVALID_ARGUMENT`; refusals of a write
+ * (`ENTRIES_REFUSED`, `REQUEST_TOO_LARGE`) are `SharedSyncLogRefusalError`s.
  */
 export class SharedSyncLogError extends SyncError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {

@@ -11,6 +11,19 @@ export type {
   UserId,
 } from './types'
 export { resolveNow } from './types'
+export {
+  SharedSyncLogRefusalError,
+  WRITE_SIZE_RULE,
+  enforceLimits,
+  measureEntryBytes,
+  measureWriteBytes,
+  measureWriteOverhead,
+  readRefusal,
+  utf8Length,
+  validateLimits,
+  type EntryRefusal,
+  type SharedSyncLogLimits,
+} from './limits'
 export { SharedSyncLogError, SHARED_SYNC_LOG_PACKAGE } from './errors'
 export { MemorySharedSyncLog, type MemorySharedSyncLogOptions } from './memory'
 export { randomStringId } from './internal/random-id'

@@ -1,5 +1,6 @@
 import { SharedSyncLogError } from './errors'
 import { randomStringId } from './internal/random-id'
+import { enforceLimits, validateLimits, type SharedSyncLogLimits } from './limits'
 import {
   resolveNow,
   type DeviceId,
@@ -24,6 +25,12 @@ import {
 export interface MemorySharedSyncLogOptions {
   /** Type of the device ids handed out: 'int' (1, 2, 3, ...; the default) or 'string' (random UUIDs). */
   autoPkType?: 'int' | 'string'
+  /**
+   * What one write may hold; published by `getLimits()` and enforced: a
+   * larger write throws `SharedSyncLogRefusalError` `REQUEST_TOO_LARGE` and
+   * stores nothing. Default: no limits.
+   */
+  limits?: SharedSyncLogLimits
 }
 
 interface StoredDevice {
@@ -59,6 +66,7 @@ export class MemorySharedSyncLog implements SharedSyncLog {
   private readonly devices = new Map<DeviceId, StoredDevice>()
   private readonly users = new Map<string, StoredUser>()
   private lastIntDeviceId = 0
+  private readonly limits: SharedSyncLogLimits
 
   constructor(options: MemorySharedSyncLogOptions = {}) {
     const autoPkType = options.autoPkType ?? 'int'
@@ -69,6 +77,15 @@ export class MemorySharedSyncLog implements SharedSyncLog {
       )
     }
     this.autoPkType = autoPkType
+    this.limits = validateLimits(options.limits)
+  }
+
+  async getLimits(): Promise<SharedSyncLogLimits> {
+    return { ...this.limits }
+  }
+
+  async getServerTime(): Promise<number> {
+    return Date.now()
   }
 
   async createDeviceId(options: { userId: UserId; sharedUntil?: number | null }): Promise<DeviceId> {
@@ -91,6 +108,7 @@ export class MemorySharedSyncLog implements SharedSyncLog {
     validateUserId(options.userId)
     validateEntryInputs(entries)
     this.requireDevice(options.userId, options.deviceId)
+    enforceLimits(entries, options, this.limits)
     const sharedOn = resolveNow(options.now)
     const hasExtraSentInfo = options.extraSentInfo !== undefined
     const user = this.getUser(options.userId)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { measureWriteBytes, readRefusal } from './limits'
 import type { DeviceId, SharedSyncLog, SharedSyncLogEntry, SharedSyncLogEntryInput, SharedSyncLogUpdate, UserId } from './types'
 
 export interface SharedSyncLogTestSetup {
@@ -36,6 +37,34 @@ export function runSharedSyncLogTests(name: string, setup: () => Promise<SharedS
   const OTHER_USER = 2
 
   describe(`SharedSyncLog conformance: ${name}`, () => {
+    describe('limits', () => {
+      it('publishes limits it honours: a write of exactly maxWriteBytes passes, one byte more is refused for its size', withLog(async ({ log }) => {
+        if (typeof log.getLimits !== 'function') {
+          return // limits are optional
+        }
+        const limits = await log.getLimits()
+        expect(limits.sizeRule === undefined || limits.sizeRule === 'json-utf8-v1').toBe(true)
+        for (const key of ['maxEntriesPerWrite', 'maxWriteBytes'] as const) {
+          if (limits[key] !== undefined) expect(limits[key]).toBeGreaterThan(0)
+        }
+        if (limits.maxWriteBytes === undefined || limits.maxWriteBytes > 8 * 1024 * 1024) {
+          return
+        }
+        const writer = await log.createDeviceId({ userId: USER })
+        const reader = await log.createDeviceId({ userId: USER })
+        const options = { userId: USER, deviceId: writer, now: 1000 }
+        const empty = measureWriteBytes([{ createdOn: 1, data: '' }], { deviceId: writer, now: 1000 })
+        const fitting = { createdOn: 1, data: 'x'.repeat(limits.maxWriteBytes - empty) }
+        expect(measureWriteBytes([fitting], { deviceId: writer, now: 1000 })).toBe(limits.maxWriteBytes)
+        await log.writeEntries([fitting], options)
+        const tooLarge = { createdOn: 2, data: 'y'.repeat(limits.maxWriteBytes - empty + 1) }
+        const error = await log.writeEntries([tooLarge], options).then(() => null, (thrown: unknown) => thrown)
+        expect(readRefusal(error)?.code).toBe('REQUEST_TOO_LARGE')
+        const update = await log.getUnsyncedEntries({ userId: USER, deviceId: reader })
+        expect(update.entries.map((entry) => entry.createdOn)).toEqual([1])
+      }))
+    })
+
     describe('devices', () => {
       it('hands out unique device ids of one type', withLog(async ({ log, deviceIdType }) => {
         const ids: DeviceId[] = []
@@ -385,9 +414,11 @@ export function runSharedSyncLogTests(name: string, setup: () => Promise<SharedS
         })
       }))
 
-      it('returns large and fractional createdOn values unchanged', withLog(async ({ log }) => {
+      // Any clock value a device can issue (a safe integer up to a day ahead of now, as the sync
+      // server checks it) comes back exactly; a log may refuse values no device can use.
+      it('returns large createdOn values unchanged', withLog(async ({ log }) => {
         const [a, reader] = await devices(log, USER, 2)
-        const createdOns = [1_700_000_000_000_123, 2 ** 52 + 1, 0, 1.5]
+        const createdOns = [1_700_000_000_000_123, (Date.now() + 3_600_000) * 1000 + 999, 0, 1]
         await log.writeEntries(createdOns.map((createdOn) => entry(createdOn, String(createdOn))), { userId: USER, deviceId: a })
         const update = await log.getUnsyncedEntries({ userId: USER, deviceId: reader })
         expect(update.entries.map((e) => e.createdOn)).toEqual(createdOns)

@@ -1,3 +1,5 @@
+import type { SharedSyncLogLimits } from './limits'
+
 /** Who owns the data: the shared log keeps each user's devices and entries apart. */
 export type UserId = number | string
 /** A device, as handed out by `SharedSyncLog.createDeviceId()`; scoped to its user. */
@@ -78,6 +80,14 @@ export interface SharedSyncLog {
   getUnsyncedEntries(options: { userId: UserId; deviceId: DeviceId; batchSize?: number }): Promise<SharedSyncLogUpdate>
   /** Moves the device's cursor to the end of the update the memo came with. */
   markAsSeen(update: { memo: SharedSyncLogMemo }, options: { userId: UserId; deviceId: DeviceId; now?: Now }): Promise<void>
+  /**
+   * Optional: what one write may hold (entries, bytes by the `json-utf8-v1`
+   * rule). Callers never send a write larger than this. A log that refuses
+   * entries for good throws a `SharedSyncLogRefusalError` from `writeEntries()`.
+   */
+  getLimits?(): Promise<SharedSyncLogLimits>
+  /** Optional: the log's wall clock (ms since epoch), to tell how far off a device's clock is. */
+  getServerTime?(): Promise<number>
 }
 
 export function resolveNow(now: Now | undefined): number {

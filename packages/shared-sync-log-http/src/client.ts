@@ -1,5 +1,6 @@
 import {
   SharedSyncLogError,
+  SharedSyncLogRefusalError,
   validateBatchSize,
   validateEntryInputs,
   validateUserId,
@@ -8,6 +9,7 @@ import {
   type SharedSyncLog,
   type SharedSyncLogDeviceInfo,
   type SharedSyncLogEntryInput,
+  type SharedSyncLogLimits,
   type SharedSyncLogMemo,
   type SharedSyncLogUpdate,
   type UserId,
@@ -43,12 +45,14 @@ export interface HttpSharedSyncLogOptions {
   fetch?: typeof globalThis.fetch
   /** Per-attempt time limit in ms (default 10000). */
   timeoutMs?: number
-  /** How many times a failed request is retried on network errors, timeouts and 5xx (default 4). Never on 4xx. */
+  /** How many times a failed request is retried on network errors, timeouts, 5xx and 429 (default 4). Never on other 4xx. */
   retries?: number
   /** Exponential backoff between retries, with jitter. */
   backoff?: BackoffOptions
   /** Called before each retry, e.g. for logging. */
   onRetry?: (info: RetryInfo) => void
+  /** How long (ms) the limits read from the server are reused before asking again (default 300000). */
+  limitsMaxAgeMs?: number
 }
 
 interface Attempt {
@@ -75,6 +79,7 @@ export class HttpSharedSyncLog implements SharedSyncLog {
   private readonly timeoutMs: number
   private readonly retries: number
   private readonly backoff: Required<BackoffOptions>
+  private limitsCache: { limits: SharedSyncLogLimits; at: number } | null = null
 
   constructor(private readonly options: HttpSharedSyncLogOptions) {
     if (!options || typeof options.url !== 'string') {
@@ -144,6 +149,49 @@ export class HttpSharedSyncLog implements SharedSyncLog {
     const body: Record<string, unknown> = { deviceId: options.deviceId, memo: update.memo ?? null }
     if (options.now !== undefined) body.now = options.now
     await this.call('markAsSeen', body)
+  }
+
+  /**
+   * The server's write limits (`POST /v1/info`), reused for `limitsMaxAgeMs`.
+   * A server without that route publishes none: `{}`.
+   */
+  async getLimits(): Promise<SharedSyncLogLimits> {
+    const maxAge = this.options.limitsMaxAgeMs ?? 300_000
+    if (this.limitsCache && Date.now() - this.limitsCache.at < maxAge) {
+      return { ...this.limitsCache.limits }
+    }
+    const info = await this.readInfo()
+    const limits: SharedSyncLogLimits = {}
+    const raw = (info?.limits ?? {}) as Record<string, unknown>
+    for (const key of ['maxEntriesPerWrite', 'maxWriteBytes'] as const) {
+      const value = raw[key]
+      if (typeof value === 'number' && Number.isFinite(value) && value >= 1) limits[key] = Math.floor(value)
+    }
+    if (limits.maxWriteBytes !== undefined) limits.sizeRule = 'json-utf8-v1'
+    this.limitsCache = { limits, at: Date.now() }
+    return { ...limits }
+  }
+
+  /** The server's wall clock (ms), corrected by half the round trip. */
+  async getServerTime(): Promise<number> {
+    const started = Date.now()
+    const info = await this.readInfo()
+    if (typeof info?.now !== 'number') {
+      throw new SharedSyncLogHttpError('BAD_RESPONSE', `${this.baseUrl}${ROUTES.info} did not tell the server's time; update the server.`)
+    }
+    return info.now + (Date.now() - started) / 2
+  }
+
+  private async readInfo(): Promise<{ limits?: unknown; now?: unknown } | null> {
+    try {
+      return await this.call<{ limits?: unknown; now?: unknown }>('info', {})
+    } catch (error) {
+      const { code, status } = (error ?? {}) as { code?: unknown; status?: unknown }
+      if (code === 'ROUTE_NOT_FOUND' || status === 404 || status === 405) {
+        return null // an older server (or a proxy that does not pass the route): no published limits
+      }
+      throw error
+    }
   }
 
   private async call<T>(route: RouteName, body: unknown): Promise<T> {
@@ -243,12 +291,23 @@ export class HttpSharedSyncLog implements SharedSyncLog {
         ? `server answered ${response.status} ${code}: ${serverError.message}`
         : `${url} answered ${response.status} ${response.statusText || ''}`.trim() +
           (response.status === 404 ? '; is the URL pointing at a storex-sync server?' : '')
+    if (response.status === 413 || (code === 'ENTRIES_REFUSED' && Array.isArray(serverError?.refused))) {
+      // Refused for good: sending the same request again cannot help. The caller sets entries aside or sends less.
+      this.limitsCache = null
+      return {
+        retryable: false,
+        error: new SharedSyncLogRefusalError(response.status === 413 ? 'REQUEST_TOO_LARGE' : 'ENTRIES_REFUSED', message, {
+          refused: response.status === 413 ? null : serverError.refused,
+        }),
+      }
+    }
     if (LOG_ERROR_CODES.has(code) && typeof serverError?.message === 'string') {
       // The log's own errors arrive as the log's error class, as from any other SharedSyncLog.
       return { retryable: false, error: new SharedSyncLogError(code, serverError.message) }
     }
     return {
-      retryable: response.status >= 500,
+      // 5xx and 429 (rate limited) may pass later; other 4xx will not.
+      retryable: response.status >= 500 || response.status === 429,
       error: new SharedSyncLogHttpError(code, message, { status: response.status }),
     }
   }

@@ -59,6 +59,7 @@ export function perUserClient(url: string, options: Partial<HttpSharedSyncLogOpt
     writeEntries: (entries, o) => clientFor(o.userId).writeEntries(entries, o),
     getUnsyncedEntries: (o) => clientFor(o.userId).getUnsyncedEntries(o),
     markAsSeen: (update, o) => clientFor(o.userId).markAsSeen(update, o),
+    getLimits: () => clientFor(1).getLimits(),
   }
 }
 

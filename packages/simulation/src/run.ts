@@ -15,6 +15,8 @@ import { doSync, type SyncEventEmitter } from '@storex-sync/sync-orchestrator'
 import { defaultBackends, type SimulationBackendFactory, type SimulationStorage } from './backends'
 import { SimulationError } from './errors'
 import { FaultySharedSyncLog, SimulatedFault, type SharedLogFault } from './faulty-log'
+import { LimitedSharedSyncLog } from './limited-log'
+import { checkOutgoingQuarantines, discardOutgoing, refusedWrite, retryOutgoing } from './outgoing'
 import { Random } from './internal/random'
 import stringify from './internal/stable-stringify'
 import { compareWithExpected, foldHistories, lastWriterWins, type DeviceContents, type ExpectedStateFunction } from './invariants'
@@ -51,6 +53,10 @@ export interface RunStats {
   faultsFired: number
   entries: number
   quarantined: number
+  /** Own entries set aside because the shared log refused them (or held behind such). */
+  outgoingQuarantined: number
+  /** Quarantined own entries dropped because a later delete of their object made them moot. */
+  outgoingSettled: number
   integrationFailures: number
   durationMs: number
 }
@@ -183,7 +189,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
   }
 
   const violations: string[] = []
-  const stats: RunStats = { steps: 0, syncs: 0, faultsFired: 0, entries: 0, quarantined: 0, integrationFailures: 0, durationMs: 0 }
+  const stats: RunStats = { steps: 0, syncs: 0, faultsFired: 0, entries: 0, quarantined: 0, outgoingQuarantined: 0, outgoingSettled: 0, integrationFailures: 0, durationMs: 0 }
   let simTime = T0
   const devices: Device[] = []
   const byDeviceId = new Map<string, Device>()
@@ -195,7 +201,9 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
   const cleanedUp = new Set<string>()
 
   const inner = options.createSharedSyncLog ? await options.createSharedSyncLog() : new MemorySharedSyncLog()
-  const sharedSyncLog = new FaultySharedSyncLog(inner, {
+  // Issue 16: a log with a largest write and refusals, between the devices and the real log.
+  const limited = schedule.limits ? new LimitedSharedSyncLog(inner, schedule.limits) : null
+  const sharedSyncLog = new FaultySharedSyncLog(limited ?? inner, {
     beforeMarkAsSeen: async (deviceId, entries) => {
       let device = byDeviceId.get(stringify(deviceId))
       for (const candidate of devices) {
@@ -339,7 +347,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
     }
     const remember = (collection: string, pk: unknown) => knownPks.get(collection)!.add(String(pk))
 
-    const write = async (device: Device, step: Exclude<Step, { op: 'sync' | 'tick' | 'clockJump' | 'badEntry' | 'cleanup' | 'syncAllTabs' | 'appUpdate' }>): Promise<string> => {
+    const write = async (device: Device, step: Exclude<Step, { op: 'sync' | 'tick' | 'clockJump' | 'badEntry' | 'cleanup' | 'syncAllTabs' | 'appUpdate' | 'refusedWrite' | 'serverUpgrade' | 'retryOutgoing' | 'discardOutgoing' }>): Promise<string> => {
       const collection = synced[step.collection % synced.length]!
       const { storage } = tabOf(device, step.tab)
       const registry = schemaRegistry(storage)
@@ -471,6 +479,8 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
           if (name === 'syncFailed') return
           if (name === 'objectIntegrationFailed') stats.integrationFailures += 1
           if (name === 'entriesQuarantined') stats.quarantined += payload.entries.length
+          if (name === 'outgoingEntriesQuarantined') stats.outgoingQuarantined += payload.entries.length
+          if (name === 'outgoingEntriesSettled') stats.outgoingSettled += payload.dropped
           const here = boundary++
           if (fault.kind === 'abort' && here === fault.at && !aborted) {
             aborted = true
@@ -576,6 +586,21 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
           case 'appUpdate':
             outcome = await updateApp(device!)
             break
+          case 'refusedWrite':
+            outcome = limited
+              ? await refusedWrite(device!, schemaRegistry(device!.storage), synced[step.collection % synced.length]!, step, limited, remember)
+              : 'no limits in this schedule'
+            break
+          case 'serverUpgrade':
+            limited?.upgrade()
+            outcome = limited ? 'the server is upgraded' : 'no limits in this schedule'
+            break
+          case 'retryOutgoing':
+            outcome = await retryOutgoing(device!)
+            break
+          case 'discardOutgoing':
+            outcome = await discardOutgoing(device!, reconciler)
+            break
           case 'cleanup': {
             const { deleted } = await device!.clientSyncLog.deleteObsoleteEntries()
             cleanedUp.add(device!.name)
@@ -605,6 +630,30 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
           simTime += 100
           const outcome = await sync(device, { kind: 'none' })
           trace?.(`final round ${round + 1}: ${device.name} ${outcome}`)
+        }
+      }
+    }
+    // Issue 16: the quarantines are exactly what had to be; after an upgrade and a
+    // retry only entries refused for good are left, and discarding them converges.
+    if (!violations.length && limited) {
+      violations.push(...(await checkOutgoingQuarantines(devices, limited, false)))
+      if (!violations.length) {
+        limited.upgrade()
+        for (const device of devices) {
+          const outcome = await retryOutgoing(device)
+          trace?.(`final: ${device.name} ${outcome}`)
+        }
+        for (let round = 0; round < 2; round += 1) {
+          for (const device of devices) {
+            simTime += 100
+            const outcome = await sync(device, { kind: 'none' })
+            trace?.(`final after upgrade ${round + 1}: ${device.name} ${outcome}`)
+          }
+        }
+        violations.push(...(await checkOutgoingQuarantines(devices, limited, true)))
+        for (const device of devices) {
+          const outcome = await discardOutgoing(device, reconciler)
+          trace?.(`final: ${device.name} ${outcome}`)
         }
       }
     }

@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import type { SharedLogLimitsSpec } from './limited-log'
 
 /** A device of a schedule: where it stores data and how wrong its clock is. */
 export interface DeviceSpec {
@@ -73,6 +74,14 @@ export type Step = (
   | { op: 'syncAllTabs'; device: number }
   /** A device on the older app version updates (its database opens with the newer schema). */
   | { op: 'appUpdate'; device: number }
+  /** Writes a value the limited shared log refuses (kind 0: too large, 1: for good, 2: until the server upgrade); pick odd updates an object. */
+  | { op: 'refusedWrite'; device: number; collection: number; pick: number; kind: number }
+  /** The server is upgraded: larger writes and entries refused until then pass. */
+  | { op: 'serverUpgrade' }
+  /** The device retries its outgoing quarantine. */
+  | { op: 'retryOutgoing'; device: number }
+  /** The device discards its outgoing quarantine. */
+  | { op: 'discardOutgoing'; device: number }
 ) & {
   /** Which tab of the device does it (modulo its tabs; default 0). */
   tab?: number
@@ -84,6 +93,8 @@ export interface Schedule {
   batchSize: number
   /** doSync integrationBatchSize. */
   integrationBatchSize: number
+  /** The shared log's limits (a largest write, refusals); none when absent. */
+  limits?: SharedLogLimitsSpec | null
   steps: Step[]
 }
 
@@ -96,6 +107,8 @@ export interface ScheduleArbitraryOptions {
   maxSteps?: number
   /** Include rogue bad entries in the shared log. Default true. */
   badEntries?: boolean
+  /** A shared log with limits and refusals, and the steps that meet them. Default true. */
+  outgoingRefusals?: boolean
   /** Which sync faults to inject. Default: all kinds. */
   faultKinds?: Array<Exclude<SyncFault['kind'], 'none'>>
 }
@@ -146,6 +159,14 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
     { weight: 1, arbitrary: fc.record({ op: fc.constant('cleanup' as const), device }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('clockJump' as const), device, ms: fc.integer({ min: -6 * HOUR, max: 6 * HOUR }) }) },
     ...(options.badEntries === false ? [] : [{ weight: 1, arbitrary: fc.record({ op: fc.constant('badEntry' as const), variant: fc.nat({ max: BAD_ENTRY_VARIANTS - 1 }) }) }]),
+    ...(options.outgoingRefusals === false
+      ? []
+      : [
+          { weight: 2, arbitrary: fc.record({ op: fc.constant('refusedWrite' as const), device, collection, pick, kind: fc.nat({ max: 2 }) }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('serverUpgrade' as const) }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('retryOutgoing' as const), device }) },
+          { weight: 1, arbitrary: fc.record({ op: fc.constant('discardOutgoing' as const), device }) },
+        ]),
   )
   const deviceSpec = fc.record({
     backend: fc.constantFrom(...backends),
@@ -162,6 +183,13 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
     devices: fc.array(deviceSpec, { minLength: minDevices, maxLength: maxDevices, size: 'max' }),
     batchSize: fc.constantFrom(1, 2, 3, 5, 1000),
     integrationBatchSize: fc.constantFrom(1, 2, 4, 500),
+    limits:
+      options.outgoingRefusals === false
+        ? fc.constant(null)
+        : fc.oneof(
+            { weight: 1, arbitrary: fc.constant(null) },
+            { weight: 3, arbitrary: fc.record({ maxWriteBytes: fc.constantFrom(1200, 3000, 20_000), publish: fc.boolean() }) },
+          ),
     steps: fc.array(step, { minLength: 1, maxLength: options.maxSteps ?? 40, size: 'max' }),
   }))
 }

@@ -37,6 +37,8 @@ export interface SimulationSummary {
   faultsFired: number
   entries: number
   quarantined: number
+  outgoingQuarantined: number
+  outgoingSettled: number
   integrationFailures: number
   durationMs: number
   msPerSchedule: number
@@ -110,6 +112,8 @@ export async function simulate(options: SimulateOptions = {}): Promise<Simulatio
     faultsFired: 0,
     entries: 0,
     quarantined: 0,
+    outgoingQuarantined: 0,
+    outgoingSettled: 0,
     integrationFailures: 0,
     durationMs: 0,
     msPerSchedule: 0,
@@ -123,6 +127,8 @@ export async function simulate(options: SimulateOptions = {}): Promise<Simulatio
     summary.faultsFired += report.stats.faultsFired
     summary.entries += report.stats.entries
     summary.quarantined += report.stats.quarantined
+    summary.outgoingQuarantined += report.stats.outgoingQuarantined ?? 0
+    summary.outgoingSettled += report.stats.outgoingSettled ?? 0
     summary.integrationFailures += report.stats.integrationFailures
     if (failure) {
       summary.failures.push(failure)

@@ -1,6 +1,6 @@
 import { doSync, validateSyncOptions } from './do-sync'
 import { SyncOrchestratorError } from './errors'
-import type { SyncOptions, SyncResult } from './types'
+import type { SyncOptions, SyncResult, SyncStage } from './types'
 
 /** How long to wait after a failed sync: exponential, with jitter. */
 export interface ContinuousSyncBackoff {
@@ -51,6 +51,10 @@ export interface ContinuousSyncStatus {
   pendingChanges: { unshared: number; needsIntegration: number } | null
   /** When the next sync is planned (ms since epoch), or null. */
   nextSyncAt: number | null
+  /** Own entries in the outgoing quarantine (refused by the shared log), refreshed like pendingChanges. Null until first read. */
+  outgoingQuarantined: number | null
+  /** The last failure of each stage since it last succeeded: `{ error, at }`. The sync doctor reads it. */
+  stageErrors: Partial<Record<SyncStage, { error: unknown; at: number }>>
 }
 
 /** Anything that tells of local writes through a listener list, like SyncLoggingMiddleware. */
@@ -109,11 +113,12 @@ function countsOf(result: SyncResult): ContinuousSyncCounts {
     sent: result.sent.entries,
     received: result.received.entries,
     integrated: result.integrated.entries,
-    quarantined: Array.isArray(quarantined)
-      ? quarantined.length
-      : typeof receivedQuarantined === 'number'
-        ? receivedQuarantined
-        : 0,
+    quarantined:
+      (Array.isArray(quarantined)
+        ? quarantined.length
+        : typeof receivedQuarantined === 'number'
+          ? receivedQuarantined
+          : 0) + (Array.isArray(result.outgoingQuarantined) ? result.outgoingQuarantined.length : 0),
   }
 }
 
@@ -148,6 +153,8 @@ export class ContinuousSync {
   private unsubscribers: Array<() => void> = []
   /** Status reads in flight; stop() waits for them, so none reads a database the app closes after stop(). */
   private readonly refreshes = new Set<Promise<void>>()
+  private outgoingQuarantined: number | null = null
+  private stageErrors: ContinuousSyncStatus['stageErrors'] = {}
 
   constructor(options: ContinuousSyncOptions) {
     const { intervalMs, debounceMs, backoff, syncOnStart, loggingMiddleware, getNow, random, ...syncOptions } = options
@@ -199,6 +206,8 @@ export class ContinuousSync {
       consecutiveFailures: this.failures,
       pendingChanges: this.pendingChanges,
       nextSyncAt: this.timerDue,
+      outgoingQuarantined: this.outgoingQuarantined,
+      stageErrors: { ...this.stageErrors },
     }
   }
 
@@ -332,6 +341,8 @@ export class ContinuousSync {
     const events = {
       emit: (name: string, payload: any) => {
         userEvents?.emit(name, payload)
+        if (name === 'syncFailed') this.stageErrors[payload.stage as SyncStage] = { error: payload.error, at: this.getNow() }
+        else if (name === 'stageFinished') delete this.stageErrors[payload.stage as SyncStage]
         let changed = true
         if (name === 'receivedEntries') progress.received += payload.entries ?? 0
         else if (name === 'sentEntries') progress.sent += payload.entries ?? 0
@@ -413,6 +424,9 @@ export class ContinuousSync {
     const refresh = (async () => {
       try {
         this.pendingChanges = await this.syncOptions.clientSyncLog.countPending()
+        if (typeof this.syncOptions.clientSyncLog.countOutgoingQuarantinedEntries === 'function') {
+          this.outgoingQuarantined = await this.syncOptions.clientSyncLog.countOutgoingQuarantinedEntries()
+        }
       } catch {
         // A status read must not fail the sync; the counts stay as they were.
       }

@@ -6,7 +6,7 @@ import {
   type QuarantineEntryInput,
   type ReceivedClientSyncLogEntry,
 } from '@storex-sync/client-sync-log'
-import type { SharedSyncLogEntryData } from '@storex-sync/shared-sync-log-core'
+export { shareLogEntries } from './send'
 import type { StorageRegistry } from '@worldbrain/storex'
 import { decodeOrQuarantine, jsonSyncSerializer } from './decode'
 import { SyncOrchestratorError } from './errors'
@@ -14,6 +14,7 @@ import { createEmitter } from './internal/events'
 import { withExistingObjects } from './internal/existing-objects'
 import { wallNow } from './internal/now'
 import { retryQuarantinedEntries } from './quarantine'
+import { shareLogEntries } from './send'
 import type {
   CommonSyncOptions,
   IntegrationFailure,
@@ -28,12 +29,13 @@ export { decodeOrQuarantine, jsonSyncSerializer }
 export const DEFAULT_BATCH_SIZE = 1000
 export const DEFAULT_INTEGRATION_BATCH_SIZE = 500
 
-function emptyResult(): SyncResult {
+export function emptyResult(): SyncResult {
   return {
     received: { entries: 0, stored: 0, duplicates: 0, filtered: 0, quarantined: 0, pages: 0 },
-    sent: { entries: 0, filtered: 0, batches: 0 },
+    sent: { entries: 0, filtered: 0, batches: 0, quarantined: 0 },
     integrated: { objects: 0, entries: 0, operations: 0, batches: 0, failed: 0 },
     quarantined: [],
+    outgoingQuarantined: [],
     integrationFailures: [],
     durationMs: 0,
   }
@@ -164,58 +166,6 @@ export async function receiveLogEntries(
     result.received.pages += 1
     emit('receivedEntries', { entries: update.entries.length, stored: inserted, duplicates, filtered, quarantined: quarantined.length })
     if (!update.hasMore) {
-      return result
-    }
-  }
-}
-
-function toEntryData(entry: ClientSyncLogEntry, storageRegistry: StorageRegistry | undefined): SharedSyncLogEntryData {
-  const version = storageRegistry?.collections[entry.collection]?.version
-  const schemaVersion = version instanceof Date ? { schemaVersion: version.getTime() } : {}
-  return entry.operation === 'delete'
-    ? { operation: 'delete', collection: entry.collection, pk: entry.pk, ...schemaVersion }
-    : { operation: entry.operation, collection: entry.collection, pk: entry.pk, value: entry.value, ...schemaVersion }
-}
-
-/**
- * Stage 2: sends the device's unshared entries, oldest first, in batches. A
- * batch is marked shared only after the shared log accepted it; entries that
- * `preSend` held back are marked too, so they never block later ones.
- */
-export async function shareLogEntries(options: CommonSyncOptions & { storageRegistry?: StorageRegistry }, result: SyncResult = emptyResult()): Promise<SyncResult> {
-  const emit = createEmitter(options.events)
-  const serializer = options.serializer ?? jsonSyncSerializer
-  const batchSize = positiveInteger(options.batchSize, DEFAULT_BATCH_SIZE, 'batchSize')
-  while (true) {
-    const entries = await options.clientSyncLog.getUnsharedEntries({ batchSize })
-    if (!entries.length) {
-      return result
-    }
-    const toSend = []
-    for (const entry of entries) {
-      const processed = options.preSend ? (await options.preSend({ entry })).entry : entry
-      if (processed) {
-        toSend.push({
-          createdOn: entry.createdOn,
-          data: await serializer.serializeSharedSyncLogEntryData(toEntryData(processed, options.storageRegistry)),
-        })
-      }
-    }
-    if (toSend.length) {
-      await options.sharedSyncLog.writeEntries(toSend, {
-        userId: options.userId,
-        deviceId: options.deviceId,
-        now: options.now,
-        ...(options.extraSentInfo !== undefined ? { extraSentInfo: options.extraSentInfo } : {}),
-      })
-    }
-    await options.clientSyncLog.markAsShared(entries, { sharedOn: wallNow(options.now) })
-    const filtered = entries.length - toSend.length
-    result.sent.entries += toSend.length
-    result.sent.filtered += filtered
-    result.sent.batches += 1
-    emit('sentEntries', { entries: toSend.length, filtered })
-    if (entries.length < batchSize) {
       return result
     }
   }

@@ -11,6 +11,22 @@ export {
 export { SyncOrchestratorError } from './errors'
 export { retryQuarantinedEntries, type RetryQuarantinedEntriesOptions } from './quarantine'
 export { ContinuousSync } from './continuous-sync'
+export { readLimits } from './send'
+export {
+  diagnoseSync,
+  classifySyncError,
+  describeDuration,
+  type DiagnoseSyncOptions,
+  type SyncDiagnosis,
+  type SyncFinding,
+  type SyncFindingCode,
+} from './doctor'
+export {
+  retryOutgoingEntries,
+  discardOutgoingEntries,
+  type RetryOutgoingEntriesOptions,
+  type DiscardOutgoingEntriesOptions,
+} from './outgoing'
 export type {
   ContinuousSyncOptions,
   ContinuousSyncBackoff,
@@ -27,6 +43,7 @@ export type {
   SyncOptions,
   SyncResult,
   QuarantinedEntrySummary,
+  OutgoingQuarantinedSummary,
   IntegrationFailure,
   SyncSerializer,
   SyncPreSendProcessor,

@@ -3,6 +3,7 @@ import type {
   ClientSyncLogEntry,
   ClientSyncLogStorage,
   DeviceId,
+  OutgoingQuarantineReason,
   QuarantineReason,
   ReconcilerFunction,
 } from '@storex-sync/client-sync-log'
@@ -44,8 +45,12 @@ export interface SyncEventMap {
   entriesQuarantined: { entries: QuarantinedEntrySummary[] }
   /** The reconciler (or the write) failed for one object; it stays pending and is retried on the next sync. */
   objectIntegrationFailed: IntegrationFailure
-  /** One batch of own entries written to the shared log. */
-  sentEntries: { entries: number; filtered: number }
+  /** One page of own entries handled: `entries` written to the shared log (in one or more writes), `quarantined` set aside. */
+  sentEntries: { entries: number; filtered: number; quarantined: number }
+  /** Own entries the shared log refused for good (or held behind them) were set aside; see ClientSyncLogStorage.getOutgoingQuarantinedEntries. */
+  outgoingEntriesQuarantined: { entries: OutgoingQuarantinedSummary[] }
+  /** Quarantined own entries made moot by a later delete of their object were dropped, and the delete released to be sent. */
+  outgoingEntriesSettled: { dropped: number; released: number }
   /** One batch of objects reconciled and written, with the entries it consumed. */
   integratedEntries: { objects: number; entries: number; operations: number }
   stageFinished: { stage: SyncStage; result: SyncResult }
@@ -109,6 +114,17 @@ export interface QuarantinedEntrySummary {
   message: string
 }
 
+/** An own entry set aside in the outgoing quarantine instead of sent. */
+export interface OutgoingQuarantinedSummary {
+  deviceId: DeviceId
+  createdOn: number
+  collection: string
+  pk: unknown
+  operation: ClientSyncLogEntry['operation']
+  reason: OutgoingQuarantineReason
+  message: string
+}
+
 /** An object whose integration failed in this sync; its entries stay pending. */
 export interface IntegrationFailure {
   collection: string
@@ -121,11 +137,14 @@ export interface IntegrationFailure {
 
 export interface SyncResult {
   received: { entries: number; stored: number; duplicates: number; filtered: number; quarantined: number; pages: number }
-  sent: { entries: number; filtered: number; batches: number }
+  /** `batches`: writes the log accepted; `quarantined`: own entries set aside in this sync (see outgoingQuarantined). */
+  sent: { entries: number; filtered: number; batches: number; quarantined: number }
   /** `failed`: objects that stay pending because their integration failed (see integrationFailures). */
   integrated: { objects: number; entries: number; operations: number; batches: number; failed: number }
   /** Received entries set aside in this sync, with their reasons. */
   quarantined: QuarantinedEntrySummary[]
+  /** Own entries set aside in this sync: refused for good by the shared log, or held behind such an entry. */
+  outgoingQuarantined: OutgoingQuarantinedSummary[]
   /** Objects whose integration failed in this sync. */
   integrationFailures: IntegrationFailure[]
   durationMs: number

@@ -202,7 +202,7 @@ describe('doSync options', () => {
       await a!.storageManager.collection('note').createObject({ title: `note ${index}`, rank: index })
     }
     const sent = await a!.sync({ batchSize: 4 })
-    expect(sent.sent).toEqual({ entries: 10, filtered: 0, batches: 3 })
+    expect(sent.sent).toEqual({ entries: 10, filtered: 0, batches: 3, quarantined: 0 })
     const received = await b!.sync({ batchSize: 4, integrationBatchSize: 3 })
     expect(received.received).toMatchObject({ entries: 10, stored: 10, pages: 3 })
     expect(received.integrated).toMatchObject({ objects: 10, entries: 10, batches: 4 })

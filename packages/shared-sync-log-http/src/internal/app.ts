@@ -7,11 +7,11 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify'
 import { isSyncError } from '@storex-sync/errors'
-import { SharedSyncLogError, type SharedSyncLog, type UserId } from '@storex-sync/shared-sync-log-core'
+import { SharedSyncLogError, WRITE_SIZE_RULE, readRefusal, type SharedSyncLog, type UserId } from '@storex-sync/shared-sync-log-core'
 import { SharedSyncLogHttpError } from '../errors'
 import type { Authenticator } from './auth'
-import { ROUTES } from './protocol'
-import { createSchemas, describeIssues } from './schemas'
+import { PROTOCOL_VERSION, ROUTES } from './protocol'
+import { createSchemas, describeIssues, refusedEntriesOf } from './schemas'
 import { openSharedSyncLog } from './open-log'
 
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024
@@ -44,8 +44,8 @@ declare module 'fastify' {
   }
 }
 
-function sendError(reply: FastifyReply, status: number, code: string, message: string) {
-  return reply.code(status).header('cache-control', 'no-store').send({ error: { code, message } })
+function sendError(reply: FastifyReply, status: number, code: string, message: string, extra: Record<string, unknown> = {}) {
+  return reply.code(status).header('cache-control', 'no-store').send({ error: { code, message, ...extra } })
 }
 
 function withoutPackagePrefix(error: { message: string; packageName?: string }): string {
@@ -68,7 +68,10 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
   }
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE
-  const schemas = createSchemas({ maxEntriesPerWrite: options.maxEntriesPerWrite ?? 10_000, maxClockDriftMs: options.maxClockDriftMs })
+  const maxEntriesPerWrite = options.maxEntriesPerWrite ?? 10_000
+  const schemas = createSchemas({ maxEntriesPerWrite, maxClockDriftMs: options.maxClockDriftMs })
+  // Published at POST /v1/info: clients cut their writes to these.
+  const limits = { maxEntriesPerWrite, maxWriteBytes: bodyLimit, sizeRule: WRITE_SIZE_RULE }
   const routeList = Object.values(ROUTES).join(', ')
 
   // JSON only: without this, Fastify would hand text/plain bodies to the routes as strings.
@@ -77,7 +80,7 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
   app.setErrorHandler((error: FastifyError, request, reply) => {
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return sendError(reply, 413, 'BODY_TOO_LARGE', `the request body is larger than the server's limit of ${bodyLimit} bytes; send fewer entries per write`)
+        return sendError(reply, 413, 'BODY_TOO_LARGE', `the request body is larger than the server's limit of ${bodyLimit} bytes; send fewer entries per write (POST ${ROUTES.info} tells the limits)`)
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return sendError(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', `send JSON with "content-type: application/json", got ${JSON.stringify(request.headers['content-type'] ?? null)}`)
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -136,6 +139,16 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
     app.post(ROUTES[name], { bodyLimit }, async (request: FastifyRequest, reply: FastifyReply) => {
       const parsed = schema.safeParse(request.body)
       if (!parsed.success) {
+        if (name === 'writeEntries') {
+          // Bad entries are refused by name, so the client can set them aside and send the rest.
+          const refused = refusedEntriesOf(request.body, parsed.error)
+          if (refused) {
+            return sendError(reply, 400, 'ENTRIES_REFUSED', `the server refuses ${refused.length} of the entries for good: ${describeIssues(parsed.error)}`, { refused })
+          }
+          if (parsed.error.issues.some((issue) => issue.code === 'too_big' && issue.path.length === 1 && issue.path[0] === 'entries')) {
+            return sendError(reply, 413, 'REQUEST_TOO_LARGE', `at most ${maxEntriesPerWrite} entries per write; send them in several writes (POST ${ROUTES.info} tells the limits)`)
+          }
+        }
         return sendError(reply, 400, 'INVALID_ARGUMENT', `invalid request to ${ROUTES[name]}: ${describeIssues(parsed.error)}`)
       }
       const body = parsed.data as any
@@ -150,6 +163,13 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
             const unknown = SharedSyncLogError.unknownDevice(body.deviceId)
             return sendError(reply, 404, unknown.code, withoutPackagePrefix(unknown))
           }
+          const refusal = readRefusal(error)
+          if (refusal) {
+            // The log behind the server refused entries for good: pass its refusal on.
+            return refusal.refused
+              ? sendError(reply, 400, 'ENTRIES_REFUSED', refusal.message, { refused: refusal.refused })
+              : sendError(reply, 413, 'REQUEST_TOO_LARGE', refusal.message)
+          }
           if (error.code === 'INVALID_MEMO' || error.code === 'INVALID_ARGUMENT') {
             return sendError(reply, 400, error.code, withoutPackagePrefix(error))
           }
@@ -159,6 +179,7 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
     })
   }
 
+  route('info', async () => ({ protocolVersion: PROTOCOL_VERSION, limits, now: Date.now() }))
   route('createDevice', async (body, userId) => ({
     deviceId: await sharedSyncLog.createDeviceId({ userId, sharedUntil: body.sharedUntil }),
   }))

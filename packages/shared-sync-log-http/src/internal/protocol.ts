@@ -12,6 +12,8 @@ export const ROUTES = {
   writeEntries: '/v1/entries/write',
   unsyncedEntries: '/v1/entries/unsynced',
   markAsSeen: '/v1/entries/seen',
+  /** `{}` -> `{ protocolVersion, limits: { maxEntriesPerWrite, maxWriteBytes, sizeRule }, now }`. */
+  info: '/v1/info',
 } as const
 
 export type RouteName = keyof typeof ROUTES
@@ -30,5 +32,7 @@ export const SERVER_ERROR_CODES = {
   INVALID_REQUEST: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,
   BODY_TOO_LARGE: 413,
+  REQUEST_TOO_LARGE: 413,
+  ENTRIES_REFUSED: 400,
   INTERNAL_ERROR: 500,
 } as const

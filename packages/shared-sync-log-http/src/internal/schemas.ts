@@ -36,6 +36,7 @@ export function createSchemas(limits: SchemaLimits) {
     }),
     unsyncedEntries: z.strictObject({ deviceId, batchSize: z.number().int().min(1).optional() }),
     markAsSeen: z.strictObject({ deviceId, memo: z.unknown(), now: now.optional() }),
+    info: z.strictObject({}),
   }
 }
 
@@ -48,4 +49,28 @@ export function describeIssues(error: z.ZodError): string {
       return `${path}: ${issue.message}`
     })
     .join('; ')
+}
+
+/**
+ * When every problem of an invalid write lies inside particular entries
+ * (`entries.3.data: expected string`), names those entries by createdOn so
+ * the client can set them aside and send the rest. Null otherwise.
+ */
+export function refusedEntriesOf(body: unknown, error: z.ZodError): Array<{ createdOn: number; reason: string; message: string }> | null {
+  const entries = body && typeof body === 'object' ? (body as { entries?: unknown }).entries : undefined
+  if (!Array.isArray(entries)) return null
+  const byIndex = new Map<number, string[]>()
+  for (const issue of error.issues) {
+    const [first, index] = issue.path
+    if (first !== 'entries' || typeof index !== 'number') return null
+    const createdOn = (entries[index] as { createdOn?: unknown } | null)?.createdOn
+    if (typeof createdOn !== 'number' || !Number.isFinite(createdOn)) return null
+    byIndex.set(index, [...(byIndex.get(index) ?? []), `${issue.path.slice(2).join('.') || 'entry'}: ${issue.message}`])
+  }
+  if (!byIndex.size) return null
+  return [...byIndex].map(([index, problems]) => ({
+    createdOn: (entries[index] as { createdOn: number }).createdOn,
+    reason: 'INVALID_ENTRY',
+    message: `the server cannot store this entry (${problems.join('; ')})`,
+  }))
 }

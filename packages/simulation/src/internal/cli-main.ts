@@ -46,6 +46,8 @@ export function summaryMarkdown(summary: SimulationSummary, options: Record<stri
     `| faults fired | ${summary.faultsFired} |`,
     `| log entries (final, per device) | ${summary.entries} |`,
     `| entries quarantined (events) | ${summary.quarantined} |`,
+    `| own entries set aside, refused by the shared log (events) | ${summary.outgoingQuarantined} |`,
+    `| set-aside entries settled by a later delete (events) | ${summary.outgoingSettled} |`,
     `| per-object integration failures (events) | ${summary.integrationFailures} |`,
     `| time | ${(summary.durationMs / 1000).toFixed(1)} s, ${summary.msPerSchedule} ms per schedule |`,
     `| options | ${JSON.stringify(options)} |`,
