@@ -12,6 +12,7 @@ import { decodeOrQuarantine, jsonSyncSerializer } from './decode'
 import { SyncOrchestratorError } from './errors'
 import { createEmitter } from './internal/events'
 import { wallNow } from './internal/now'
+import { prepareReconcilerInput, reconcilesLocalWrites } from './internal/local-writes'
 import { retryQuarantinedEntries } from './quarantine'
 import type {
   CommonSyncOptions,
@@ -200,7 +201,10 @@ export async function shareLogEntries(options: CommonSyncOptions, result: SyncRe
         ...(options.extraSentInfo !== undefined ? { extraSentInfo: options.extraSentInfo } : {}),
       })
     }
-    await options.clientSyncLog.markAsShared(entries, { sharedOn: wallNow(options.now) })
+    await options.clientSyncLog.markAsShared(entries, {
+      sharedOn: wallNow(options.now),
+      ...(options.reconcileLocalWrites ? { needsIntegration: true } : {}),
+    })
     const filtered = entries.length - toSend.length
     result.sent.entries += toSend.length
     result.sent.filtered += filtered
@@ -219,7 +223,7 @@ function withPlaceholders(batch: any[], batchNumber: number): any[] {
 /** Reconciles these objects and writes the outcome with their "integrated" marks in one database batch. */
 async function integrateBatch(
   objects: ObjectHistory[],
-  options: Pick<SyncOptions, 'clientSyncLog' | 'storageManager' | 'reconciler'>,
+  options: Pick<SyncOptions, 'clientSyncLog' | 'storageManager' | 'reconciler'> & Partial<Pick<SyncOptions, 'deviceId' | 'reconcileLocalWrites'>>,
   batchNumber: number,
 ): Promise<{ entries: number; operations: number }> {
   const entries = objects.flatMap((object) => object.entries)
@@ -230,9 +234,14 @@ async function integrateBatch(
       'the client sync log reported objects to integrate without pending entries; this is a bug in the client sync log, please report it.',
     )
   }
+  const input = prepareReconcilerInput(objects, {
+    reconcileLocalWrites: reconcilesLocalWrites(options),
+    deviceId: options.deviceId,
+    storageRegistry: options.storageManager.registry,
+  })
   let operations
   try {
-    operations = await options.reconciler(entries, { storageRegistry: options.storageManager.registry })
+    operations = await options.reconciler(input.entries, { storageRegistry: options.storageManager.registry })
   } catch (error) {
     const first = objects[0]!
     throw new SyncOrchestratorError(
@@ -242,7 +251,7 @@ async function integrateBatch(
       { cause: error },
     )
   }
-  const batch = [...operations, ...options.clientSyncLog.getMarkAsIntegratedBatch(pending)]
+  const batch = [...input.before, ...operations, ...options.clientSyncLog.getMarkAsIntegratedBatch(pending)]
   // Past the logging middleware (nothing is logged twice), through the storage manager's write queue.
   await options.storageManager.backend.operation('executeBatch', withPlaceholders(batch, batchNumber))
   options.clientSyncLog.notifyChange?.({
@@ -266,7 +275,8 @@ async function integrateBatch(
  * stage throw.
  */
 export async function integrateReceivedEntries(
-  options: Pick<SyncOptions, 'clientSyncLog' | 'storageManager' | 'reconciler' | 'integrationBatchSize' | 'events'>,
+  options: Pick<SyncOptions, 'clientSyncLog' | 'storageManager' | 'reconciler' | 'integrationBatchSize' | 'events'> &
+    Partial<Pick<SyncOptions, 'deviceId' | 'reconcileLocalWrites'>>,
   result: SyncResult = emptyResult(),
 ): Promise<SyncResult> {
   const emit = createEmitter(options.events)
@@ -335,9 +345,10 @@ const ALL_STAGES: SyncStage[] = ['receive', 'share', 'integrate']
 export async function doSync(options: SyncOptions): Promise<SyncResult> {
   const stages = ALL_STAGES.filter((stage) => options.stages?.[stage] !== false)
   validateSyncOptions(options, stages)
+  const resolved = { ...options, reconcileLocalWrites: reconcilesLocalWrites(options) }
   // One sync at a time per device, across the tabs and workers over its database.
   const exclusive = options.clientSyncLog.runSyncExclusive?.bind(options.clientSyncLog)
-  return exclusive ? exclusive(() => runStages(options, stages)) : runStages(options, stages)
+  return exclusive ? exclusive(() => runStages(resolved, stages)) : runStages(resolved, stages)
 }
 
 async function runStages(options: SyncOptions, stages: SyncStage[]): Promise<SyncResult> {
