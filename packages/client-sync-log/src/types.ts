@@ -78,8 +78,8 @@ export type ClientSyncLogOperation = ClientSyncLogEntry['operation']
  *
  * **Mode 2, `reconcileLocalWrites`** (set `reconciler.reconcileLocalWrites =
  * true`, or doSync's option of that name): for reconcilers that do not agree
- * with direct application (lowest price wins, a delete that loses to a later
- * edit, counters, ...). Own entries are marked as needing integration when
+ * with direct application (lowest price wins, counters, anything that can
+ * refuse or change a local write). Own entries are marked as needing integration when
  * they are shared, so objects with own writes pass through the reconciler
  * too. Each object whose history holds a create entry is rewritten: every
  * entry is passed with `needsIntegration: true`, and doSync deletes the
@@ -87,10 +87,12 @@ export type ClientSyncLogOperation = ClientSyncLogEntry['operation']
  * apply to a database that does not hold the object and must create it as
  * V says (or leave it absent). Every device's database then equals V on the
  * same full history, whatever V is. Objects without a create entry keep
- * mode 1 (own entries passed as `needsIntegration: false`). In this mode do
- * not call `deleteObsoleteEntries` unless V ignores what it removes (entries
- * before an object's last delete, modifies whose fields are all overwritten
- * later): V must see the same history on every device.
+ * mode 1 (own entries passed as `needsIntegration: false`).
+ *
+ * **Either mode**: `deleteObsoleteEntries` drops entries by the default rules
+ * (entries before an object's last delete, modifies whose fields are all
+ * overwritten later); with a reconciler whose verdict depends on them, do not
+ * call it: V must see the same history on every device.
  */
 export type ReconcilerFunction = ((
   entries: ClientSyncLogEntry[],
