@@ -74,12 +74,16 @@ export type ClientSyncLogOperation = ClientSyncLogEntry['operation']
  * a modify sets e's fields of an existing object, a delete removes it); an
  * own write always sorts after everything its device holds. Per-field last
  * writer wins (the default) agrees; a reconciler that does not must use
- * mode 2, or devices drift apart for good.
+ * mode 2, or devices drift apart for good. So must one that cannot compute
+ * V of the integrated entries exactly, e.g. one that rewrites the history
+ * and then diffs with the default: a rewrite that depends on entries not yet
+ * integrated describes a state the database does not hold.
  *
  * **Mode 2, `reconcileLocalWrites`** (set `reconciler.reconcileLocalWrites =
  * true`, or doSync's option of that name): for reconcilers that do not agree
  * with direct application (lowest price wins, counters, anything that can
- * refuse or change a local write). Own entries are marked as needing integration when
+ * refuse or change a local write), and the simple choice for any custom
+ * reconciler: it only has to say what each object is, not how to get there. Own entries are marked as needing integration when
  * they are shared, so objects with own writes pass through the reconciler
  * too. Each object whose history holds a create entry is rewritten: every
  * entry is passed with `needsIntegration: true`, and doSync deletes the
