@@ -8,6 +8,7 @@ import {
   type ReconcilerFunction,
 } from '@storex-sync/client-sync-log'
 import { reconcileSyncLog } from '@storex-sync/reconciliation'
+import { ContinuousSync } from '@storex-sync/sync-orchestrator'
 import { MemorySharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { clientBackends } from '@storex-sync/test-backends'
 import { createTestDevice, type TestDevice, type TestSchema } from './devices'
@@ -67,11 +68,13 @@ describe.each(clientBackends)('reconcileLocalWrites on $kind', ({ kind }) => {
     for (const device of devices.splice(0)) await device.storage.cleanup()
   })
 
+  const sharedLogOf = new Map<TestDevice, MemorySharedSyncLog>()
   async function twoShops() {
     const sharedSyncLog = new MemorySharedSyncLog()
     const a = await createTestDevice({ name: 'a', kind, sharedSyncLog, userId: USER, schema, startTime: 1_000 })
     const b = await createTestDevice({ name: 'b', kind, sharedSyncLog, userId: USER, schema, startTime: 1_000 })
     devices.push(a, b)
+    sharedLogOf.set(a, sharedSyncLog).set(b, sharedSyncLog)
     return { a, b }
   }
 
@@ -112,6 +115,34 @@ describe.each(clientBackends)('reconcileLocalWrites on $kind', ({ kind }) => {
     // The reconciler's contract is broken in mode 1: this is the divergence the option exists for.
     expect(await prices(without.a)).toEqual([20])
     expect(await prices(without.b)).toEqual([10])
+  })
+
+  it('ContinuousSync passes the reconciler flag and the option on to every sync', async () => {
+    const { a, b } = await twoShops()
+    const continuous = (device: TestDevice, reconciler: ReconcilerFunction, extra: object = {}) =>
+      new ContinuousSync({
+        storageManager: device.storageManager,
+        clientSyncLog: device.clientSyncLog,
+        sharedSyncLog: sharedLogOf.get(device)!,
+        reconciler,
+        userId: USER,
+        deviceId: device.deviceId,
+        intervalMs: 0,
+        syncOnStart: false,
+        getNow: () => device.clock.now,
+        ...extra,
+      })
+    const syncA = continuous(a, lowestPrice(true))
+    const syncB = continuous(b, lowestPrice(undefined), { reconcileLocalWrites: true })
+    await a.storageManager.collection('product').createObject({ name: 'radio', price: 10 })
+    for (const sync of [syncA, syncB, syncA]) await sync.syncNow()
+    a.clock.now += 10
+    await a.storageManager.collection('product').updateObjects({ name: 'radio' }, { price: 20 })
+    for (const sync of [syncA, syncB, syncA, syncB]) await sync.syncNow()
+    await syncA.stop()
+    await syncB.stop()
+    expect(await prices(a)).toEqual([10])
+    expect(await prices(b)).toEqual([10])
   })
 
   it('marks own entries as needing integration when shared, in the same write, and integrates them in the same sync', async () => {
