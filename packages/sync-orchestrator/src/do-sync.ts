@@ -203,7 +203,8 @@ export async function shareLogEntries(options: CommonSyncOptions, result: SyncRe
     }
     await options.clientSyncLog.markAsShared(entries, {
       sharedOn: wallNow(options.now),
-      ...(options.reconcileLocalWrites ? { needsIntegration: true } : {}),
+      // reconcileLocalWrites (the option, or the flag of doSync's reconciler): own writes pass through the reconciler too.
+      ...(reconcilesLocalWrites(options) ? { needsIntegration: true } : {}),
     })
     const filtered = entries.length - toSend.length
     result.sent.entries += toSend.length
@@ -275,8 +276,7 @@ async function integrateBatch(
  * stage throw.
  */
 export async function integrateReceivedEntries(
-  options: Pick<SyncOptions, 'clientSyncLog' | 'storageManager' | 'reconciler' | 'integrationBatchSize' | 'events'> &
-    Partial<Pick<SyncOptions, 'deviceId' | 'reconcileLocalWrites'>>,
+  options: Pick<SyncOptions, 'clientSyncLog' | 'storageManager' | 'reconciler' | 'integrationBatchSize' | 'events'>,
   result: SyncResult = emptyResult(),
 ): Promise<SyncResult> {
   const emit = createEmitter(options.events)
@@ -345,10 +345,9 @@ const ALL_STAGES: SyncStage[] = ['receive', 'share', 'integrate']
 export async function doSync(options: SyncOptions): Promise<SyncResult> {
   const stages = ALL_STAGES.filter((stage) => options.stages?.[stage] !== false)
   validateSyncOptions(options, stages)
-  const resolved = { ...options, reconcileLocalWrites: reconcilesLocalWrites(options) }
   // One sync at a time per device, across the tabs and workers over its database.
   const exclusive = options.clientSyncLog.runSyncExclusive?.bind(options.clientSyncLog)
-  return exclusive ? exclusive(() => runStages(resolved, stages)) : runStages(resolved, stages)
+  return exclusive ? exclusive(() => runStages(options, stages)) : runStages(options, stages)
 }
 
 async function runStages(options: SyncOptions, stages: SyncStage[]): Promise<SyncResult> {
