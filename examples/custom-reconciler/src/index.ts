@@ -1,1 +1,2 @@
 export { deleteLosesToLaterEdit } from './reconciler'
+export { lowestPriceWins } from './lowest-price'

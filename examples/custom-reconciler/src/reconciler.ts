@@ -14,10 +14,16 @@ import { reconcileSyncLog } from '@storex-sync/reconciliation'
  * Written as a rewrite of the history before the default reconciler runs:
  * the first modify after a delete becomes a create carrying every field the
  * object had before the delete plus the modify's own. The default rules then
- * recreate the object (a create after a delete recreates). Entries keep their
- * `needsIntegration` flags, so the state implied by the entries already
- * applied here still matches the database, which a reconciler must respect.
- * A delete that sorts after every edit still wins.
+ * recreate the object (a create after a delete recreates). A delete that
+ * sorts after every edit still wins.
+ *
+ * It sets `reconcileLocalWrites`: the rewrite of an entry already applied
+ * here can depend on entries received later (a modify that sorts before the
+ * delete adds its fields to the create that brings the object back), so the
+ * default's diff from "the integrated entries" would start from a state the
+ * database does not hold (simulation seed 344: devices kept different
+ * fields). With the flag, doSync rewrites each object from nothing, and the
+ * verdict on the whole history is all that matters.
  */
 export const deleteLosesToLaterEdit: ReconcilerFunction = (entries, options) => {
   const byObject = new Map<string, ClientSyncLogEntry[]>()
@@ -51,3 +57,5 @@ export const deleteLosesToLaterEdit: ReconcilerFunction = (entries, options) => 
   }
   return reconcileSyncLog(rewritten, options)
 }
+// Its operations must start from nothing: see above.
+deleteLosesToLaterEdit.reconcileLocalWrites = true

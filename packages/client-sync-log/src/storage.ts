@@ -495,10 +495,15 @@ export class ClientSyncLogStorage extends StorageModule {
     return this.revive(stored)
   }
 
-  /** Marks exactly these entries as shared (and no others). */
+  /**
+   * Marks exactly these entries as shared (and no others). With
+   * `needsIntegration: true` they are also marked as needing integration, in
+   * the same batch (doSync's `reconcileLocalWrites`: own writes then pass
+   * through the reconciler).
+   */
   async markAsShared(
     entries: Array<Pick<ClientSyncLogEntry, 'deviceId' | 'createdOn'>>,
-    options: { sharedOn: number },
+    options: { sharedOn: number; needsIntegration?: boolean },
   ): Promise<void> {
     const ids = entries.map((entry) => getEntryId(entry.deviceId, entry.createdOn))
     await this.executeBatch(
@@ -506,7 +511,7 @@ export class ClientSyncLogStorage extends StorageModule {
         operation: 'updateObjects',
         collection: CLIENT_SYNC_LOG_COLLECTION,
         where: { id: { $in: part } },
-        updates: { sharedOn: options.sharedOn, unshared: 0 },
+        updates: { sharedOn: options.sharedOn, unshared: 0, ...(options.needsIntegration ? { needsIntegration: NEEDS_INTEGRATION } : {}) },
       })),
     )
   }

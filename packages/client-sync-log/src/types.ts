@@ -40,14 +40,72 @@ export type ClientSyncLogEntry = ClientSyncLogCreationEntry | ClientSyncLogModif
 export type ClientSyncLogOperation = ClientSyncLogEntry['operation']
 
 /**
- * Decides what received entries do to the local database. It gets the whole
- * history (integrated and not) of every object it must decide on, grouped or
- * not, and returns the operations that bring those objects up to date. It
- * must be deterministic: every device computes the same outcome.
+ * Decides what the entries of some objects do to the local database. The
+ * default is `reconcileSyncLog` from `@storex-sync/reconciliation`; any
+ * function that keeps this contract makes every device end with the same
+ * data once all devices have all entries.
  *
- * The default is `reconcileSyncLog` from `@storex-sync/reconciliation`.
+ * **Input.** The whole history (every entry in this device's log) of each
+ * object to decide, several objects and collections mixed, in any order.
+ * Entries already applied to this database have `needsIntegration: false`,
+ * the others `true` (see the two modes below).
+ *
+ * **The verdict.** A reconciler stands for a function V from one object's
+ * history to the object's state (absent, or these fields). It must be:
+ * - deterministic: V depends only on the set of entries (not their order, the
+ *   device, the time, other objects, or anything outside the entries and the
+ *   registry); sort with `compareEntries` and group with `getObjectKey`;
+ * - per object: the operations for an object depend only on its own history,
+ *   whatever other objects share the call (devices batch objects differently);
+ * - confined: it returns operations only for the objects in its input, and
+ *   throws only for entries it cannot use (the object is then retried later).
+ *
+ * **Output.** The Storex operations that move each object from the state the
+ * database holds to V(whole history). doSync runs them in one `executeBatch`
+ * with the "integrated" marks, past the logging middleware (not logged again).
+ *
+ * **Mode 1, the default** (`reconcileLocalWrites` unset): the device's own
+ * writes are applied directly and never pass through the reconciler; the
+ * operations are relative to V of the object's `needsIntegration: false`
+ * entries (its integrated received entries and its own writes). That is what
+ * the database holds only if V agrees with applying a device's newest write
+ * directly: for every history h and entry e that sorts after all of h,
+ * V(h + e) is V(h) with e applied (a create makes the object with e's fields,
+ * a modify sets e's fields of an existing object, a delete removes it); an
+ * own write always sorts after everything its device holds. Per-field last
+ * writer wins (the default) agrees; a reconciler that does not must use
+ * mode 2, or devices drift apart for good. So must one that cannot compute
+ * V of the integrated entries exactly, e.g. one that rewrites the history
+ * and then diffs with the default: a rewrite that depends on entries not yet
+ * integrated describes a state the database does not hold.
+ *
+ * **Mode 2, `reconcileLocalWrites`** (set `reconciler.reconcileLocalWrites =
+ * true`, or doSync's option of that name): for reconcilers that do not agree
+ * with direct application (lowest price wins, counters, anything that can
+ * refuse or change a local write), and the simple choice for any custom
+ * reconciler: it only has to say what each object is, not how to get there. Own entries are marked as needing integration when
+ * they are shared, so objects with own writes pass through the reconciler
+ * too. Each object whose history holds a create entry is rewritten: every
+ * entry is passed with `needsIntegration: true`, and doSync deletes the
+ * object in the same batch before the reconciler's operations, so they
+ * apply to a database that does not hold the object and must create it as
+ * V says (or leave it absent). Every device's database then equals V on the
+ * same full history, whatever V is. Objects without a create entry keep
+ * mode 1 (own entries passed as `needsIntegration: false`).
+ *
+ * **Either mode**: `deleteObsoleteEntries` drops entries by the default rules
+ * (entries before an object's last delete, modifies whose fields are all
+ * overwritten later); with a reconciler whose verdict depends on them, do not
+ * call it: V must see the same history on every device.
  */
-export type ReconcilerFunction = (
+export type ReconcilerFunction = ((
   entries: ClientSyncLogEntry[],
   options: { storageRegistry: import('@worldbrain/storex').StorageRegistry },
-) => import('@worldbrain/storex').OperationBatch | Promise<import('@worldbrain/storex').OperationBatch>
+) => import('@worldbrain/storex').OperationBatch | Promise<import('@worldbrain/storex').OperationBatch>) & {
+  /**
+   * True: the reconciler does not agree with applying local writes directly,
+   * and asks doSync to pass objects with own writes through it too (mode 2
+   * above). doSync's `reconcileLocalWrites` option overrides it.
+   */
+  reconcileLocalWrites?: boolean
+}

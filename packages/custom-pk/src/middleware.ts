@@ -13,7 +13,10 @@ export interface CustomAutoPkMiddlewareOptions {
 
 export interface CustomAutoPkSetupOptions {
   storageRegistry: StorageRegistry
-  /** Collections whose new objects get a generated string pk. Each must have a single `auto-pk` pk field. */
+  /**
+   * Collections whose new objects get a generated string pk. Each must have a
+   * single pk field of type `auto-pk` (the default `id`) or `string`.
+   */
   collections: string[]
 }
 
@@ -23,6 +26,9 @@ export interface StorageMiddlewareContext {
   extraData?: Record<string, any>
   next: { process: (context: { operation: any[]; extraData?: Record<string, any> }) => any }
 }
+
+/** Pk field types a generated string id fits: the default `auto-pk`, and a declared `string` field. */
+const GENERATED_PK_TYPES = new Set(['auto-pk', 'string'])
 
 const WRITE_OPERATIONS = new Set([
   'createObject',
@@ -85,10 +91,10 @@ export class CustomAutoPkMiddleware {
       }
       const pkIndex = definition.pkIndex
       const pkField = typeof pkIndex === 'string' ? definition.fields[pkIndex] : undefined
-      if (typeof pkIndex !== 'string' || !pkField || pkField.type !== 'auto-pk') {
+      if (typeof pkIndex !== 'string' || !pkField || !GENERATED_PK_TYPES.has(pkField.type)) {
         throw new CustomPkError(
           'UNSUPPORTED_PK',
-          `collection '${collection}' does not have a single auto-generated pk field (pkIndex: ${JSON.stringify(pkIndex)}, type: ${JSON.stringify(pkField?.type ?? null)}). Only collections whose pk is one 'auto-pk' field (the default 'id') can get generated ids; remove '${collection}' from \`collections\` and give its objects their pks yourself.`,
+          `collection '${collection}' does not have a single pk field that can hold a generated string id (pkIndex: ${JSON.stringify(pkIndex)}, type: ${JSON.stringify(pkField?.type ?? null)}). Only collections whose pk is one 'auto-pk' field (the default 'id') or one 'string' field can get generated ids; remove '${collection}' from \`collections\` and give its objects their pks yourself.`,
         )
       }
       pkFields.set(collection, pkIndex)

@@ -20,12 +20,26 @@ function registerCollections(storageManager: StorageManagerInstance) {
       fields: { bio: { type: 'string' } },
       relationships: [{ singleChildOf: 'user' }],
     },
-    // Its pk is a plain string field the app fills in: not for custom-pk.
+    // Its pk is a declared string field: custom-pk fills it in when configured, the app gives it otherwise.
     tag: {
       version,
       fields: { name: { type: 'string' }, color: { type: 'string' } },
       indices: [{ field: 'name', pk: true }],
       pkIndex: 'name',
+    },
+    // A declared string pk named like the default one.
+    doc: {
+      version,
+      fields: { id: { type: 'string' }, text: { type: 'string' } },
+      indices: [{ field: 'id', pk: true }],
+      pkIndex: 'id',
+    },
+    // An int pk cannot hold a generated string id.
+    counter: {
+      version,
+      fields: { n: { type: 'int' }, label: { type: 'string' } },
+      indices: [{ field: 'n', pk: true }],
+      pkIndex: 'n',
     },
   } as any)
 }
@@ -239,6 +253,28 @@ describe.each(clientBackends)('CustomAutoPkMiddleware on $kind', ({ create }) =>
     ])
   })
 
+  it('generates ids for collections whose pk field is declared { type: string }', async () => {
+    const { storageManager, seen } = await setupTest({ pkGenerator: counterGenerator('s'), collections: ['doc', 'tag'] })
+    const { object } = await storageManager.collection('doc').createObject({ text: 'hello' })
+    expect(object).toEqual({ id: 's-1', text: 'hello' })
+    expect(seen.at(-1)).toEqual(['createObject', 'doc', { id: 's-1', text: 'hello' }])
+    const { object: tag } = await storageManager.collection('tag').createObject({ color: '#f00' })
+    expect(tag.name).toBe('s-2')
+    // A pk the caller gives is kept.
+    await storageManager.collection('doc').createObject({ id: 'mine', text: 'given' })
+    await storageManager.operation('executeBatch', [
+      { placeholder: 'd', operation: 'createObject', collection: 'doc', args: { text: 'in a batch' } },
+      { operation: 'updateObjects', collection: 'doc', where: { id: 's-1' }, updates: { text: 'changed' } },
+    ])
+    const docs = await storageManager.collection('doc').findObjects({})
+    expect(docs.sort((a: any, b: any) => a.id.localeCompare(b.id))).toEqual([
+      { id: 'mine', text: 'given' },
+      { id: 's-1', text: 'changed' },
+      { id: 's-3', text: 'in a batch' },
+    ])
+    expect(await storageManager.collection('tag').findObjects({})).toEqual([{ name: 's-2', color: '#f00' }])
+  })
+
   it('rejects a generator that returns no string', async () => {
     const { storageManager } = await setupTest({ pkGenerator: () => '' })
     const error = await storageManager
@@ -276,9 +312,11 @@ describe.each(clientBackends)('CustomAutoPkMiddleware setup on $kind', ({ create
   it('rejects collections whose pk is not a single auto-pk field', async () => {
     storage = await create({ setup: registerCollections })
     const registry = storage.storageManager.registry
-    expect(() => new CustomAutoPkMiddleware().setup({ storageRegistry: registry, collections: ['tag'] })).toThrowError(
+    expect(() => new CustomAutoPkMiddleware().setup({ storageRegistry: registry, collections: ['counter'] })).toThrowError(
       expect.objectContaining({ code: 'UNSUPPORTED_PK' }),
     )
+    // A declared string pk is fine (the original generated ids for it too).
+    expect(() => new CustomAutoPkMiddleware().setup({ storageRegistry: registry, collections: ['tag', 'doc'] })).not.toThrow()
   })
 
   it('fails the first write with a clear error when setup() was not called, and lets reads through', async () => {

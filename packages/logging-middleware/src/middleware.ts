@@ -205,7 +205,9 @@ export class SyncLoggingMiddleware {
     const deviceId = this.requireDeviceId('executeBatch', batch.find((step) => this.includeCollections.has(step.collection))!.collection)
     const dataSteps: OperationBatch = []
     const pending: PendingEntry[] = []
-    const createdHere = new Set<string>()
+    // Whether each object an earlier step of this batch created or deleted exists at this point of the batch,
+    // so that every entry logs what the batch really does to the data (no modify after a delete).
+    const presence = new BatchPresence()
     for (const step of batch) {
       if (!this.includeCollections.has(step.collection)) {
         dataSteps.push(step)
@@ -213,7 +215,7 @@ export class SyncLoggingMiddleware {
       }
       if (step.operation === 'createObject') {
         const entry = this.createEntry(step)!
-        createdHere.add(getObjectKey(step.collection, entry.pk))
+        presence.set(step.collection, entry.pk, true)
         pending.push(entry)
         dataSteps.push(step)
         continue
@@ -223,15 +225,26 @@ export class SyncLoggingMiddleware {
         dataSteps.push(step)
         continue
       }
-      // An object created earlier in this batch cannot be found yet: take its pk from the where.
+      // An object an earlier step of this batch created or deleted is not (or still) in the database:
+      // decide by what the batch did to it. Other objects are found in the database as stored before the batch.
       const exactPk = this.exactPk(step.collection, step.where)
+      const known = exactPk.found ? presence.get(step.collection, exactPk.pk) : undefined
       const pks =
-        exactPk.found && createdHere.has(getObjectKey(step.collection, exactPk.pk))
-          ? [exactPk.pk]
-          : await this.findAffectedPks(step.collection, step.where, next)
+        known !== undefined
+          ? known
+            ? [exactPk.pk]
+            : []
+          : (await this.findAffectedPks(step.collection, step.where, next)).filter(
+              (pk) => presence.get(step.collection, pk) !== false,
+            )
       const updates = isUpdate ? (step as { updates: Record<string, unknown> }).updates : null
       dataSteps.push(...(updates ? this.updateSteps(step.collection, pks, updates) : this.deleteSteps(step.collection, pks)))
       pending.push(...pks.map((pk) => this.entryFor(step.collection, pk, updates)))
+      if (!updates) {
+        for (const pk of pks) {
+          presence.set(step.collection, pk, false)
+        }
+      }
     }
     return this.writeWithLog(dataSteps, pending, deviceId, next)
   }
@@ -370,5 +383,19 @@ export class SyncLoggingMiddleware {
       )
     }
     this.checked = true
+  }
+}
+
+/** Which objects exist after the steps of a batch seen so far, for the objects those steps created or deleted. */
+class BatchPresence {
+  private readonly exists = new Map<string, boolean>()
+
+  set(collection: string, pk: ObjectPk, exists: boolean): void {
+    this.exists.set(getObjectKey(collection, pk), exists)
+  }
+
+  /** true or false for an object an earlier step created or deleted; undefined for one the batch has not touched so. */
+  get(collection: string, pk: ObjectPk): boolean | undefined {
+    return this.exists.get(getObjectKey(collection, pk))
   }
 }

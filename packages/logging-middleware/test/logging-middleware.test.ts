@@ -224,6 +224,41 @@ describe.each(clientBackends)('SyncLoggingMiddleware on $kind', ({ create }) => 
     expect(await collection('user').findObject({ id: 'u0' })).toBeFalsy()
   })
 
+  it('logs exactly what a batch does: no modify or second delete for an object an earlier step deleted', async () => {
+    await storage.storageManager.operation('executeBatch', [
+      { placeholder: 'p', operation: 'createObject', collection: 'user', args: { id: 'p1', displayName: 'P' } },
+      { operation: 'deleteObjects', collection: 'user', where: { id: 'p1' } },
+      { operation: 'updateObjects', collection: 'user', where: { id: 'p1' }, updates: { age: 3 } },
+      { operation: 'deleteObjects', collection: 'user', where: { id: 'p1' } },
+    ])
+    expect(await collection('user').findObjects({})).toEqual([])
+    expect(await logged()).toEqual([
+      { operation: 'create', collection: 'user', pk: 'p1', value: { displayName: 'P' } },
+      { operation: 'delete', collection: 'user', pk: 'p1' },
+    ])
+  })
+
+  it('logs exactly what a batch does to stored objects deleted, recreated and updated in it', async () => {
+    await collection('user').createObject({ id: 'u0', displayName: 'Old', age: 5 })
+    await collection('user').createObject({ id: 'u9', displayName: 'Other', age: 5 })
+    const before = (await logged()).length
+    await storage.storageManager.operation('executeBatch', [
+      { operation: 'deleteObjects', collection: 'user', where: { displayName: 'Old' } },
+      { operation: 'updateObjects', collection: 'user', where: { id: 'u0' }, updates: { age: 6 } },
+      { operation: 'deleteObjects', collection: 'user', where: { id: 'u9' } },
+      { operation: 'updateObjects', collection: 'user', where: { age: 5 }, updates: { age: 1 } },
+      { placeholder: 'again', operation: 'createObject', collection: 'user', args: { id: 'u0', displayName: 'New' } },
+      { operation: 'updateObjects', collection: 'user', where: { id: 'u0' }, updates: { age: 7 } },
+    ])
+    expect(await collection('user').findObjects({})).toEqual([expect.objectContaining({ id: 'u0', displayName: 'New', age: 7 })])
+    expect((await logged()).slice(before)).toEqual([
+      { operation: 'delete', collection: 'user', pk: 'u0' },
+      { operation: 'delete', collection: 'user', pk: 'u9' },
+      { operation: 'create', collection: 'user', pk: 'u0', value: { displayName: 'New' } },
+      { operation: 'modify', collection: 'user', pk: 'u0', value: { age: 7 } },
+    ])
+  })
+
   it('passes a batch of only excluded collections through unchanged', async () => {
     const batch = [{ placeholder: 'n', operation: 'createObject', collection: 'note', args: { id: 'n1', text: 'hi' } }]
     await storage.storageManager.operation('executeBatch', batch)

@@ -111,6 +111,8 @@ export interface ScheduleArbitraryOptions {
   outgoingRefusals?: boolean
   /** Which sync faults to inject. Default: all kinds. */
   faultKinds?: Array<Exclude<SyncFault['kind'], 'none'>>
+  /** Include `cleanup` steps (deleteObsoleteEntries, which assumes the default rules). Default true. */
+  cleanup?: boolean
 }
 
 const HOUR = 3_600_000
@@ -156,7 +158,7 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
     { weight: 1, arbitrary: fc.record({ op: fc.constant('syncAllTabs' as const), device }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('appUpdate' as const), device }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: HOUR }) }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('cleanup' as const), device }) },
+    ...(options.cleanup === false ? [] : [{ weight: 1, arbitrary: fc.record({ op: fc.constant('cleanup' as const), device }) }]),
     { weight: 1, arbitrary: fc.record({ op: fc.constant('clockJump' as const), device, ms: fc.integer({ min: -6 * HOUR, max: 6 * HOUR }) }) },
     ...(options.badEntries === false ? [] : [{ weight: 1, arbitrary: fc.record({ op: fc.constant('badEntry' as const), variant: fc.nat({ max: BAD_ENTRY_VARIANTS - 1 }) }) }]),
     ...(options.outgoingRefusals === false

@@ -13,6 +13,7 @@ import { SyncOrchestratorError } from './errors'
 import { createEmitter } from './internal/events'
 import { withExistingObjects } from './internal/existing-objects'
 import { wallNow } from './internal/now'
+import { prepareReconcilerInput, reconcilesLocalWrites } from './internal/local-writes'
 import { retryQuarantinedEntries } from './quarantine'
 import { shareLogEntries } from './send'
 import type {
@@ -41,7 +42,7 @@ export function emptyResult(): SyncResult {
   }
 }
 
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+export function positiveInteger(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) {
     return fallback
   }
@@ -178,7 +179,7 @@ function withPlaceholders(batch: any[], batchNumber: number): any[] {
 /** Reconciles these objects and writes the outcome with their "integrated" marks in one database batch. */
 async function integrateBatch(
   objects: ObjectHistory[],
-  options: Pick<SyncOptions, 'clientSyncLog' | 'storageManager' | 'reconciler'>,
+  options: Pick<SyncOptions, 'clientSyncLog' | 'storageManager' | 'reconciler'> & Partial<Pick<SyncOptions, 'deviceId' | 'reconcileLocalWrites'>>,
   batchNumber: number,
 ): Promise<{ entries: number; operations: number }> {
   const entries = objects.flatMap((object) => object.entries)
@@ -189,9 +190,14 @@ async function integrateBatch(
       'the client sync log reported objects to integrate without pending entries; this is a bug in the client sync log, please report it.',
     )
   }
+  const input = prepareReconcilerInput(objects, {
+    reconcileLocalWrites: reconcilesLocalWrites(options),
+    deviceId: options.deviceId,
+    storageRegistry: options.storageManager.registry,
+  })
   let operations
   try {
-    operations = await options.reconciler(entries, { storageRegistry: options.storageManager.registry })
+    operations = await options.reconciler(input.entries, { storageRegistry: options.storageManager.registry })
   } catch (error) {
     const first = objects[0]!
     throw new SyncOrchestratorError(
@@ -201,7 +207,7 @@ async function integrateBatch(
       { cause: error },
     )
   }
-  const batch = [...operations, ...options.clientSyncLog.getMarkAsIntegratedBatch(pending)]
+  const batch = [...input.before, ...operations, ...options.clientSyncLog.getMarkAsIntegratedBatch(pending)]
   // Past the logging middleware (nothing is logged twice), through the storage manager's write queue.
   await options.storageManager.backend.operation('executeBatch', withPlaceholders(batch, batchNumber))
   options.clientSyncLog.notifyChange?.({

@@ -9,10 +9,12 @@ import {
   type SharedSyncLogLimits,
 } from '@storex-sync/shared-sync-log-core'
 import type { StorageRegistry } from '@worldbrain/storex'
-import { DEFAULT_BATCH_SIZE, emptyResult, jsonSyncSerializer } from './do-sync'
+import { DEFAULT_BATCH_SIZE, emptyResult, jsonSyncSerializer, positiveInteger } from './do-sync'
 import { SyncOrchestratorError } from './errors'
 import { createEmitter } from './internal/events'
-import type { CommonSyncOptions, OutgoingQuarantinedSummary, SyncResult } from './types'
+import { reconcilesLocalWrites } from './internal/local-writes'
+import { wallNow } from './internal/now'
+import type { CommonSyncOptions, OutgoingQuarantinedSummary, SyncOptions, SyncResult } from './types'
 
 interface Prepared {
   entry: ClientSyncLogEntry
@@ -33,18 +35,6 @@ function toEntryData(entry: ClientSyncLogEntry, storageRegistry: StorageRegistry
   return entry.operation === 'delete'
     ? { operation: 'delete', collection: entry.collection, pk: entry.pk, ...schemaVersion }
     : { operation: entry.operation, collection: entry.collection, pk: entry.pk, value: entry.value, ...schemaVersion }
-}
-
-function wallNow(now: CommonSyncOptions['now']): number {
-  return typeof now === 'number' ? now : Date.now()
-}
-
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback
-  if (!Number.isInteger(value) || value < 1) {
-    throw new SyncOrchestratorError('INVALID_OPTION', `${name} must be a positive whole number, got ${String(value)}.`)
-  }
-  return value
 }
 
 /** The log's published limits, or none when it publishes none. A failing read fails the stage (it may pass later). */
@@ -81,7 +71,7 @@ function describeEntry(entry: ClientSyncLogEntry): string {
  * quarantined for them and the next sync sends again.
  */
 export async function shareLogEntries(
-  options: CommonSyncOptions & { storageRegistry?: StorageRegistry },
+  options: CommonSyncOptions & { storageRegistry?: StorageRegistry } & Partial<Pick<SyncOptions, 'reconciler' | 'reconcileLocalWrites'>>,
   result: SyncResult = emptyResult(),
 ): Promise<SyncResult> {
   const emit = createEmitter(options.events)
@@ -116,6 +106,8 @@ export async function shareLogEntries(
   const block = (key: string, createdOn: number) => blocked.set(key, Math.min(blocked.get(key) ?? Infinity, createdOn))
   let settledInStage = false
   const now = wallNow(options.now)
+  // reconcileLocalWrites (the option, or the flag of doSync's reconciler): own writes pass through the reconciler too.
+  const ownWritesPending = reconcilesLocalWrites(options) ? { needsIntegration: true } : {}
   let pageSent = 0
   let pageQuarantined = 0
 
@@ -190,7 +182,7 @@ export async function shareLogEntries(
       await quarantine(second.filter((item) => isBlocked(item.key, item.entry.createdOn)).map((item) => heldBehind(item.entry)))
       return sendChunk(second.filter((item) => !isBlocked(item.key, item.entry.createdOn)))
     }
-    await clientSyncLog.markAsShared(chunk.map((item) => item.entry), { sharedOn: now })
+    await clientSyncLog.markAsShared(chunk.map((item) => item.entry), { sharedOn: now, ...ownWritesPending })
     result.sent.entries += chunk.length
     result.sent.batches += 1
     pageSent += chunk.length
@@ -272,7 +264,7 @@ export async function shareLogEntries(
       await sendChunk(chunk.filter((item) => !isBlocked(item.key, item.entry.createdOn)))
     }
     if (filtered.length) {
-      await clientSyncLog.markAsShared(filtered, { sharedOn: now })
+      await clientSyncLog.markAsShared(filtered, { sharedOn: now, ...ownWritesPending })
     }
     result.sent.filtered += filtered.length
     if (!chunks.length) {

@@ -86,6 +86,15 @@ export interface CommonSyncOptions {
    * Default DEFAULT_MAX_CLOCK_DRIFT_MS from @storex-sync/client-sync-log (24 hours).
    */
   maxClockDriftMs?: number
+  /**
+   * Pass objects with this device's own writes through the reconciler too
+   * (own entries are marked as needing integration when shared, and each
+   * object with a create entry is rewritten as the reconciler's verdict on
+   * its whole history). Needed by reconcilers that do not agree with applying
+   * local writes directly; see ReconcilerFunction in @storex-sync/client-sync-log.
+   * Default: the reconciler's `reconcileLocalWrites` flag, else false.
+   */
+  reconcileLocalWrites?: boolean
 }
 
 export interface SyncOptions extends Omit<CommonSyncOptions, 'deviceId'> {

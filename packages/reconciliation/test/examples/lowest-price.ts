@@ -52,3 +52,5 @@ export const lowestPriceWins: ReconcilerFunction = (entries, options) => {
   }
   return operations
 }
+// A price rise is not applied as written: own writes must pass through the reconciler too.
+lowestPriceWins.reconcileLocalWrites = true

@@ -2,8 +2,8 @@ import { getPkFields, getPkWhere, type ClientSyncLogStorage, type DeviceId, type
 import type { SyncOptions } from '../types'
 
 /**
- * Objects that receive entries but have no applied entry in the log (nothing
- * this device wrote or integrated) may still exist in the database: written
+ * Objects that receive entries but have no entry this device wrote or
+ * integrated may still exist in the database: written
  * before sync was enabled, or while logging was disabled. The reconciler
  * would take them for absent (and create them again, or drop a modify). Those
  * found in the database are recorded as existing (the client sync log's
@@ -20,7 +20,10 @@ export async function withExistingObjects(
     now: number
   },
 ): Promise<ObjectHistory[]> {
-  const withoutCreate = objects.filter((object) => object.entries.every((entry) => entry.needsIntegration))
+  // Own entries count as applied even when pending (reconcileLocalWrites passes them through the reconciler).
+  const withoutCreate = objects.filter((object) =>
+    object.entries.every((entry) => entry.needsIntegration && entry.deviceId !== options.deviceId),
+  )
   if (!withoutCreate.length || typeof options.clientSyncLog.recordBaselineObjects !== 'function') {
     return objects
   }
