@@ -57,7 +57,7 @@ export type BackendKind = 'sqlite' | 'indexeddb'
 export type Engine = 'ours' | 'original'
 
 export { USER_ID, benchCollections, makeNote } from './notes'
-import { benchCollections } from './notes'
+import { USER_ID, benchCollections } from './notes'
 
 let idCounter = 0
 /** Ids for raw writes (what custom-pk would give, without the middleware). */

@@ -36,7 +36,10 @@ export interface DexieStorageBackendOptions {
 interface CollectionInfo {
   definition: CollectionDefinition
   layout: CollectionLayout
+  /** The single pk field (null for compound pks: their key is the array of the fields' values). */
   pk: string | null
+  /** How to get an object's IndexedDB key. */
+  keyOf: (object: any) => unknown
   optionalFields: string[]
   customFields: Array<[string, any]>
   aliases: Array<{ alias: string; fieldName: string }>
@@ -138,6 +141,7 @@ export class DexieStorageBackend extends StorageBackend {
         definition,
         layout,
         pk: typeof layout.pk === 'string' ? layout.pk : null,
+        keyOf: keyGetter(layout.pk),
         optionalFields: Object.entries(definition.fields)
           .filter(([, field]) => field.optional)
           .map(([fieldName]) => fieldName),
@@ -435,9 +439,6 @@ export class DexieStorageBackend extends StorageBackend {
       const plan = planQuery({ where: execution.where, layout: info.layout, definition: info.definition, order: [], ignoreCase: execution.ignoreCase })
       if (plan.kind === 'get') return { kind: 'delete', collection, execution, keys: plan.keys }
     }
-    if (!info.pk) {
-      throw new StorexBackendDexieError('UNSUPPORTED_QUERY', `deleteObjects on '${collection}' needs a collection with a single-field primary key.`)
-    }
     return { kind: 'delete', collection, execution }
   }
 
@@ -458,9 +459,9 @@ export class DexieStorageBackend extends StorageBackend {
       await table.bulkDelete(step.keys)
       return
     }
-    const pk = this.info(step.collection).pk!
+    const { keyOf } = this.info(step.collection)
     const objects = await this.rawFind(step.collection, step.execution)
-    if (objects.length) await table.bulkDelete(objects.map((object) => object[pk]))
+    if (objects.length) await table.bulkDelete(objects.map(keyOf))
   }
 
   // -------------------------------------------------------------------------
@@ -572,6 +573,14 @@ interface PreparedDelete {
   keys?: unknown[]
 }
 type PreparedStep = PreparedCreate | PreparedUpdate | PreparedDelete
+
+function keyGetter(pk: string | string[] | null): (object: any) => unknown {
+  if (Array.isArray(pk)) return (object) => pk.map((field) => object[field])
+  if (pk) return (object) => object[pk]
+  return () => {
+    throw new StorexBackendDexieError('UNSUPPORTED_QUERY', 'this collection has no primary key field; give it a pk index to update or delete its objects.')
+  }
+}
 
 /** Nested creates become their own createObject steps, placeholders kept (as 0.3.1's _flattenBatch). */
 function flattenBatch(batch: OperationBatch, registry: StorageRegistry): OperationBatch {

@@ -1,13 +1,7 @@
 import 'fake-indexeddb/auto'
-// storex-backend-dexie runs a batch in one IndexedDB transaction only where
-// `navigator` exists (browsers, Node >= 21); give Node 20 one so tests see
-// the atomic batches browsers get.
-if (typeof (globalThis as { navigator?: unknown }).navigator === 'undefined') {
-  Object.defineProperty(globalThis, 'navigator', { value: { userAgent: 'node' }, configurable: true })
-}
 import * as storex from '@worldbrain/storex'
 import type { StorageRegistry } from '@worldbrain/storex'
-import { DexieStorageBackend } from '@worldbrain/storex-backend-dexie'
+import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
 import { TypeORMStorageBackend } from '@worldbrain/storex-backend-typeorm'
 
 // `@worldbrain/storex` is CommonJS with a default export: in ESM the class is
@@ -56,7 +50,7 @@ async function initialize(storageManager: StorageManagerInstance, options: Creat
   await options.afterInitialization?.(storageManager)
 }
 
-/** IndexedDB through Dexie, on fake-indexeddb: a fresh database every call. */
+/** IndexedDB through @storex-sync/storex-backend-dexie (Dexie 4), on fake-indexeddb: a fresh database every call. */
 export async function createIndexedDbStorage(options: CreateTestStorageOptions): Promise<TestStorage> {
   const dbName = uniqueName('storex_sync_test')
   const backend = new DexieStorageBackend({
@@ -69,8 +63,7 @@ export async function createIndexedDbStorage(options: CreateTestStorageOptions):
     kind: 'indexeddb',
     storageManager,
     async cleanup() {
-      const dexie = (backend as any).dexie
-      dexie?.close?.()
+      await backend.cleanup()
       await new Promise<void>((resolve) => {
         const request = indexedDB.deleteDatabase(dbName)
         request.onsuccess = request.onerror = request.onblocked = () => resolve()

@@ -300,7 +300,9 @@ export function planQuery(options: {
     if (score > best.score) best = { score, plan }
   }
 
-  for (const index of layout.indices) {
+  // A compound primary key plans like a compound index (Dexie calls the primary key ':id').
+  const indices = Array.isArray(layout.pk) ? [{ name: ':id', fields: layout.pk, multiEntry: false }, ...layout.indices] : layout.indices
+  for (const index of indices) {
     if (index.multiEntry) {
       const eq = equalityValue(conditionsOf(index.fields[0]!), isIgnored(index.fields[0]!))
       if (eq) {
