@@ -124,7 +124,8 @@ export class DexieStorageBackend extends StorageBackend {
     }
     const history = getDexieHistory(this.registry)
     const patched = this.options.schemaPatcher ? this.options.schemaPatcher(history) : history
-    this.dexie = new Dexie(this.options.dbName, { indexedDB: implementation.factory, IDBKeyRange: implementation.range })
+    // No query cache: Storex callers do not use liveQuery, and the cache costs on every request.
+    this.dexie = new Dexie(this.options.dbName, { indexedDB: implementation.factory, IDBKeyRange: implementation.range, cache: 'disabled' })
     for (const { dexieSchemaVersion, schema } of patched) {
       this.dexie.version(dexieSchemaVersion).stores(schema)
     }
@@ -290,7 +291,13 @@ export class DexieStorageBackend extends StorageBackend {
     const plan = planQuery({ where, layout: info.layout, definition: info.definition, order, ...(limit ? { limit } : {}), ignoreCase })
     const filter = plan.covered ? null : (object: any) => matches(object, where, ignoreCase)
     let objects: any[]
-    if (plan.kind === 'get') {
+    const outsideTransactions = !Dexie.currentTransaction
+    if (outsideTransactions && (plan.kind === 'get' || (plan.kind === 'index' && plan.range.type === 'anyOf')) && this.keysOf(plan).length > 1) {
+      // Many keys outside a transaction: one read-only IndexedDB transaction with a getAll per key,
+      // without Dexie's per-request machinery (the sync log's `$in` lookups).
+      objects = await this.getAllByKeys(collection, plan.kind === 'get' ? null : (plan as { index: string }).index, this.keysOf(plan))
+      if (filter) objects = objects.filter(filter)
+    } else if (plan.kind === 'get') {
       const found = plan.keys.length === 1 ? [await table.get(plan.keys[0] as any)] : await table.bulkGet(plan.keys as any[])
       objects = found.filter((object) => object !== undefined && (!filter || filter(object)))
     } else if (plan.kind === 'index' && plan.range.type === 'anyOf') {
@@ -319,6 +326,32 @@ export class DexieStorageBackend extends StorageBackend {
     if (order.length) sortObjects(objects, order)
     if (skip || limit) objects = objects.slice(skip, limit ? skip + limit : undefined)
     return objects
+  }
+
+  private keysOf(plan: Plan): unknown[] {
+    if (plan.kind === 'get') return plan.keys
+    if (plan.kind === 'index' && plan.range.type === 'anyOf') return [...new Set(plan.range.values)]
+    return []
+  }
+
+  /** Objects whose primary key (index null) or `index` key is one of `keys`, read in one read-only transaction. */
+  private async getAllByKeys(collection: string, index: string | null, keys: unknown[]): Promise<any[]> {
+    if (!this.db.isOpen()) await this.db.open()
+    const database = this.db.backendDB()
+    return new Promise((resolve, reject) => {
+      const transaction = database.transaction(collection, 'readonly')
+      const store = transaction.objectStore(collection)
+      const source: IDBObjectStore | IDBIndex = index && index !== ':id' ? store.index(index) : store
+      const found: any[] = []
+      for (const key of keys) {
+        const request = source.getAll(key as IDBValidKey)
+        request.onsuccess = () => {
+          for (const object of request.result) found.push(object)
+        }
+      }
+      transaction.oncomplete = () => resolve(found)
+      transaction.onerror = transaction.onabort = () => reject(transaction.error)
+    })
   }
 
   override async findObjects<T>(collection: string, where: any, findOptions: backend.FindManyOptions = {}): Promise<T[]> {
@@ -391,6 +424,10 @@ export class DexieStorageBackend extends StorageBackend {
 
   /** A copy of `object` as it is stored (custom fields, terms, aliases); the caller's object is left alone. */
   private async prepareCreate(info: CollectionInfo, object: any): Promise<any> {
+    if (!info.customFields.length && !info.termsFields.length && !info.aliases.length) {
+      // Nothing to change: IndexedDB stores a structured clone of it anyway.
+      return object
+    }
     const stored = { ...object }
     await this.prepareWrite(info, stored, 'create')
     return stored
@@ -587,7 +624,9 @@ function flattenBatch(batch: OperationBatch, registry: StorageRegistry): Operati
   const flattened: any[] = []
   let generated = 0
   for (const step of batch) {
-    if (step.operation !== 'createObject') {
+    const reverse = registry.collections[step.collection]?.reverseRelationshipsByAlias
+    if (step.operation !== 'createObject' || !reverse || Object.keys(reverse).length === 0) {
+      // Nothing nested can be in it (the common case: dissecting would copy it for nothing).
       flattened.push(step)
       continue
     }
