@@ -99,6 +99,10 @@ export async function runBench(parameters: BenchParameters, log: (line: string) 
   // 6. End-to-end on IndexedDB (fake-indexeddb), beside raw writes of the same rows.
   const idb: IdbE2eResult[] = []
   for (const backend of parameters.idbBackends) {
+    if (parameters.idbSizes.length) {
+      // Warm-up (discarded): the first run in a process would otherwise pay for JIT compilation.
+      await runIdbE2e(nodeIdbEnvironment(backend), { n: 200, batchSize: parameters.batchSize })
+    }
     for (const n of parameters.idbSizes) {
       log(`e2e IndexedDB ${backend} N=${n} ...`)
       const row = await runIdbE2e(nodeIdbEnvironment(backend), { n, batchSize: parameters.batchSize, log })

@@ -77,25 +77,29 @@ const rows: IdbE2eResult[] = []
 try {
   log(`Chromium ${browser.version()}, bundle ${(script.length / 1024).toFixed(0)} KiB`)
   for (const backend of options.backends) {
-    for (const n of options.sizes) {
-      log(`browser IndexedDB ${backend} N=${n} ...`)
-      const context = await browser.newContext()
-      const page = await context.newPage()
-      page.on('pageerror', (error) => console.error(`page error: ${error.message}`))
-      page.on('console', (message) => console.log(message.text().replace(/^/gm, '    ')))
-      await page.goto(url)
-      await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000, state: 'attached' })
+    // One page per backend: a discarded warm-up run (JIT compilation), then the sizes. Every run
+    // deletes its databases, so each starts from empty IndexedDB storage.
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    page.on('pageerror', (error) => console.error(`page error: ${error.message}`))
+    page.on('console', (message) => console.log(message.text().replace(/^/gm, '    ')))
+    await page.goto(url)
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000, state: 'attached' })
+    for (const n of [200, ...options.sizes]) {
+      const warmUp = n === 200
+      log(`browser IndexedDB ${backend} N=${n}${warmUp ? ' (warm-up, discarded)' : ''} ...`)
       const row = await page.evaluate(
         (args) => (globalThis as any).runBrowserBench(args) as Promise<IdbE2eResult>,
         { n, backend, batchSize: options.batchSize },
       )
+      if (warmUp) continue
       rows.push(row)
       log(
         `browser IndexedDB ${backend} N=${n}: A share ${fmt(row.aShareMs / 1000)} s, B receive+integrate ${fmt((row.bReceiveMs + row.bIntegrateMs) / 1000)} s, ` +
           `raw ${fmt(row.raw.ms / 1000)} s; ${fmt(row.ratioToRaw.aShare)}x / ${fmt(row.ratioToRaw.bTotal)}x raw`,
       )
-      await context.close()
     }
+    await context.close()
   }
 } finally {
   await browser.close()

@@ -20,7 +20,7 @@ function parseArgs(argv: string[]): { parameters: BenchParameters; out: string }
     else if (key === 'rounds') parameters.rounds = Number(value)
     else if (key === 'batch-size') parameters.batchSize = Number(value)
     else if (key === 'reconciler-objects') parameters.reconcilerObjects = Number(value)
-    else if (key === 'backends') parameters.overheadBackends = value.split(',') as BenchParameters['overheadBackends']
+    else if (key === 'backends') parameters.overheadBackends = value.split(',').filter(Boolean) as BenchParameters['overheadBackends']
     else if (key === 'no-original') parameters.original = false
     else if (key === 'idb-sizes') parameters.idbSizes = numbers(value)
     else if (key === 'idb-backends') parameters.idbBackends = value.split(',').filter(Boolean) as BenchParameters['idbBackends']
