@@ -35,8 +35,12 @@ export interface IdbE2eResult {
   aShareMs: number
   bReceiveMs: number
   bIntegrateMs: number
-  /** Raw writes of the rows B ends up writing: log rows, objects, log updates, transactions of 1,000. */
-  raw: { logRows: number; objects: number; logUpdates: number; ms: number }
+  /**
+   * Raw writes of the rows B ends up writing: log rows, objects, log updates, transactions of
+   * 1,000. Measured before device A starts and again after B finished; `ms` is their mean (the
+   * machine's load changes during a run; the two bracket the sync).
+   */
+  raw: { logRows: number; objects: number; logUpdates: number; ms: number; beforeMs: number; afterMs: number }
   /** Microseconds per entry. */
   perEntryUs: { aShare: number; bTotal: number; raw: number }
   /** Against the raw write time of the same run. */
@@ -110,7 +114,7 @@ function clientLogIndices(): { pk: string; indices: Array<{ name: string; keyPat
 export async function measureRawWrites(
   env: IdbEnvironment,
   options: { entries: number; objects: number; transactionSize?: number },
-): Promise<IdbE2eResult['raw']> {
+): Promise<{ logRows: number; objects: number; logUpdates: number; ms: number }> {
   const transactionSize = options.transactionSize ?? 1000
   const name = uniqueName('bench-raw')
   const layout = clientLogIndices()
@@ -179,6 +183,8 @@ export async function runIdbE2e(env: IdbEnvironment, options: { n: number; batch
   const bName = uniqueName('bench-b')
   const a = await createDevice(env, { dbName: aName, deviceId: aId, sharedSyncLog })
   const b = await createDevice(env, { dbName: bName, deviceId: bId, sharedSyncLog })
+  const rawShape = { entries: changes.total, objects: changes.creates - changes.deletes }
+  const rawBefore = await measureRawWrites(env, rawShape)
   try {
     let started = performance.now()
     await runWorkload(a.storageManager, { n: options.n, updates: true, deletes: true })
@@ -213,8 +219,9 @@ export async function runIdbE2e(env: IdbEnvironment, options: { n: number; batch
     await deleteDatabase(env.indexedDB, aName)
     await deleteDatabase(env.indexedDB, bName)
 
-    const raw = await measureRawWrites(env, { entries: changes.total, objects })
-    options.log?.(`  raw writes of the same rows: ${(raw.ms / 1000).toFixed(2)} s`)
+    const rawAfter = await measureRawWrites(env, rawShape)
+    const raw = { ...rawAfter, ms: (rawBefore.ms + rawAfter.ms) / 2, beforeMs: rawBefore.ms, afterMs: rawAfter.ms }
+    options.log?.(`  raw writes of the same rows: ${(rawBefore.ms / 1000).toFixed(2)} s before, ${(rawAfter.ms / 1000).toFixed(2)} s after`)
     const bTotal = bReceiveMs + bIntegrateMs
     return {
       backend: env.backendName,

@@ -190,7 +190,7 @@ export function checkIdbTargets(rows: IdbE2eResult[], where: string): TargetChec
 export function renderIdbTable(rows: IdbE2eResult[]): string {
   const lines = [
     table(
-      ['backend', 'N', 'entries', 'A writes s', 'A share s', 'B receive s', 'B integrate s', 'raw writes s', 'A share µs/entry', 'B µs/entry', 'raw µs/entry', 'A share / raw', 'B / raw'],
+      ['backend', 'N', 'entries', 'A writes s', 'A share s', 'B receive s', 'B integrate s', 'raw writes s (before, after)', 'A share µs/entry', 'B µs/entry', 'raw µs/entry', 'A share / raw', 'B / raw'],
       rows.map((row) => [
         row.backend,
         String(row.n),
@@ -199,7 +199,7 @@ export function renderIdbTable(rows: IdbE2eResult[]): string {
         fmt(row.aShareMs / 1000, 2),
         fmt(row.bReceiveMs / 1000, 2),
         fmt(row.bIntegrateMs / 1000, 2),
-        fmt(row.raw.ms / 1000, 2),
+        `${fmt(row.raw.ms / 1000, 2)} (${fmt(row.raw.beforeMs / 1000, 2)}, ${fmt(row.raw.afterMs / 1000, 2)})`,
         fmt(row.perEntryUs.aShare, 0),
         fmt(row.perEntryUs.bTotal, 0),
         fmt(row.perEntryUs.raw, 0),
