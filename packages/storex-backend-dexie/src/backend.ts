@@ -126,6 +126,8 @@ export class DexieStorageBackend extends StorageBackend {
     const patched = this.options.schemaPatcher ? this.options.schemaPatcher(history) : history
     // No query cache: Storex callers do not use liveQuery, and the cache costs on every request.
     this.dexie = new Dexie(this.options.dbName, { indexedDB: implementation.factory, IDBKeyRange: implementation.range, cache: 'disabled' })
+    // Nor liveQuery's change tracking, which works out the changed key ranges of every write.
+    this.dexie.unuse({ stack: 'dbcore', name: 'Observability' })
     for (const { dexieSchemaVersion, schema } of patched) {
       this.dexie.version(dexieSchemaVersion).stores(schema)
     }
