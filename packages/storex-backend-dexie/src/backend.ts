@@ -571,8 +571,10 @@ export class DexieStorageBackend extends StorageBackend {
           for (const { path, placeholder } of next.step.replace ?? []) {
             const pk = this.info(placeholderCollections.get(placeholder) ?? next.collection).pk ?? 'id'
             const value = info[placeholder]?.object[pk]
-            next.stored[path] = value
             next.step.args[path] = value
+            // The stored copy was prepared already: a relationship alias goes to its field.
+            const field = this.info(next.collection).aliases.find(({ alias }) => alias === path)?.fieldName ?? path
+            next.stored[field] = value
           }
           group.push(next)
           index += 1

@@ -251,6 +251,30 @@ describe('storex-backend-dexie: batches', () => {
   })
 })
 
+describe('storex-backend-dexie: batches with placeholders', () => {
+  it('fills a childOf field from an object created earlier in the batch, stored under the relationship field', async () => {
+    const factory = new IDBFactory()
+    const backend = new DexieStorageBackend({ dbName: 'placeholders', idbImplementation: { factory, range: IDBKeyRange } })
+    const storageManager = new StorageManager({ backend: backend as any })
+    storageManager.registry.registerCollections({
+      user: { version: new Date('2024-01-01'), fields: { id: { type: 'string' }, displayName: { type: 'string' } }, indices: [{ field: 'id', pk: true }] },
+      email: {
+        version: new Date('2024-01-01'),
+        fields: { id: { type: 'string' }, address: { type: 'string' } },
+        indices: [{ field: 'id', pk: true }],
+        relationships: [{ childOf: 'user' }],
+      },
+    })
+    await storageManager.finishInitialization()
+    await storageManager.operation('executeBatch', [
+      { operation: 'createObject', collection: 'user', placeholder: 'joe', args: { id: 'u1', displayName: 'Joe' } },
+      { operation: 'createObject', collection: 'email', args: { id: 'e1', address: 'joe@example.com' }, replace: [{ path: 'user', placeholder: 'joe' }] },
+    ])
+    expect(await storageManager.collection('email').findObjects({ user: 'u1' })).toEqual([{ id: 'e1', address: 'joe@example.com', user: 'u1' }])
+    backend.dexieInstance.close()
+  })
+})
+
 describe('storex-backend-dexie: errors', () => {
   it('says what to do on bad options, unknown collections and unsupported operators', async () => {
     expect(() => new DexieStorageBackend({ dbName: '' })).toThrow(/@storex-sync\/storex-backend-dexie: .*dbName/)
