@@ -68,7 +68,7 @@ export class DexieStorageBackend extends StorageBackend {
     fullTextSearch: false,
     rawCreateObjects: true,
     executeBatch: true,
-    transaction: true,
+    transaction: false,
     customFields: true,
     streamObjects: true,
     singleFieldSorting: true,
@@ -520,10 +520,15 @@ export class DexieStorageBackend extends StorageBackend {
     return this.runBatch(flattenBatch(batch, this.registry))
   }
 
-  /** Storex's `transaction` feature: `body` runs its operations inside one IndexedDB transaction over `collections`. */
-  async transaction(options: { collections: string[] }, body: (context: { transactionOperation: (name: string, ...args: any[]) => Promise<any> }) => Promise<any>) {
-    return this.inTransaction(options.collections, async () =>
-      body({ transactionOperation: (name: string, ...args: any[]) => this.operation(name, ...args) }),
+  /**
+   * Storex's `transaction` feature is not offered: an IndexedDB transaction ends as soon as it
+   * waits for anything but its own requests, and a body of Storex operations (which await
+   * middleware and value preparation) does. Write what must be atomic as one `executeBatch`.
+   */
+  async transaction(_options: { collections: string[] }, _body: unknown): Promise<never> {
+    throw new StorexBackendDexieError(
+      'UNSUPPORTED_QUERY',
+      'transaction() is not supported (an IndexedDB transaction cannot wait for the awaits of a body of Storex operations); put the writes that must be atomic into one executeBatch, which is one IndexedDB transaction.',
     )
   }
 

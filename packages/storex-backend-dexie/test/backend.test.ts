@@ -282,6 +282,8 @@ describe('storex-backend-dexie: errors', () => {
     await expect(backend.findObjects('nope', {})).rejects.toThrow(StorexBackendDexieError)
     await expect(backend.findObjects('nope', {})).rejects.toThrow(/unknown collection 'nope': register it/)
     await expect(storageManager.collection('entry').findObjects({ id: { $regex: 'x' } })).rejects.toThrow(/unsupported operator \$regex/)
+    expect(backend.supports('transaction')).toBe(false)
+    await expect(backend.transaction({ collections: ['entry'] }, async () => {})).rejects.toThrow(/one executeBatch/)
     const unused = new DexieStorageBackend({ dbName: 'unused', idbImplementation: { factory: new IDBFactory(), range: IDBKeyRange } })
     expect(() => unused.dexieInstance).toThrow(/finishInitialization/)
   })
