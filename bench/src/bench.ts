@@ -1,5 +1,7 @@
 import { runE2e, type E2eResult } from './e2e'
 import { measureOverhead, type OverheadEngine, type OverheadSample } from './overhead'
+import { nodeIdbEnvironment } from './idb-node'
+import { runIdbE2e, type IdbE2eResult } from './idb-sync'
 import { measureReconciler } from './reconciler'
 import { checkTargets, fmt, machineInfo, packageVersions, summarizeOverhead, type BenchParameters, type BenchReport } from './report'
 import { loadOriginal } from './setup'
@@ -13,6 +15,8 @@ export const defaultParameters: BenchParameters = {
   batchSize: 1000,
   reconcilerObjects: 20_000,
   original: true,
+  idbSizes: [1000, 10_000],
+  idbBackends: ['ours'],
 }
 
 /** Runs every workload and returns the report; `log` gets one progress line per step. */
@@ -92,6 +96,24 @@ export async function runBench(parameters: BenchParameters, log: (line: string) 
     }
   }
 
+  // 6. End-to-end on IndexedDB (fake-indexeddb), beside raw writes of the same rows.
+  const idb: IdbE2eResult[] = []
+  for (const backend of parameters.idbBackends) {
+    if (parameters.idbSizes.length) {
+      // Warm-up (discarded): the first run in a process would otherwise pay for JIT compilation.
+      await runIdbE2e(nodeIdbEnvironment(backend), { n: 200, batchSize: parameters.batchSize })
+    }
+    for (const n of parameters.idbSizes) {
+      log(`e2e IndexedDB ${backend} N=${n} ...`)
+      const row = await runIdbE2e(nodeIdbEnvironment(backend), { n, batchSize: parameters.batchSize, log })
+      idb.push(row)
+      log(
+        `e2e IndexedDB ${backend} N=${n}: A share ${fmt(row.aShareMs / 1000)} s, B receive+integrate ${fmt((row.bReceiveMs + row.bIntegrateMs) / 1000)} s, raw ${fmt(row.raw.ms / 1000)} s; ` +
+          `${fmt(row.ratioToRaw.aShare)}x / ${fmt(row.ratioToRaw.bTotal)}x raw`,
+      )
+    }
+  }
+
   // 4. The reconciler alone.
   const reconciler = parameters.reconcilerObjects > 0 ? await measureReconciler(parameters.reconcilerObjects) : null
   if (reconciler) log(`reconciler: ${fmt(reconciler.entriesPerSecond, 0)} entries/s`)
@@ -114,6 +136,7 @@ export async function runBench(parameters: BenchParameters, log: (line: string) 
     },
     reconciler,
     comparison,
+    idb,
     ...(originalUnavailable ? { originalUnavailable } : {}),
   }
   return { ...partial, targets: checkTargets(partial) }

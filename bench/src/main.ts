@@ -1,7 +1,7 @@
 /**
  * `pnpm bench [--sizes=1000,10000,100000] [--compare-sizes=1000,10000] [--overhead-n=1000]
  *  [--rounds=3] [--batch-size=1000] [--reconciler-objects=20000] [--backends=sqlite,indexeddb]
- *  [--no-original] [--out=results/latest.json]`
+ *  [--no-original] [--idb-sizes=1000,10000] [--idb-backends=ours,legacy] [--out=results/latest.json]`
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
@@ -20,8 +20,10 @@ function parseArgs(argv: string[]): { parameters: BenchParameters; out: string }
     else if (key === 'rounds') parameters.rounds = Number(value)
     else if (key === 'batch-size') parameters.batchSize = Number(value)
     else if (key === 'reconciler-objects') parameters.reconcilerObjects = Number(value)
-    else if (key === 'backends') parameters.overheadBackends = value.split(',') as BenchParameters['overheadBackends']
+    else if (key === 'backends') parameters.overheadBackends = value.split(',').filter(Boolean) as BenchParameters['overheadBackends']
     else if (key === 'no-original') parameters.original = false
+    else if (key === 'idb-sizes') parameters.idbSizes = numbers(value)
+    else if (key === 'idb-backends') parameters.idbBackends = value.split(',').filter(Boolean) as BenchParameters['idbBackends']
     else if (key === 'out') out = value
     else if (key !== '') throw new Error(`unknown option ${arg}; see bench/README.md`)
   }

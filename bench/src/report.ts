@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { E2eResult } from './e2e'
 import type { OverheadOperation, OverheadSample } from './overhead'
+import type { IdbE2eResult } from './idb-sync'
 import type { ReconcilerResult } from './reconciler'
 
 export interface BenchParameters {
@@ -14,6 +15,10 @@ export interface BenchParameters {
   batchSize: number
   reconcilerObjects: number
   original: boolean
+  /** N of the end-to-end runs on IndexedDB (fake-indexeddb, both devices in the bench process). */
+  idbSizes: number[]
+  /** Storex backends for them: 'ours' (@storex-sync/storex-backend-dexie), 'legacy' (@worldbrain/storex-backend-dexie 0.3.1). */
+  idbBackends: Array<'ours' | 'legacy'>
 }
 
 export interface TargetCheck {
@@ -40,6 +45,8 @@ export interface BenchReport {
   reconciler: ReconcilerResult | null
   comparison: Array<{ n: number; ours: E2eResult; original: E2eResult; oursToOriginal: { aShare: number; bReceive: number; bIntegrate: number; total: number } }>
   originalUnavailable?: string
+  /** End-to-end sync on IndexedDB beside raw writes of the same rows. */
+  idb: IdbE2eResult[]
   targets: TargetCheck[]
 }
 
@@ -80,6 +87,8 @@ export function packageVersions() {
     '@worldbrain/storex',
     '@worldbrain/storex-backend-typeorm',
     '@worldbrain/storex-backend-dexie',
+    '@storex-sync/storex-backend-dexie',
+    'dexie',
     '@worldbrain/storex-sync',
     'better-sqlite3',
     'fake-indexeddb',
@@ -148,7 +157,69 @@ export function checkTargets(report: Omit<BenchReport, 'targets'>): TargetCheck[
     measured: large ? `${mb(large.b.maxRssBytes)}${mid ? `, ${fmt(large.b.maxRssBytes / mid.b.maxRssBytes)}x the 10k peak (${mb(mid.b.maxRssBytes)})` : ''}` : 'n/a',
     status: large && mid ? (rssOk && growthOk ? 'met' : 'missed') : 'not measured',
   })
+  targets.push(...checkIdbTargets(report.idb.filter((row) => row.backend === OUR_IDB_BACKEND), 'fake-indexeddb'))
   return targets
+}
+
+export const OUR_IDB_BACKEND = '@storex-sync/storex-backend-dexie'
+
+/** Issue 15's targets for one environment (fake-indexeddb or Chromium): flat per-entry cost 1k to 10k, within 3x of raw writes. */
+export function checkIdbTargets(rows: IdbE2eResult[], where: string): TargetCheck[] {
+  const small = rows.find((row) => row.n === 1000)
+  const large = rows.find((row) => row.n === 10_000)
+  const growth = small && large
+    ? { aShare: large.perEntryUs.aShare / small.perEntryUs.aShare, bTotal: large.perEntryUs.bTotal / small.perEntryUs.bTotal }
+    : null
+  return [
+    {
+      name: `IndexedDB (${where}): per-entry cost at 10k vs 1k, A share / B receive+integrate`,
+      target: '<= 1.5x each',
+      measured: growth ? `${fmt(growth.aShare)}x / ${fmt(growth.bTotal)}x` : 'n/a',
+      status: growth ? (growth.aShare <= 1.5 && growth.bTotal <= 1.5 ? 'met' : 'missed') : 'not measured',
+    },
+    {
+      name: `IndexedDB (${where}): A share / B receive+integrate vs raw writes of the same rows, 10k`,
+      target: '<= 3x each',
+      measured: large ? `${fmt(large.ratioToRaw.aShare)}x / ${fmt(large.ratioToRaw.bTotal)}x` : 'n/a',
+      status: large ? (large.ratioToRaw.aShare <= 3 && large.ratioToRaw.bTotal <= 3 ? 'met' : 'missed') : 'not measured',
+    },
+  ]
+}
+
+/** The IndexedDB rows as a Markdown table, with each backend's per-entry growth from its smallest to its largest N. */
+export function renderIdbTable(rows: IdbE2eResult[]): string {
+  const lines = [
+    table(
+      ['backend', 'N', 'entries', 'A writes s', 'A share s', 'B receive s', 'B integrate s', 'raw writes s (before, after)', 'A share µs/entry', 'B µs/entry', 'raw µs/entry', 'A share / raw', 'B / raw'],
+      rows.map((row) => [
+        row.backend,
+        String(row.n),
+        String(row.changes.total),
+        fmt(row.aWriteMs / 1000, 2),
+        fmt(row.aShareMs / 1000, 2),
+        fmt(row.bReceiveMs / 1000, 2),
+        fmt(row.bIntegrateMs / 1000, 2),
+        `${fmt(row.raw.ms / 1000, 2)} (${fmt(row.raw.beforeMs / 1000, 2)}, ${fmt(row.raw.afterMs / 1000, 2)})`,
+        fmt(row.perEntryUs.aShare, 0),
+        fmt(row.perEntryUs.bTotal, 0),
+        fmt(row.perEntryUs.raw, 0),
+        `${fmt(row.ratioToRaw.aShare)}x`,
+        `${fmt(row.ratioToRaw.bTotal)}x`,
+      ]),
+    ),
+  ]
+  for (const backend of new Set(rows.map((row) => row.backend))) {
+    const own = rows.filter((row) => row.backend === backend).sort((a, b) => a.n - b.n)
+    const first = own[0]
+    const last = own.at(-1)
+    if (first && last && first !== last) {
+      lines.push(
+        `${backend}: per-entry cost at ${last.n} vs ${first.n}: A share ${fmt(last.perEntryUs.aShare / first.perEntryUs.aShare)}x, ` +
+          `B receive+integrate ${fmt(last.perEntryUs.bTotal / first.perEntryUs.bTotal)}x, raw writes ${fmt(last.perEntryUs.raw / first.perEntryUs.raw)}x`,
+      )
+    }
+  }
+  return lines.join('\n\n')
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -235,6 +306,8 @@ export function renderMarkdown(report: BenchReport): string {
       ),
     )
   }
+  parts.push('### 6. End-to-end sync on IndexedDB (fake-indexeddb; both devices and the raw writes in the bench process, one after the other)')
+  parts.push(report.idb.length ? renderIdbTable(report.idb) : 'Not run (--idb-sizes= empty).')
   parts.push('### Targets')
   parts.push(table(['target', 'wanted', 'measured', 'status'], report.targets.map((t) => [t.name, t.target, t.measured, t.status])))
   return parts.join('\n\n') + '\n'

@@ -56,23 +56,8 @@ async function createIndexedDbStorage(options: { setup: (storageManager: Storage
 export type BackendKind = 'sqlite' | 'indexeddb'
 export type Engine = 'ours' | 'original'
 
-/** The synced collection every workload writes: a note with a few typical fields. */
-export const benchCollections = {
-  note: {
-    version: new Date('2024-01-01'),
-    fields: {
-      title: { type: 'string' as const },
-      body: { type: 'text' as const },
-      score: { type: 'int' as const },
-    },
-  },
-}
-
-export const USER_ID = 'bench-user'
-
-export function makeNote(index: number) {
-  return { title: `Note ${index}`, body: `Body of note ${index}: ${'lorem ipsum '.repeat(4)}`, score: index % 100 }
-}
+export { USER_ID, benchCollections, makeNote } from './notes'
+import { USER_ID, benchCollections } from './notes'
 
 let idCounter = 0
 /** Ids for raw writes (what custom-pk would give, without the middleware). */

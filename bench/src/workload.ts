@@ -1,4 +1,4 @@
-import { makeNote } from './setup'
+import { makeNote } from './notes'
 
 export interface WorkloadOptions {
   n: number

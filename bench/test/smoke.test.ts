@@ -18,6 +18,8 @@ describe('pnpm bench smoke (N = 200)', () => {
         batchSize: 100,
         reconcilerObjects: 300,
         original: true,
+        idbSizes: [200],
+        idbBackends: ['ours', 'legacy'],
       },
       (line) => lines.push(line),
     )
@@ -47,15 +49,25 @@ describe('pnpm bench smoke (N = 200)', () => {
     expect(report.comparison[0]!.original.b.objects).toBe(200)
     expect(report.comparison[0]!.oursToOriginal.total).toBeGreaterThan(0)
     expect(report.reconciler!.entries).toBeGreaterThan(300)
-    expect(report.targets).toHaveLength(4)
+    expect(report.idb.map((row) => [row.backend, row.n, row.changes.total, row.raw.logRows, row.raw.objects])).toEqual([
+      ['@storex-sync/storex-backend-dexie', 200, 320, 320, 180],
+      ['@worldbrain/storex-backend-dexie 0.3.1', 200, 320, 320, 180],
+    ])
+    for (const row of report.idb) {
+      expect(row.aShareMs).toBeGreaterThan(0)
+      expect(row.bIntegrateMs).toBeGreaterThan(0)
+      expect(row.ratioToRaw.bTotal).toBeGreaterThan(0)
+    }
+    expect(report.targets).toHaveLength(6)
     for (const target of report.targets) {
       expect(target.status).toMatch(/^(met|missed|not measured)$/)
     }
     // At N = 200 there is no 10k comparison and no 100k run to judge.
-    expect(report.targets.slice(1).map((target) => target.status)).toEqual(['not measured', 'not measured', 'not measured'])
+    expect(report.targets.slice(1).map((target) => target.status)).toEqual(['not measured', 'not measured', 'not measured', 'not measured', 'not measured'])
     expect(lines.some((line) => line.startsWith('e2e ours N=200:'))).toBe(true)
     const markdown = renderMarkdown(report)
     expect(markdown).toContain('### Targets')
+    expect(markdown).toContain('### 6. End-to-end sync on IndexedDB')
     expect(markdown).toContain(String(report.machine.cpu))
   }, 120_000)
 })

@@ -34,7 +34,14 @@ export async function startBrowserExample(options: { port?: number; database?: s
     optimizeDeps: {
       // Pre-bundled up front, so the first page load does not trigger a reload.
       entries: ['index.html'],
-      include: ['@worldbrain/storex', '@worldbrain/storex-backend-dexie', '@worldbrain/storex-pattern-modules'],
+      include: [
+        '@worldbrain/storex',
+        '@worldbrain/storex/lib/types/backend.js',
+        '@worldbrain/storex/lib/types/relationships.js',
+        '@worldbrain/storex/lib/utils.js',
+        '@worldbrain/storex-pattern-modules',
+        'dexie',
+      ],
       rolldownOptions: { transform: { define: { global: 'globalThis' } } },
     },
     server: {

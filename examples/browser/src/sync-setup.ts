@@ -1,5 +1,5 @@
 import * as storex from '@worldbrain/storex'
-import { DexieStorageBackend } from '@worldbrain/storex-backend-dexie'
+import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
 import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
 import { ClientSyncLogStorage } from '@storex-sync/client-sync-log'
 import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'

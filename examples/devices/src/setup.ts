@@ -1,14 +1,9 @@
 import 'fake-indexeddb/auto'
-// storex-backend-dexie makes a batch one IndexedDB transaction only where
-// `navigator` exists (browsers, Node >= 21); Node 20 needs one to be atomic.
-if (typeof (globalThis as { navigator?: unknown }).navigator === 'undefined') {
-  Object.defineProperty(globalThis, 'navigator', { value: { userAgent: 'node' }, configurable: true })
-}
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import * as storex from '@worldbrain/storex'
 import type { CollectionDefinitionMap } from '@worldbrain/storex'
-import { DexieStorageBackend } from '@worldbrain/storex-backend-dexie'
+import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
 import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
 import { ClientSyncLogStorage } from '@storex-sync/client-sync-log'
 import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'

@@ -1,5 +1,5 @@
 import * as storex from '@worldbrain/storex'
-import { DexieStorageBackend } from '@worldbrain/storex-backend-dexie'
+import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
 import { TypeORMStorageBackend } from '@worldbrain/storex-backend-typeorm'
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb'
 
@@ -44,14 +44,10 @@ async function initialize(storageManager: StorageManagerInstance, setup: (storag
 }
 
 /**
- * IndexedDB through Dexie on fake-indexeddb (a fresh in-memory database per
- * device). Node 20 has no `navigator`, without which the Dexie backend does
- * not run a batch in one transaction; one is defined, as browsers have it.
+ * IndexedDB through @storex-sync/storex-backend-dexie on fake-indexeddb (a
+ * fresh in-memory database per device; every batch is one transaction).
  */
 export const indexedDbBackend: SimulationBackendFactory = async ({ name, setup, database }) => {
-  if (typeof (globalThis as { navigator?: unknown }).navigator === 'undefined') {
-    Object.defineProperty(globalThis, 'navigator', { value: { userAgent: 'node' }, configurable: true })
-  }
   const dbName = database ?? uniqueName('storex_sync_sim', name)
   const backend = new DexieStorageBackend({ dbName, idbImplementation: { factory: indexedDB, range: IDBKeyRange as any } })
   const storageManager = new StorageManager({ backend: backend as any })
@@ -60,7 +56,7 @@ export const indexedDbBackend: SimulationBackendFactory = async ({ name, setup, 
     storageManager,
     database: dbName,
     async cleanup() {
-      ;(backend as any).dexie?.close?.()
+      await backend.cleanup()
       // Another tab over a database it did not create only closes it.
       if (database) return
       await new Promise<void>((resolve) => {

@@ -1,13 +1,7 @@
 import 'fake-indexeddb/auto'
-// storex-backend-dexie runs a batch in one IndexedDB transaction only where
-// `navigator` exists (browsers, Node >= 21); give Node 20 one so tests see
-// the atomic batches browsers get.
-if (typeof (globalThis as { navigator?: unknown }).navigator === 'undefined') {
-  Object.defineProperty(globalThis, 'navigator', { value: { userAgent: 'node' }, configurable: true })
-}
 import * as storex from '@worldbrain/storex'
 import type { StorageRegistry } from '@worldbrain/storex'
-import { DexieStorageBackend } from '@worldbrain/storex-backend-dexie'
+import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
 import { TypeORMStorageBackend } from '@worldbrain/storex-backend-typeorm'
 
 // `@worldbrain/storex` is CommonJS with a default export: in ESM the class is
@@ -58,7 +52,7 @@ async function initialize(storageManager: StorageManagerInstance, options: Creat
   await options.afterInitialization?.(storageManager)
 }
 
-/** IndexedDB through Dexie, on fake-indexeddb: a fresh database every call, or `database` opened again (another tab). */
+/** IndexedDB through @storex-sync/storex-backend-dexie (Dexie 4), on fake-indexeddb: a fresh database every call, or `database` opened again (another tab). */
 export async function createIndexedDbStorage(options: CreateTestStorageOptions & { database?: string }): Promise<TestStorage> {
   const dbName = options.database ?? uniqueName('storex_sync_test')
   const backend = new DexieStorageBackend({
@@ -72,8 +66,7 @@ export async function createIndexedDbStorage(options: CreateTestStorageOptions &
     storageManager,
     database: dbName,
     async cleanup() {
-      const dexie = (backend as any).dexie
-      dexie?.close?.()
+      await backend.cleanup()
       // Another tab over a database it did not create only closes it.
       if (options.database) return
       await new Promise<void>((resolve) => {

@@ -26,21 +26,24 @@ export interface StoredLogEntry {
   value?: unknown
 }
 
-export const clientSyncLogEntryCollection: CollectionDefinition = {
+const clientSyncLogEntryFields: CollectionDefinition['fields'] = {
+  id: { type: 'string' },
+  createdOn: { type: 'float' },
+  sharedOn: { type: 'float', optional: true },
+  unshared: { type: 'int' },
+  needsIntegration: { type: 'int' },
+  deviceId: { type: 'json' },
+  collection: { type: 'string' },
+  objectKey: { type: 'string' },
+  pk: { type: 'json' },
+  operation: { type: 'string' },
+  value: { type: 'json', optional: true },
+}
+
+/** The first stored version (kept as history so databases made with it are upgraded, not recreated). */
+const clientSyncLogEntryCollectionV1: CollectionDefinition = {
   version: new Date('2025-01-01'),
-  fields: {
-    id: { type: 'string' },
-    createdOn: { type: 'float' },
-    sharedOn: { type: 'float', optional: true },
-    unshared: { type: 'int' },
-    needsIntegration: { type: 'int' },
-    deviceId: { type: 'json' },
-    collection: { type: 'string' },
-    objectKey: { type: 'string' },
-    pk: { type: 'json' },
-    operation: { type: 'string' },
-    value: { type: 'json', optional: true },
-  },
+  fields: clientSyncLogEntryFields,
   indices: [
     { field: 'id', pk: true },
     { field: 'createdOn' },
@@ -49,6 +52,32 @@ export const clientSyncLogEntryCollection: CollectionDefinition = {
     { field: 'needsIntegration' },
   ],
 }
+
+/**
+ * The current version adds two compound indices, so the log's paginated
+ * reads (`unshared = 1` and `needsIntegration = 1`, ordered by createdOn,
+ * limited) read one index range of exactly the rows they return instead of
+ * every pending row (see the README, "Queries and indices").
+ */
+export const clientSyncLogEntryCollection: CollectionDefinition = {
+  version: new Date('2026-01-01'),
+  fields: clientSyncLogEntryFields,
+  indices: [
+    { field: 'id', pk: true },
+    { field: 'createdOn' },
+    { field: 'objectKey' },
+    { field: 'unshared' },
+    { field: 'needsIntegration' },
+    { field: ['unshared', 'createdOn'] },
+    { field: ['needsIntegration', 'createdOn'] },
+  ],
+}
+// storex-pattern-modules appends the definition to its `history` array on every
+// registration: a getter hands out a fresh array each time.
+Object.defineProperty(clientSyncLogEntryCollection, 'history', {
+  get: () => [clientSyncLogEntryCollectionV1],
+  enumerable: true,
+})
 
 export const CLIENT_SYNC_LOG_STATE_COLLECTION = 'clientSyncLogState'
 

@@ -1,0 +1,11 @@
+export {
+  DexieStorageBackend,
+  type DexieStorageBackendOptions,
+  type IndexedDbImplementation,
+  type SchemaPatcher,
+  type Stemmer,
+  type StemmerSelector,
+} from './backend'
+export { StorexBackendDexieError, STOREX_BACKEND_DEXIE_PACKAGE } from './errors'
+export { getDexieHistory, getTermsIndex, type DexieSchemaVersion } from './internal/schema'
+export type { Plan, KeyRange } from './internal/query'
