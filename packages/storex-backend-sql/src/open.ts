@@ -1,0 +1,77 @@
+import { SqlStorageBackend } from './backend'
+import type { AutoPkType } from './internal/schema'
+
+export interface OpenSqliteOptions {
+  /** A file path, or ':memory:' (the default). */
+  filename?: string
+  autoPkType?: AutoPkType
+  /**
+   * For files: WAL journal and `synchronous = NORMAL` (durable across app
+   * crashes, fast). Default true; false leaves SQLite's defaults.
+   */
+  wal?: boolean
+}
+
+/** SQLite through better-sqlite3 (install `better-sqlite3`). */
+export async function openSqliteBackend(options: OpenSqliteOptions = {}): Promise<SqlStorageBackend> {
+  const module: any = await import('better-sqlite3')
+  const Database = module.default ?? module
+  const filename = options.filename ?? ':memory:'
+  const database = new Database(filename)
+  if (filename !== ':memory:' && filename !== '' && options.wal !== false) {
+    database.pragma('journal_mode = WAL')
+    database.pragma('synchronous = NORMAL')
+  }
+  return new SqlStorageBackend({ connection: { dialect: 'sqlite', database }, autoPkType: options.autoPkType })
+}
+
+export interface OpenPostgresOptions {
+  /** postgres://user:password@host:port/database */
+  connectionString: string
+  autoPkType?: AutoPkType
+  /** Pool size (default 10). */
+  max?: number
+  /** The schema the tables live in (default 'public'; the connection's search_path must name it). */
+  schema?: string
+}
+
+/** PostgreSQL through a pg Pool (install `pg`); int8 columns are read as numbers. */
+export async function openPostgresBackend(options: OpenPostgresOptions): Promise<SqlStorageBackend> {
+  const module: any = await import('pg')
+  const pg = module.default ?? module
+  const INT8 = 20
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    types: {
+      getTypeParser: (oid: number, format?: any) =>
+        oid === INT8 ? (value: string) => (value === null ? null : Number(value)) : pg.types.getTypeParser(oid, format),
+    },
+  })
+  return new SqlStorageBackend({
+    connection: { dialect: 'postgres', pool, schema: options.schema },
+    autoPkType: options.autoPkType,
+  })
+}
+
+export interface OpenMysqlOptions {
+  /** mysql://user:password@host:port/database */
+  uri: string
+  autoPkType?: AutoPkType
+  /** Pool size (default 10). */
+  connectionLimit?: number
+}
+
+/** MySQL or MariaDB through a mysql2 pool (install `mysql2`); dates are stored in UTC. */
+export async function openMysqlBackend(options: OpenMysqlOptions): Promise<SqlStorageBackend> {
+  const module: any = await import('mysql2')
+  const mysql = module.default ?? module
+  const pool = mysql.createPool({
+    uri: options.uri,
+    connectionLimit: options.connectionLimit ?? 10,
+    timezone: 'Z',
+    supportBigNumbers: true,
+    charset: 'utf8mb4',
+  })
+  return new SqlStorageBackend({ connection: { dialect: 'mysql', pool }, autoPkType: options.autoPkType })
+}
