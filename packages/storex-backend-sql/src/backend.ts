@@ -13,14 +13,23 @@ import { compileWhere } from './internal/where'
 export interface SqliteDatabaseLike {
   prepare(sql: string): any
   exec(sql: string): any
-  transaction<F extends (...args: any[]) => any>(fn: F): F
+  transaction(fn: (...args: any[]) => any): (...args: any[]) => any
   close(): any
   readonly inTransaction: boolean
 }
 
 /** Where the data lives: a database handle or pool you created. */
 export type SqlConnection =
-  | { dialect: 'sqlite'; database: SqliteDatabaseLike }
+  | {
+      dialect: 'sqlite'
+      database: SqliteDatabaseLike
+      /**
+       * A second, read-only connection to the same file (WAL mode): reads use
+       * it, so they see the last committed state and can run while a large
+       * batch is being written. `openSqliteBackend` opens one for files.
+       */
+      reader?: SqliteDatabaseLike
+    }
   | { dialect: 'postgres'; pool: any; schema?: string }
   | { dialect: 'mysql'; pool: any }
 
@@ -33,6 +42,12 @@ export interface SqlStorageBackendOptions {
   autoPkType?: AutoPkType
   /** Close the database or pool in `close()` (default true). */
   closeConnection?: boolean
+  /**
+   * SQLite with a `reader`: a batch that has run this long (ms) lets other
+   * work in between (reads proceed on the reader, other writes wait for the
+   * batch). Default 10.
+   */
+  yieldAfterMs?: number
 }
 
 type Request = { sql: string; params: unknown[]; kind: 'all' | 'run' }
@@ -68,7 +83,12 @@ export class SqlStorageBackend extends StorageBackend {
   private readonly dialect: Dialect
   private readonly connection: SqlConnection
   private readonly sqlite: SqliteDatabaseLike | null
+  private readonly reader: SqliteDatabaseLike | null
   private readonly statements = new Map<string, any>()
+  private readonly readerStatements = new Map<string, any>()
+  private readonly yieldAfterMs: number
+  /** Set while a SQLite batch that yields is open: other writes wait for it. */
+  private writeLock: Promise<void> | null = null
   private readonly closeConnection: boolean
   private collections = new Map<string, CollectionInfo>()
   private migrated = false
@@ -83,6 +103,8 @@ export class SqlStorageBackend extends StorageBackend {
     this.dialect = makeDialect(connection.dialect)
     this.autoPkType = options.autoPkType ?? 'int'
     this.closeConnection = options.closeConnection ?? true
+    this.yieldAfterMs = options.yieldAfterMs ?? 10
+    this.reader = connection.dialect === 'sqlite' ? connection.reader ?? null : null
     if (connection.dialect === 'sqlite') {
       this.sqlite = connection.database
       this.kysely = new Kysely({ dialect: new SqliteDialect({ database: connection.database as any }) })
@@ -168,6 +190,7 @@ export class SqlStorageBackend extends StorageBackend {
     }
     this.collections = collections
     this.statements.clear()
+    this.readerStatements.clear()
     this.migrated = true
   }
 
@@ -215,9 +238,12 @@ export class SqlStorageBackend extends StorageBackend {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    while (this.writeLock) await this.writeLock
     this.statements.clear()
+    this.readerStatements.clear()
     if (this.closeConnection) {
       await this.kysely.destroy()
+      this.reader?.close()
     }
   }
 
@@ -248,18 +274,18 @@ export class SqlStorageBackend extends StorageBackend {
 
   // ---------------------------------------------------------------- running
 
-  private statement(text: string) {
-    let statement = this.statements.get(text)
+  private statement(text: string, database: SqliteDatabaseLike, cache: Map<string, any>) {
+    let statement = cache.get(text)
     if (statement === undefined) {
-      statement = this.sqlite!.prepare(text)
-      if (this.statements.size >= 1000) this.statements.clear()
-      this.statements.set(text, statement)
+      statement = database.prepare(text)
+      if (cache.size >= 1000) cache.clear()
+      cache.set(text, statement)
     }
     return statement
   }
 
-  private execSync(request: Request): any {
-    const statement = this.statement(request.sql)
+  private execSync(request: Request, database = this.sqlite!, cache = this.statements): any {
+    const statement = this.statement(request.sql, database, cache)
     if (request.kind === 'all') {
       return statement.all(request.params)
     }
@@ -267,12 +293,50 @@ export class SqlStorageBackend extends StorageBackend {
     return { changes: result.changes, insertId: Number(result.lastInsertRowid) } satisfies RunResult
   }
 
-  private runSync<T>(gen: Gen<T>): T {
+  private runSync<T>(gen: Gen<T>, database = this.sqlite!, cache = this.statements): T {
     let step = gen.next()
     while (!step.done) {
-      step = gen.next(this.execSync(step.value))
+      step = gen.next(this.execSync(step.value, database, cache))
     }
     return step.value
+  }
+
+  /**
+   * A SQLite transaction that lets the event loop run once it has taken
+   * `yieldAfterMs`; other writes wait on `writeLock` meanwhile, reads go to
+   * the reader and see the state before the batch.
+   */
+  private async runYielding<T>(gen: Gen<T>): Promise<T> {
+    const database = this.sqlite!
+    let release!: () => void
+    let locked = false
+    this.execSync({ sql: 'BEGIN IMMEDIATE', params: [], kind: 'run' })
+    try {
+      let sliceStarted = performance.now()
+      let step = gen.next()
+      while (!step.done) {
+        step = gen.next(this.execSync(step.value, database, this.statements))
+        if (!step.done && performance.now() - sliceStarted > this.yieldAfterMs) {
+          if (!locked) {
+            locked = true
+            this.writeLock = new Promise<void>((resolve) => (release = resolve))
+          }
+          await new Promise<void>((resolve) => setImmediate(resolve))
+          this.checkOpen()
+          sliceStarted = performance.now()
+        }
+      }
+      this.execSync({ sql: 'COMMIT', params: [], kind: 'run' })
+      return step.value
+    } catch (error) {
+      if (database.inTransaction) this.execSync({ sql: 'ROLLBACK', params: [], kind: 'run' })
+      throw error
+    } finally {
+      if (locked) {
+        this.writeLock = null
+        release()
+      }
+    }
   }
 
   private async execAsync(executor: Kysely<any> | Transaction<any>, request: Request): Promise<any> {
@@ -294,19 +358,37 @@ export class SqlStorageBackend extends StorageBackend {
     return step.value
   }
 
-  /** Runs an operation: synchronously on SQLite, else on the pool. */
+  /** Runs a read: synchronously on SQLite (on the reader if there is one), else on the pool. */
+  private runRead<T>(gen: Gen<T>): T | Promise<T> {
+    this.checkOpen()
+    if (this.sqlite) {
+      return this.reader ? this.runSync(gen, this.reader, this.readerStatements) : this.runSync(gen)
+    }
+    return this.runAsync(gen, this.kysely)
+  }
+
+  /** Runs a single-statement write. */
   private run<T>(gen: Gen<T>): T | Promise<T> {
     this.checkOpen()
     if (this.sqlite) {
+      if (this.writeLock) return this.afterWriteLock(() => this.runSync(gen))
       return this.runSync(gen)
     }
     return this.runAsync(gen, this.kysely)
+  }
+
+  private async afterWriteLock<T>(run: () => T | Promise<T>): Promise<T> {
+    while (this.writeLock) await this.writeLock
+    this.checkOpen()
+    return run()
   }
 
   /** Runs an operation in one transaction. */
   private runInTransaction<T>(gen: Gen<T>): T | Promise<T> {
     this.checkOpen()
     if (this.sqlite) {
+      if (this.writeLock) return this.afterWriteLock(() => this.runInTransaction(gen))
+      if (this.reader) return this.runYielding(gen)
       return this.sqlite.transaction(() => this.runSync(gen))()
     }
     return this.kysely.transaction().execute((trx) => this.runAsync(gen, trx))
@@ -574,7 +656,7 @@ export class SqlStorageBackend extends StorageBackend {
 
   override async findObjects<T>(collection: string, where: any, options: any = {}): Promise<T[]> {
     const info = (this.migrated && this.collections.get(collection)) || (await this.info(collection))
-    const rows = await this.run(this.findGen(info, where, options))
+    const rows = await this.runRead(this.findGen(info, where, options))
     if (info.customColumns.length) await this.prepareFromStorage(info, rows)
     return rows
   }
@@ -586,7 +668,7 @@ export class SqlStorageBackend extends StorageBackend {
 
   override async countObjects(collection: string, where: any, options: any = {}): Promise<number> {
     const info = (this.migrated && this.collections.get(collection)) || (await this.info(collection))
-    return this.run(this.countGen(info, where, options))
+    return this.runRead(this.countGen(info, where, options))
   }
 
   override async updateObjects(collection: string, where: any, updates: any, _options: any = {}): Promise<void> {

@@ -10,6 +10,11 @@ export interface OpenSqliteOptions {
    * crashes, fast). Default true; false leaves SQLite's defaults.
    */
   wal?: boolean
+  /**
+   * For files: a second, read-only connection for reads, so that reads (of
+   * other users, on a server) run while a large batch is written. Default true.
+   */
+  reader?: boolean
 }
 
 /** SQLite through better-sqlite3 (install `better-sqlite3`). */
@@ -22,7 +27,10 @@ export async function openSqliteBackend(options: OpenSqliteOptions = {}): Promis
     database.pragma('journal_mode = WAL')
     database.pragma('synchronous = NORMAL')
   }
-  return new SqlStorageBackend({ connection: { dialect: 'sqlite', database }, autoPkType: options.autoPkType })
+  const isFile = filename !== ':memory:' && filename !== '' && !filename.startsWith('file::memory:')
+  const wal = isFile && options.wal !== false && String(database.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal'
+  const reader = wal && options.reader !== false ? new Database(filename, { readonly: true }) : undefined
+  return new SqlStorageBackend({ connection: { dialect: 'sqlite', database, reader }, autoPkType: options.autoPkType })
 }
 
 export interface OpenPostgresOptions {
