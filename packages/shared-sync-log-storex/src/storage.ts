@@ -134,7 +134,9 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
             extraSentInfo: { type: 'json', optional: true },
             entryKey: { type: 'string' },
           },
-          indices: [{ field: 'userId' }, { field: 'sequence' }, { field: 'entryKey' }],
+          // (userId, sequence): a read's page (userId = ?, sequence > ?, ORDER BY sequence, LIMIT)
+          // without sorting all of the user's entries.
+          indices: [{ field: 'userId' }, { field: 'sequence' }, { field: 'entryKey' }, { field: ['userId', 'sequence'] }],
         },
         [SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION]: {
           version,

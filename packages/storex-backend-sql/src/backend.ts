@@ -191,6 +191,7 @@ export class SqlStorageBackend extends StorageBackend {
     this.collections = collections
     this.statements.clear()
     this.readerStatements.clear()
+    this.insertTexts.clear()
     this.migrated = true
   }
 
@@ -408,7 +409,21 @@ export class SqlStorageBackend extends StorageBackend {
 
   // ------------------------------------------------------------- statements
 
+  /** INSERT texts by collection, column set, row count: built once (and hashed once as cache keys). */
+  private readonly insertTexts = new Map<string, string>()
+
   private insertSql(info: CollectionInfo, columns: ColumnInfo[], rowCount: number, returning: ColumnInfo | null): string {
+    const key = `${info.name}\u0000${columns.length}\u0000${rowCount}\u0000${returning ? 1 : 0}`
+    let text = this.insertTexts.get(key)
+    if (text === undefined) {
+      text = this.buildInsertSql(info, columns, rowCount, returning)
+      if (this.insertTexts.size >= 1000) this.insertTexts.clear()
+      this.insertTexts.set(key, text)
+    }
+    return text
+  }
+
+  private buildInsertSql(info: CollectionInfo, columns: ColumnInfo[], rowCount: number, returning: ColumnInfo | null): string {
     const q = this.dialect.quote
     const rows: string[] = []
     let position = 0
@@ -430,7 +445,8 @@ export class SqlStorageBackend extends StorageBackend {
   private insertColumns(info: CollectionInfo, object: any): { columns: ColumnInfo[]; generate: boolean } {
     const generated = info.generatedPk
     if (generated && (object[generated.key] === undefined || object[generated.key] === null)) {
-      return { columns: info.columns.filter((column) => column !== generated), generate: true }
+      const columns = ((info as any).nonGeneratedColumns ??= info.columns.filter((column) => column !== generated)) as ColumnInfo[]
+      return { columns, generate: true }
     }
     for (const column of info.pkColumns) {
       const value = object[column.key]

@@ -47,5 +47,9 @@ export const clientSyncLogEntryCollection: CollectionDefinition = {
     { field: 'objectKey' },
     { field: 'unshared' },
     { field: 'needsIntegration' },
+    // What the share and integrate pages ask for (flag = ?, ORDER BY createdOn, LIMIT):
+    // without these, SQL databases sort every flagged entry for each page.
+    { field: ['unshared', 'createdOn'] },
+    { field: ['needsIntegration', 'createdOn'] },
   ],
 }
