@@ -41,6 +41,8 @@ export interface OpenPostgresOptions {
   max?: number
   /** The schema the tables live in (default 'public'; the connection's search_path must name it). */
   schema?: string
+  /** pg's idle timeout of pooled connections in ms (default pg's 10000; 0 keeps them open and sets no timers). */
+  idleTimeoutMillis?: number
 }
 
 /** PostgreSQL through a pg Pool (install `pg`); int8 columns are read as numbers. */
@@ -51,6 +53,7 @@ export async function openPostgresBackend(options: OpenPostgresOptions): Promise
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
+    ...(options.idleTimeoutMillis !== undefined ? { idleTimeoutMillis: options.idleTimeoutMillis } : {}),
     types: {
       getTypeParser: (oid: number, format?: any) =>
         oid === INT8 ? (value: string) => (value === null ? null : Number(value)) : pg.types.getTypeParser(oid, format),

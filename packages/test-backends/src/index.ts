@@ -204,7 +204,8 @@ async function createServerStorage(
   try {
     backend =
       kind === 'postgres'
-        ? await openPostgresBackend({ connectionString: database.url, autoPkType, max: 4 })
+        ? // No idle timeout: its timers would show up in tests that count fake timers.
+          await openPostgresBackend({ connectionString: database.url, autoPkType, max: 4, idleTimeoutMillis: 0 })
         : await openMysqlBackend({ uri: database.url, autoPkType, connectionLimit: 4 })
   } catch (error) {
     await database.drop()
