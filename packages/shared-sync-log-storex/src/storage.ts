@@ -315,43 +315,46 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
         keyed.set(key, entry)
       }
     }
-    const existing = (await this.operation('findEntriesByKeys', {
-      userKey: append.userKey,
-      keys: [...keyed.keys()],
-    })) as SharedSyncLogEntryRecord[]
-    for (const record of existing) {
-      keyed.delete(record.entryKey)
-    }
-    if (!keyed.size) {
-      return
-    }
-    let sequence = await this.getLastSequence(append.userKey)
-    const batch: OperationBatch = []
-    for (const [entryKey, entry] of keyed) {
-      sequence += 1
-      const args: Omit<SharedSyncLogEntryRecord, 'id'> & { id?: string } = {
-        userId: append.userKey,
-        deviceId: append.deviceId,
-        createdOn: entry.createdOn,
-        sharedOn: append.sharedOn,
-        sequence,
-        data: entry.data,
-        entryKey,
+    // Up to APPEND_CHUNK entries per step (duplicate check, then one transaction),
+    // so that one user's large write holds the database (SQLite has one writer)
+    // and the event loop only briefly at a time. A write interrupted between
+    // chunks leaves a prefix of its entries; the retried write skips them
+    // (entryKey), and readers get the rest later.
+    const keys = [...keyed.keys()]
+    let sequence: number | undefined
+    for (let start = 0; start < keys.length; start += APPEND_CHUNK) {
+      const chunkKeys = keys.length <= APPEND_CHUNK ? keys : keys.slice(start, start + APPEND_CHUNK)
+      const existing = (await this.operation('findEntriesByKeys', {
+        userKey: append.userKey,
+        keys: chunkKeys,
+      })) as SharedSyncLogEntryRecord[]
+      const stored = new Set(existing.map((record) => record.entryKey))
+      const batch: OperationBatch = []
+      for (const entryKey of chunkKeys) {
+        if (stored.has(entryKey)) continue
+        const entry = keyed.get(entryKey)!
+        sequence ??= await this.getLastSequence(append.userKey)
+        sequence += 1
+        const args: Omit<SharedSyncLogEntryRecord, 'id'> & { id?: string } = {
+          userId: append.userKey,
+          deviceId: append.deviceId,
+          createdOn: entry.createdOn,
+          sharedOn: append.sharedOn,
+          sequence,
+          data: entry.data,
+          entryKey,
+        }
+        if (append.hasExtraSentInfo) {
+          args.extraSentInfo = { value: append.extraSentInfo }
+        }
+        if (this.autoPkType === 'string') {
+          args.id = randomStringId()
+        }
+        batch.push({ operation: 'createObject', collection: SHARED_SYNC_LOG_ENTRY_COLLECTION, args })
       }
-      if (append.hasExtraSentInfo) {
-        args.extraSentInfo = { value: append.extraSentInfo }
+      if (batch.length) {
+        await this.operation('executeBatch', { batch })
       }
-      if (this.autoPkType === 'string') {
-        args.id = randomStringId()
-      }
-      batch.push({ operation: 'createObject', collection: SHARED_SYNC_LOG_ENTRY_COLLECTION, args })
-    }
-    // Up to APPEND_CHUNK entries per transaction, so that one user's large write
-    // holds the database (SQLite has one writer) only briefly at a time. A
-    // write interrupted between chunks leaves a prefix of its entries; the
-    // retried write skips them (entryKey), and readers get the rest later.
-    for (let start = 0; start < batch.length; start += APPEND_CHUNK) {
-      await this.operation('executeBatch', { batch: batch.length <= APPEND_CHUNK ? batch : batch.slice(start, start + APPEND_CHUNK) })
     }
   }
 
