@@ -600,6 +600,77 @@ export class SqlStorageBackend extends StorageBackend {
     return yield { sql: text, params, kind: 'run' }
   }
 
+  /** The pk value when `where` names exactly one object by its single-column pk, else undefined. */
+  private singlePkValue(info: CollectionInfo, where: any): unknown {
+    if (info.pkColumns.length !== 1 || !where || typeof where !== 'object') return undefined
+    const pkKey = info.pkColumns[0]!.key
+    let value: unknown
+    let count = 0
+    for (const key in where) {
+      if (key !== pkKey || ++count > 1) return undefined
+      value = where[key]
+    }
+    return typeof value === 'string' || typeof value === 'number' ? value : undefined
+  }
+
+  /** The sorted field list of plain updates (a group key), or null when they cannot be grouped. */
+  private updateKeys(info: CollectionInfo, updates: any): string | null {
+    if (!updates || typeof updates !== 'object') return null
+    const keys: string[] = []
+    for (const key in updates) {
+      const column = info.byKey.get(key)
+      if (!column || column.isPk || updates[key] === undefined) return null
+      keys.push(key)
+    }
+    return keys.length ? keys.sort().join('\u0000') : null
+  }
+
+  /** Updates of many objects by pk, all setting the same fields, in one statement per chunk. */
+  private *updateManyGen(info: CollectionInfo, operations: any[]): Gen<void> {
+    const q = this.dialect.quote
+    const pkColumn = info.pkColumns[0]!
+    const columns = Object.keys(operations[0].updates)
+      .sort()
+      .map((key) => info.byKey.get(key)!)
+    const chunk = this.dialect.maxRows(columns.length + 1)
+    const table = q(info.table)
+    const cast = (column: ColumnInfo, placeholder: string) =>
+      this.dialectName === 'postgres' ? `CAST(${placeholder} AS ${columnType(column, this.dialect).replace(/ generated .*$/, '')})` : placeholder
+    for (let start = 0; start < operations.length; start += chunk) {
+      const part = operations.slice(start, start + chunk)
+      const params: unknown[] = []
+      const rows: string[][] = []
+      for (const operation of part) {
+        const cells: string[] = []
+        params.push(operation.where[pkColumn.key])
+        cells.push(cast(pkColumn, this.dialect.placeholder(params.length)))
+        for (const column of columns) {
+          const value = operation.updates[column.key]
+          params.push(value === null ? null : column.toDb ? column.toDb(value) : value)
+          cells.push(cast(column, this.dialect.placeholder(params.length)))
+        }
+        rows.push(cells)
+      }
+      let text: string
+      if (this.dialectName === 'mysql') {
+        const selects = rows.map((cells, index) =>
+          index === 0 ? `SELECT ${cells.map((cell, c) => `${cell} AS ${q(`c${c}`)}`).join(', ')}` : `SELECT ${cells.join(', ')}`,
+        )
+        text =
+          `UPDATE ${table} JOIN (${selects.join(' UNION ALL ')}) AS v ON ${table}.${q(pkColumn.column)} = v.${q('c0')} ` +
+          `SET ${columns.map((column, c) => `${table}.${q(column.column)} = v.${q(`c${c + 1}`)}`).join(', ')}`
+      } else {
+        const values = rows.map((cells) => `(${cells.join(', ')})`).join(', ')
+        const name = (c: number) => (this.dialectName === 'sqlite' ? `column${c + 1}` : q(`c${c}`))
+        const alias = this.dialectName === 'sqlite' ? 'v' : `v(${[pkColumn, ...columns].map((_, c) => q(`c${c}`)).join(', ')})`
+        text =
+          `UPDATE ${table} SET ${columns.map((column, c) => `${q(column.column)} = v.${name(c + 1)}`).join(', ')} ` +
+          `FROM (VALUES ${values}) AS ${alias} WHERE ${table}.${q(pkColumn.column)} = v.${name(0)}`
+      }
+      yield { sql: text, params, kind: 'run' }
+    }
+  }
+
   private *deleteGen(info: CollectionInfo, where: any): Gen<RunResult> {
     const params: unknown[] = []
     let text = `DELETE FROM ${this.dialect.quote(info.table)}`
@@ -744,7 +815,26 @@ export class SqlStorageBackend extends StorageBackend {
     let pendingInfo: CollectionInfo | null = null
     let pending: any[] = []
     const self = this
+    // Consecutive updates of single objects by pk (same collection, same fields)
+    // and consecutive deletes by pk become one statement each.
+    type Group = { kind: 'update' | 'delete'; info: CollectionInfo; keys: string; operations: any[]; pks: Set<unknown> }
+    let group: Group | null = null
+    function* flushGroup(): Gen<void> {
+      const current = group
+      group = null
+      if (!current) return
+      setCurrent(current.info.name)
+      if (current.kind === 'delete') {
+        const pkKey = current.info.pkColumns[0]!.key
+        yield* self.deleteGen(current.info, current.operations.length === 1 ? current.operations[0].where : { [pkKey]: { $in: [...current.pks] } })
+      } else if (current.operations.length === 1) {
+        yield* self.updateGen(current.info, current.operations[0].where, current.operations[0].updates)
+      } else {
+        yield* self.updateManyGen(current.info, current.operations)
+      }
+    }
     function* flush(): Gen<void> {
+      yield* flushGroup()
       if (pendingInfo && pending.length) {
         setCurrent(pendingInfo.name)
         if (pending.length === 1) {
@@ -774,6 +864,7 @@ export class SqlStorageBackend extends StorageBackend {
             object[replacement.path] = source.object[pkOf[replacement.placeholder]!]
           }
         }
+        if (group) yield* flushGroup()
         const { generate } = this.insertColumns(collectionInfo, object)
         if (generate) {
           yield* flush()
@@ -794,14 +885,24 @@ export class SqlStorageBackend extends StorageBackend {
           info[operation.placeholder] = { object: this.resultObject(collectionInfo, object) }
           pkOf[operation.placeholder] = collectionInfo.pkColumns[0]?.key ?? 'id'
         }
-      } else if (operation.operation === 'updateObjects') {
-        yield* flush()
-        setCurrent(collectionInfo.name)
-        yield* this.updateGen(collectionInfo, operation.where, operation.updates)
-      } else if (operation.operation === 'deleteObjects') {
-        yield* flush()
-        setCurrent(collectionInfo.name)
-        yield* this.deleteGen(collectionInfo, operation.where)
+      } else if (operation.operation === 'updateObjects' || operation.operation === 'deleteObjects') {
+        const kind = operation.operation === 'updateObjects' ? 'update' : 'delete'
+        const pk = this.singlePkValue(collectionInfo, operation.where)
+        const keys = kind === 'update' ? this.updateKeys(collectionInfo, operation.updates) : ''
+        if (pk === undefined || keys === null) {
+          yield* flush()
+          setCurrent(collectionInfo.name)
+          if (kind === 'update') yield* this.updateGen(collectionInfo, operation.where, operation.updates)
+          else yield* this.deleteGen(collectionInfo, operation.where)
+          continue
+        }
+        const current: Group | null = group as Group | null
+        if (!current || current.kind !== kind || current.info !== collectionInfo || current.keys !== keys || current.pks.has(pk)) {
+          yield* flush()
+          group = { kind, info: collectionInfo, keys, operations: [], pks: new Set() } as Group
+        }
+        group!.operations.push(operation)
+        group!.pks.add(pk)
       } else {
         throw new StorexBackendSqlError(
           'BAD_BATCH',

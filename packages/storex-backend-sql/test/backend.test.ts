@@ -102,6 +102,42 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as const) {
       expect(await storageManager.collection('product').countObjects({ active: true })).toBe(1000)
     })
 
+    it('groups consecutive updates and deletes by pk in a batch, with every field type, keeping their order', async () => {
+      const { storageManager } = await setup(productCollections)
+      const created: any[] = []
+      for (let i = 0; i < 30; i++) {
+        created.push({ operation: 'createObject', collection: 'product', args: { id: `p${i}`, name: `n${i}`, stock: i, active: false } })
+      }
+      await storageManager.operation('executeBatch', created)
+      const when = new Date('2024-06-07T08:09:10.111Z')
+      const batch: any[] = []
+      for (let i = 0; i < 20; i++) {
+        batch.push({
+          operation: 'updateObjects',
+          collection: 'product',
+          where: { id: `p${i}` },
+          updates: { stock: 100 + i, active: i % 2 === 0, releasedOn: when, details: { i }, price: i / 4, description: null },
+        })
+      }
+      // The same object again (must apply after the first), then another field set.
+      batch.push({ operation: 'updateObjects', collection: 'product', where: { id: 'p0' }, updates: { stock: 999, active: true, releasedOn: when, details: { i: 0 }, price: 0, description: null } })
+      batch.push({ operation: 'updateObjects', collection: 'product', where: { id: 'p1' }, updates: { name: 'renamed' } })
+      batch.push({ operation: 'updateObjects', collection: 'product', where: { id: 'p2' }, updates: { name: 'renamed too' } })
+      for (let i = 20; i < 26; i++) batch.push({ operation: 'deleteObjects', collection: 'product', where: { id: `p${i}` } })
+      batch.push({ operation: 'createObject', collection: 'product', args: { id: 'p20', name: 'recreated' } })
+      batch.push({ operation: 'deleteObjects', collection: 'product', where: { id: 'p29' } })
+      await storageManager.operation('executeBatch', batch)
+      const collection = storageManager.collection('product')
+      expect(await collection.countObjects({})).toBe(30 - 6 + 1 - 1)
+      expect(await collection.findObject({ id: 'p0' })).toMatchObject({ stock: 999, active: true, releasedOn: when, details: { i: 0 }, price: 0 })
+      expect(await collection.findObject({ id: 'p1' })).toMatchObject({ name: 'renamed', stock: 101, active: false, price: 0.25 })
+      expect(await collection.findObject({ id: 'p2' })).toMatchObject({ name: 'renamed too', stock: 102, active: true })
+      expect(await collection.findObject({ id: 'p19' })).toMatchObject({ name: 'n19', stock: 119, active: false, details: { i: 19 }, releasedOn: when })
+      expect(await collection.findObject({ id: 'p20' })).toMatchObject({ name: 'recreated', stock: null })
+      expect(await collection.findObject({ id: 'p25' })).toBe(null)
+      expect(await collection.findObject({ id: 'p26' })).toMatchObject({ stock: 26 })
+    })
+
     it('supports $eq $ne $gt $gte $lt $lte $in $nin, order, limit and skip', async () => {
       const { storageManager } = await setup(productCollections)
       for (let i = 0; i < 20; i++) {
