@@ -17,6 +17,7 @@ export const defaultParameters: BenchParameters = {
   original: true,
   idbSizes: [1000, 10_000],
   idbBackends: ['ours'],
+  postgresSizes: [10_000],
 }
 
 /** Runs every workload and returns the report; `log` gets one progress line per step. */
@@ -58,12 +59,49 @@ export async function runBench(parameters: BenchParameters, log: (line: string) 
   // 2./3. End-to-end with the full mix (creates, updates of half, deletes of a tenth).
   const e2e: E2eResult[] = []
   const describe = (row: E2eResult) =>
-    `e2e ${row.engine}${row.deletes ? '' : ' (no deletes)'} N=${row.n}: A share ${fmt(row.a.shareMs / 1000)} s, B receive ${fmt(row.b.receiveMs / 1000)} s + integrate ${fmt(row.b.integrateMs / 1000)} s = ${fmt(row.entriesPerSecond, 0)} entries/s, ${fmt(row.perEntryUs, 0)} µs/entry, B peak RSS ${(row.b.maxRssBytes / 2 ** 20).toFixed(0)} MB`
+    `e2e ${row.engine}${row.bBackend === 'postgres' ? ' (B on PostgreSQL)' : ''}${row.deletes ? '' : ' (no deletes)'} N=${row.n}: A share ${fmt(row.a.shareMs / 1000)} s, B receive ${fmt(row.b.receiveMs / 1000)} s + integrate ${fmt(row.b.integrateMs / 1000)} s = ${fmt(row.entriesPerSecond, 0)} entries/s, ${fmt(row.perEntryUs, 0)} µs/entry, B peak RSS ${(row.b.maxRssBytes / 2 ** 20).toFixed(0)} MB`
   for (const n of parameters.sizes) {
     log(`e2e ours N=${n} ...`)
     const row = await runE2e({ engine: 'ours', n, deletes: true, batchSize: parameters.batchSize })
     e2e.push(row)
     log(describe(row))
+  }
+
+  // 2b. B's database on PostgreSQL (a database of its own, dropped afterwards), if a server answers.
+  if (parameters.postgresSizes.length) {
+    const serverUrl = process.env['STOREX_SYNC_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+    const { default: pg } = await import('pg')
+    const admin = async (statement: string) => {
+      const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 3000 })
+      await client.connect()
+      try {
+        await client.query(statement)
+      } finally {
+        await client.end()
+      }
+    }
+    let available = true
+    try {
+      await admin('select 1')
+    } catch (error) {
+      available = false
+      log(`! e2e with B on PostgreSQL skipped: no server at ${serverUrl} (${(error as Error).message})`)
+    }
+    for (const n of available ? parameters.postgresSizes : []) {
+      const name = `storex_sync_bench_${process.pid}_${n}`
+      await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+      await admin(`CREATE DATABASE "${name}"`)
+      const url = new URL(serverUrl)
+      url.pathname = `/${name}`
+      try {
+        log(`e2e ours (B on PostgreSQL) N=${n} ...`)
+        const row = await runE2e({ engine: 'ours', n, deletes: true, batchSize: parameters.batchSize, bPostgresUrl: url.toString() })
+        e2e.push(row)
+        log(describe(row))
+      } finally {
+        await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+      }
+    }
   }
 
   // 5. Side by side with the original on what it has (no deletes), alternating who goes first.
@@ -118,7 +156,7 @@ export async function runBench(parameters: BenchParameters, log: (line: string) 
   const reconciler = parameters.reconcilerObjects > 0 ? await measureReconciler(parameters.reconcilerObjects) : null
   if (reconciler) log(`reconciler: ${fmt(reconciler.entriesPerSecond, 0)} entries/s`)
 
-  const scalingRows = e2e.filter((row) => row.engine === 'ours' && row.deletes).map((row) => ({ n: row.n, perEntryUs: row.perEntryUs }))
+  const scalingRows = e2e.filter((row) => row.engine === 'ours' && row.deletes && row.bBackend === 'sqlite').map((row) => ({ n: row.n, perEntryUs: row.perEntryUs }))
   const smallest = scalingRows[0]
   const largest = scalingRows.at(-1)
   const partial = {

@@ -22,6 +22,8 @@ export interface ChildParams extends WorkloadOptions {
   batchSize: number
   /** Set for role 'b': its device id in the shared log, created by A's process. */
   deviceId?: string | number
+  /** Role 'b', engine 'ours': keep B's database on PostgreSQL (an empty database at this URL) instead of an SQLite file. */
+  bPostgresUrl?: string
 }
 
 export interface ChildResultA {
@@ -111,7 +113,12 @@ async function runB(params: ChildParams): Promise<ChildResultB> {
   if (params.engine === 'ours') {
     const { sharedSyncLog, storage } = await openOurSharedLog(`${params.dir}/shared.sqlite`)
     sharedCleanup = () => storage.cleanup()
-    const ours = await createOurDevice({ kind: 'sqlite', database: `${params.dir}/b.sqlite`, sharedSyncLog, deviceId: String(params.deviceId) })
+    const ours = await createOurDevice({
+      kind: params.bPostgresUrl ? 'postgres' : 'sqlite',
+      database: params.bPostgresUrl ?? `${params.dir}/b.sqlite`,
+      sharedSyncLog,
+      deviceId: String(params.deviceId),
+    })
     device = ours
     let stageStarted = 0
     const events = {

@@ -81,6 +81,8 @@ async function runChild<T>(params: ChildParams): Promise<T> {
 
 export interface E2eResult {
   engine: 'ours' | 'original'
+  /** Where B's database is. */
+  bBackend: 'sqlite' | 'postgres'
   n: number
   deletes: boolean
   batchSize: number
@@ -100,16 +102,24 @@ export async function runE2e(options: {
   n: number
   deletes: boolean
   batchSize: number
+  /** B's database on PostgreSQL (an empty database at this URL) instead of an SQLite file. */
+  bPostgresUrl?: string
 }): Promise<E2eResult> {
   const dir = mkdtempSync(join(tmpdir(), `storex-sync-bench-${options.engine}-`))
   try {
     const common = { engine: options.engine, n: options.n, updates: true, deletes: options.deletes, batchSize: options.batchSize, dir }
     const a = await runChild<ChildResultA>({ ...common, role: 'a' })
-    const { role: _role, ...b } = await runChild<ChildResultB>({ ...common, role: 'b', deviceId: a.bDeviceId })
+    const { role: _role, ...b } = await runChild<ChildResultB>({
+      ...common,
+      role: 'b',
+      deviceId: a.bDeviceId,
+      ...(options.bPostgresUrl ? { bPostgresUrl: options.bPostgresUrl } : {}),
+    })
     const changes = countChanges({ ...common })
     const bTotalMs = b.receiveMs + b.integrateMs
     return {
       engine: options.engine,
+      bBackend: options.bPostgresUrl ? 'postgres' : 'sqlite',
       n: options.n,
       deletes: options.deletes,
       batchSize: options.batchSize,

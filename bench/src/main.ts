@@ -16,6 +16,7 @@ function parseArgs(argv: string[]): { parameters: BenchParameters; out: string }
     const [key, value = ''] = arg.replace(/^--/, '').split('=') as [string, string?]
     if (key === 'sizes') parameters.sizes = numbers(value)
     else if (key === 'compare-sizes') parameters.compareSizes = numbers(value)
+    else if (key === 'postgres-sizes') parameters.postgresSizes = value ? numbers(value) : []
     else if (key === 'overhead-n') parameters.overheadN = Number(value)
     else if (key === 'rounds') parameters.rounds = Number(value)
     else if (key === 'batch-size') parameters.batchSize = Number(value)

@@ -8,6 +8,7 @@ import type { SharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { SharedSyncLogStorage } from '@storex-sync/shared-sync-log-storex'
 import { doSync, type SyncOptions } from '@storex-sync/sync-orchestrator'
 import * as storex from '@worldbrain/storex'
+import { openPostgresBackend, openSqliteBackend } from '@storex-sync/storex-backend-sql'
 import { TypeORMStorageBackend } from '@worldbrain/storex-backend-typeorm'
 
 // @worldbrain/storex is CommonJS: the class is `.default` of the module object in ESM.
@@ -19,14 +20,33 @@ export interface TestStorage {
   cleanup(): Promise<void>
 }
 
+/**
+ * SQLite through @storex-sync/storex-backend-sql and better-sqlite3: in
+ * memory, or a file in WAL mode with synchronous=NORMAL (what apps on SQLite
+ * use; the default rollback journal fsyncs every transaction and would
+ * measure the disk, not the code).
+ */
+export async function createSqliteStorage(options: {
+  setup: (storageManager: StorageManagerInstance) => void
+  autoPkType: 'string' | 'int'
+  database?: string
+}): Promise<TestStorage> {
+  const backend = await openSqliteBackend({ filename: options.database ?? ':memory:', autoPkType: options.autoPkType })
+  const storageManager = new StorageManager({ backend: backend as any })
+  options.setup(storageManager)
+  await storageManager.finishInitialization()
+  await backend.migrate()
+  return { storageManager, cleanup: () => backend.close() }
+}
+
 let databases = 0
 
 /**
- * SQLite through TypeORM and better-sqlite3: in memory, or a file in WAL mode
- * with synchronous=NORMAL (what apps on SQLite use; the default rollback
- * journal fsyncs every transaction and would measure the disk, not the code).
+ * The original's own stock backend: SQLite through
+ * @worldbrain/storex-backend-typeorm 0.2.1 (unpatched) and better-sqlite3,
+ * a file in WAL mode with synchronous=NORMAL.
  */
-export async function createSqliteStorage(options: {
+export async function createTypeormSqliteStorage(options: {
   setup: (storageManager: StorageManagerInstance) => void
   autoPkType: 'string' | 'int'
   database?: string
@@ -47,13 +67,27 @@ export async function createSqliteStorage(options: {
   return { storageManager, cleanup: async () => void (await backend.connection?.close()) }
 }
 
+/** PostgreSQL through @storex-sync/storex-backend-sql and pg, in the (empty) database the URL names. */
+export async function createPostgresStorage(options: {
+  setup: (storageManager: StorageManagerInstance) => void
+  autoPkType: 'string' | 'int'
+  connectionString: string
+}): Promise<TestStorage> {
+  const backend = await openPostgresBackend({ connectionString: options.connectionString, autoPkType: options.autoPkType, max: 2 })
+  const storageManager = new StorageManager({ backend: backend as any })
+  options.setup(storageManager)
+  await storageManager.finishInitialization()
+  await backend.migrate()
+  return { storageManager, cleanup: () => backend.close() }
+}
+
 /** IndexedDB through Dexie over fake-indexeddb (loaded only when asked for, so B's process does not carry it). */
 async function createIndexedDbStorage(options: { setup: (storageManager: StorageManagerInstance) => void }): Promise<TestStorage> {
   const backends = await import('@storex-sync/test-backends')
   return backends.createIndexedDbStorage({ setup: options.setup, autoPkType: 'string' })
 }
 
-export type BackendKind = 'sqlite' | 'indexeddb'
+export type BackendKind = 'sqlite' | 'indexeddb' | 'postgres'
 export type Engine = 'ours' | 'original'
 
 export { USER_ID, benchCollections, makeNote } from './notes'
@@ -71,10 +105,16 @@ function open(
   setup: (storageManager: StorageManagerInstance) => void,
   database?: string,
   autoPkType: 'string' | 'int' = 'string',
+  engine: Engine = 'ours',
 ): Promise<TestStorage> {
-  return kind === 'sqlite'
-    ? createSqliteStorage({ setup, autoPkType, ...(database ? { database } : {}) })
-    : createIndexedDbStorage({ setup })
+  if (kind === 'sqlite') {
+    const create = engine === 'original' ? createTypeormSqliteStorage : createSqliteStorage
+    return create({ setup, autoPkType, ...(database ? { database } : {}) })
+  }
+  if (kind === 'postgres') {
+    return createPostgresStorage({ setup, autoPkType, connectionString: database! })
+  }
+  return createIndexedDbStorage({ setup })
 }
 
 /** A database with the note collection and no sync machinery: the baseline. */
@@ -190,7 +230,7 @@ export interface OriginalDevice {
 
 let originalPkCounter = 0
 
-/** A device with the original's custom-auto-pk + logging middleware, on this project's Storex backends. */
+/** A device with the original's custom-auto-pk + logging middleware, on its own stock backends (TypeORM on SQLite). */
 export async function createOriginalDevice(options: { kind: BackendKind; database?: string }): Promise<OriginalDevice> {
   const modules = loadOriginal()
   let clientSyncLog: any
@@ -210,6 +250,7 @@ export async function createOriginalDevice(options: { kind: BackendKind; databas
     options.database,
     // Its log entries have auto-increment ids; its custom-auto-pk turns the note pk into a string field.
     'int',
+    'original',
   )
   const { storageManager } = storage
   const logging = new modules.SyncLoggingMiddleware({ storageManager, clientSyncLog, includeCollections: ['note'] })
@@ -220,7 +261,7 @@ export async function createOriginalDevice(options: { kind: BackendKind; databas
 export async function openOriginalSharedLog(database: string): Promise<{ sharedSyncLog: any; storage: TestStorage }> {
   const modules = loadOriginal()
   let sharedSyncLog: any
-  const storage = await createSqliteStorage({
+  const storage = await createTypeormSqliteStorage({
     database,
     autoPkType: 'int',
     setup(storageManager) {

@@ -5,9 +5,10 @@ import type { SyncResult } from '@storex-sync/sync-orchestrator'
 import { createShop, startSyncServer, type Shop } from './setup'
 
 /**
- * The shared catalogue. Only string and int fields: the TypeORM backend
- * cannot create boolean or datetime columns on PostgreSQL, and `int` is a
- * 32-bit INTEGER there (fine for prices in cents and stock counts).
+ * The shared catalogue: strings, ints (prices in cents, stock), a boolean
+ * (on sale) and a datetime (when the price last changed), stored natively by
+ * each database (boolean / timestamptz on PostgreSQL, tinyint(1) / datetime(3)
+ * on MariaDB, integer / real on SQLite).
  */
 export const catalogueCollections = {
   product: {
@@ -17,7 +18,10 @@ export const catalogueCollections = {
       name: { type: 'string' as const },
       priceCents: { type: 'int' as const },
       stock: { type: 'int' as const },
+      onSale: { type: 'boolean' as const },
+      priceChangedAt: { type: 'datetime' as const, optional: true },
     },
+    indices: [{ field: 'sku' }],
   },
 }
 
@@ -27,8 +31,10 @@ export interface ShopCataloguesOptions {
   reconciler?: ReconcilerFunction
   /** Name printed for the reconciler. */
   reconcilerName?: string
-  /** A PostgreSQL server URL: each shop then gets a database of its own there (dropped at the end). */
+  /** A PostgreSQL server URL: the south shop then gets a database of its own there (dropped at the end). */
   postgresUrl?: string
+  /** A MariaDB/MySQL server URL: the east shop then gets a database of its own there (dropped at the end). */
+  mysqlUrl?: string
 }
 
 export interface ShopCataloguesReport {
@@ -63,7 +69,12 @@ export async function runShopCatalogues(options: ShopCataloguesOptions = {}): Pr
       shops.push(
         await createShop({
           name,
-          database: options.postgresUrl ? { kind: 'postgres', serverUrl: options.postgresUrl } : { kind: 'sqlite', file: ':memory:' },
+          database:
+            name === 'south' && options.postgresUrl
+              ? { kind: 'postgres', serverUrl: options.postgresUrl }
+              : name === 'east' && options.mysqlUrl
+                ? { kind: 'mysql', serverUrl: options.mysqlUrl }
+                : { kind: 'sqlite', file: ':memory:' },
           collections: catalogueCollections,
           syncedCollections: ['product'],
           server,
@@ -90,22 +101,22 @@ export async function runShopCatalogues(options: ShopCataloguesOptions = {}): Pr
     }
 
     step('North adds three products and syncs; south and east sync and get them.')
-    const { object: kettle } = await products(north).createObject({ sku: 'K-100', name: 'Kettle', priceCents: 2999, stock: 12 })
-    const { object: toaster } = await products(north).createObject({ sku: 'T-200', name: 'Toaster', priceCents: 3999, stock: 5 })
-    const { object: radio } = await products(north).createObject({ sku: 'R-300', name: 'Radio', priceCents: 2499, stock: 3 })
+    const { object: kettle } = await products(north).createObject({ sku: 'K-100', name: 'Kettle', priceCents: 2999, stock: 12, onSale: false })
+    const { object: toaster } = await products(north).createObject({ sku: 'T-200', name: 'Toaster', priceCents: 3999, stock: 5, onSale: false })
+    const { object: radio } = await products(north).createObject({ sku: 'R-300', name: 'Radio', priceCents: 2499, stock: 3, onSale: true })
     for (const shop of [north, south, east]) await sync(shop)
 
     later(5)
-    step('South lowers the kettle price to 24.99 and syncs; the other shops sync and have the new price.')
-    await products(south).updateObjects({ id: kettle.id }, { priceCents: 2499 })
+    step('South puts the kettle on sale at 24.99 and syncs; the other shops sync and have the new price.')
+    await products(south).updateObjects({ id: kettle.id }, { priceCents: 2499, onSale: true, priceChangedAt: new Date(clock.now) })
     for (const shop of [south, north, east]) await sync(shop)
     await priceEverywhere('K-100')
 
     later(5)
     step('Offline, north raises the toaster to 44.99 (10:10) and east lowers it to 34.99 (10:11).')
-    await products(north).updateObjects({ id: toaster.id }, { priceCents: 4499 })
+    await products(north).updateObjects({ id: toaster.id }, { priceCents: 4499, priceChangedAt: new Date(clock.now) })
     later(1)
-    await products(east).updateObjects({ id: toaster.id }, { priceCents: 3499 })
+    await products(east).updateObjects({ id: toaster.id }, { priceCents: 3499, onSale: true, priceChangedAt: new Date(clock.now) })
     later(4)
     step('North deletes the radio (10:15) while east, still offline, counts 7 in stock (10:16).')
     await products(north).deleteObjects({ id: radio.id })
@@ -122,7 +133,10 @@ export async function runShopCatalogues(options: ShopCataloguesOptions = {}): Pr
     const contents = await Promise.all(shops.map((shop) => shop.contents()))
     const equal = contents.every((other) => isDeepStrictEqual(other, contents[0]))
     for (const product of contents[0]!['product']!) {
-      print(`  ${String(product['sku']).padEnd(6)} ${String(product['name']).padEnd(8)} ${euros(product['priceCents']).padStart(10)}  stock ${product['stock']}`)
+      const changed = product['priceChangedAt'] instanceof Date ? `  price set ${product['priceChangedAt'].toISOString().slice(11, 16)}` : ''
+      print(
+        `  ${String(product['sku']).padEnd(6)} ${String(product['name']).padEnd(8)} ${euros(product['priceCents']).padStart(10)}  stock ${product['stock']}${product['onSale'] ? '  on sale' : ''}${changed}`,
+      )
     }
     print(equal ? `\nAll ${shops.length} shop databases are equal.` : '\nThe shop databases differ: this is a bug, please report it.')
     if (!equal) shops.forEach((shop, index) => print(`  ${shop.name}: ${JSON.stringify(contents[index])}`))

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import pg from 'pg'
+import mysql from 'mysql2/promise'
 import * as storex from '@worldbrain/storex'
 import type { CollectionDefinitionMap } from '@worldbrain/storex'
-import { TypeORMStorageBackend } from '@worldbrain/storex-backend-typeorm'
+import { openMysqlBackend, openPostgresBackend, openSqliteBackend, type SqlStorageBackend } from '@storex-sync/storex-backend-sql'
 import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
 import { ClientSyncLogStorage, type ReconcilerFunction } from '@storex-sync/client-sync-log'
 import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'
@@ -26,8 +27,17 @@ export async function startSyncServer(users: string[]) {
   return { url, tokenOf, close: () => app.close() }
 }
 
-/** Where a shop keeps its data: an SQLite file (or ':memory:'), or a database of its own on a PostgreSQL server. */
-export type ShopDatabase = { kind: 'sqlite'; file: string } | { kind: 'postgres'; serverUrl: string }
+/** Where a shop keeps its data: an SQLite file (or ':memory:'), or a database of its own on a PostgreSQL or MariaDB/MySQL server. */
+export type ShopDatabase = { kind: 'sqlite'; file: string } | { kind: 'postgres'; serverUrl: string } | { kind: 'mysql'; serverUrl: string }
+
+async function mysqlAdminQuery(serverUrl: string, sql: string) {
+  const connection = await mysql.createConnection({ uri: serverUrl })
+  try {
+    await connection.query(sql)
+  } finally {
+    await connection.end()
+  }
+}
 
 async function adminQuery(serverUrl: string, sql: string) {
   const client = new pg.Client({ connectionString: serverUrl })
@@ -60,26 +70,31 @@ export async function createShop(options: {
   reconciler: ReconcilerFunction
   getNow?: () => number
 }): Promise<Shop> {
-  let connectionOptions: Record<string, unknown>
   let description: string
   let dropDatabase = async () => {}
-  const connectionName = `${options.name}-${randomBytes(4).toString('hex')}`
+  // custom-pk gives string ids, so auto-pk columns hold strings.
+  let backend: SqlStorageBackend
   if (options.database.kind === 'sqlite') {
-    connectionOptions = { type: 'better-sqlite3', database: options.database.file, name: connectionName }
+    backend = await openSqliteBackend({ filename: options.database.file, autoPkType: 'string' })
     description = `SQLite ${options.database.file === ':memory:' ? '(in memory)' : options.database.file}`
   } else {
     // One database per shop on the given server, dropped again by close().
-    const { serverUrl } = options.database
+    const { kind, serverUrl } = options.database
     const dbName = `storex_sync_shop_${options.name}_${randomBytes(4).toString('hex')}`
-    await adminQuery(serverUrl, `CREATE DATABASE "${dbName}"`)
-    dropDatabase = () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)
     const url = new URL(serverUrl)
     url.pathname = `/${dbName}`
-    connectionOptions = { type: 'postgres', url: url.toString(), name: connectionName }
-    description = `PostgreSQL database ${dbName}`
+    if (kind === 'postgres') {
+      await adminQuery(serverUrl, `CREATE DATABASE "${dbName}"`)
+      dropDatabase = () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)
+      backend = await openPostgresBackend({ connectionString: url.toString(), autoPkType: 'string', max: 2 })
+      description = `PostgreSQL database ${dbName}`
+    } else {
+      await mysqlAdminQuery(serverUrl, `CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4`)
+      dropDatabase = () => mysqlAdminQuery(serverUrl, `DROP DATABASE IF EXISTS \`${dbName}\``)
+      backend = await openMysqlBackend({ uri: url.toString(), autoPkType: 'string', connectionLimit: 2 })
+      description = `MariaDB/MySQL database ${dbName}`
+    }
   }
-  // custom-pk gives string ids, so the pk columns are text.
-  const backend = new TypeORMStorageBackend({ connectionOptions: connectionOptions as any, autoPkOptions: { type: 'varchar' } as any })
   const storageManager = new StorageManager({ backend: backend as any })
   storageManager.registry.registerCollections(options.collections)
   const clientSyncLog = new ClientSyncLogStorage({ storageManager })
@@ -131,7 +146,7 @@ export async function createShop(options: {
       return contents
     },
     async close() {
-      await (backend as any).connection?.close()
+      await backend.close()
       await dropDatabase()
     },
   }

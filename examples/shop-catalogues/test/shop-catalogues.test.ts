@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { findPostgresUrl } from '@storex-sync/test-backends'
+import { findMysqlUrl, findPostgresUrl } from '@storex-sync/test-backends'
 import { runShopCatalogues } from '../src/catalogue'
 
 const expected = [
-  { id: expect.any(String), sku: 'K-100', name: 'Kettle', priceCents: 2499, stock: 12 },
+  { id: expect.any(String), sku: 'K-100', name: 'Kettle', priceCents: 2499, stock: 12, onSale: true, priceChangedAt: new Date(Date.UTC(2024, 4, 4, 10, 5)) },
   // East's edit (10:11) came after north's (10:10); the radio's delete won over east's later stock edit.
-  { id: expect.any(String), sku: 'T-200', name: 'Toaster', priceCents: 3499, stock: 5 },
+  { id: expect.any(String), sku: 'T-200', name: 'Toaster', priceCents: 3499, stock: 5, onSale: true, priceChangedAt: new Date(Date.UTC(2024, 4, 4, 10, 11)) },
 ]
 
 describe('examples/shop-catalogues', () => {
@@ -20,16 +20,26 @@ describe('examples/shop-catalogues', () => {
     expect(output).toContain('All 3 shop databases are equal.')
   })
 
-  it('runs with the shops on PostgreSQL when a server answers', async (context) => {
-    const found = await findPostgresUrl()
-    if ('skipReason' in found) {
-      console.log(`skipped: ${found.skipReason}`)
-      context.skip()
-      return
+  it('converges with the shops on SQLite, PostgreSQL and MariaDB at once when the servers answer', async (context) => {
+    const postgres = await findPostgresUrl()
+    const mysql = await findMysqlUrl()
+    for (const found of [postgres, mysql]) {
+      if ('skipReason' in found) {
+        console.log(`skipped: ${found.skipReason}`)
+        context.skip()
+        return
+      }
     }
     const lines: string[] = []
-    const report = await runShopCatalogues({ postgresUrl: found.url, print: (line) => lines.push(line) })
-    expect(lines.join('\n')).toContain('PostgreSQL database storex_sync_shop_north_')
+    const report = await runShopCatalogues({
+      postgresUrl: (postgres as { url: string }).url,
+      mysqlUrl: (mysql as { url: string }).url,
+      print: (line) => lines.push(line),
+    })
+    const output = lines.join('\n')
+    expect(output).toContain('north: SQLite (in memory)')
+    expect(output).toContain('south: PostgreSQL database storex_sync_shop_south_')
+    expect(output).toContain('east: MariaDB/MySQL database storex_sync_shop_east_')
     expect(report.ok).toBe(true)
     expect(report.products).toEqual(expected)
   })

@@ -859,8 +859,8 @@ export class ClientSyncLogStorage extends StorageModule {
         throw new ClientSyncLogError(
           'BACKEND_CANNOT_DELETE',
           'the storage backend failed to delete log entries: @worldbrain/storex-backend-typeorm 0.2.1 cannot run deleteObjects ' +
-            'on collections with camelCase names (it aliases the table by the camelCase name). Nothing was deleted. Apply the ' +
-            'patch storex-sync ships in patches/@worldbrain__storex-backend-typeorm@0.2.1.patch (see this package\'s README), or skip the cleanup.',
+            'on collections with camelCase names (it aliases the table by the camelCase name). Nothing was deleted. Move SQL ' +
+            'databases to @storex-sync/storex-backend-sql (see this package\'s README), or skip the cleanup.',
           { cause: error },
         )
       }

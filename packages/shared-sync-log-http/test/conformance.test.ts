@@ -12,7 +12,7 @@ runSharedSyncLogTests('HTTP client + server on MemorySharedSyncLog', async () =>
   return { sharedSyncLog: perUserClient(server.url), deviceIdType: 'int', cleanup: () => server.close() }
 })
 
-runSharedSyncLogTests('HTTP client + server on SQLite (SharedSyncLogStorage, TypeORM + better-sqlite3)', async () => {
+runSharedSyncLogTests('HTTP client + server on SQLite (SharedSyncLogStorage, storex-backend-sql + better-sqlite3)', async () => {
   const server = await startServer({ database: ':memory:' })
   return { sharedSyncLog: perUserClient(server.url), deviceIdType: 'int', cleanup: () => server.close() }
 })

@@ -24,7 +24,7 @@ import {
   type SharedSyncLogUpdate,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
-import { PromiseMutex } from './internal/mutex'
+import { KeyedMutex } from './internal/mutex'
 
 export const SHARED_SYNC_LOG_ENTRY_COLLECTION = 'sharedSyncLogEntry'
 export const SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION = 'sharedSyncLogDeviceInfo'
@@ -77,6 +77,9 @@ export interface SharedSyncLogAppend {
   entries: SharedSyncLogEntryInput[]
 }
 
+/** Most entries one transaction of `appendEntries()` stores. */
+const APPEND_CHUNK = 1000
+
 const ASCENDING: Array<[string, 'asc' | 'desc']> = [['sequence', 'asc']]
 const DESCENDING: Array<[string, 'asc' | 'desc']> = [['sequence', 'desc']]
 
@@ -91,14 +94,16 @@ const DESCENDING: Array<[string, 'asc' | 'desc']> = [['sequence', 'desc']]
  * ```
  *
  * Each user's log is ordered by a `sequence` this module assigns (previous
- * maximum + 1). Writes of one instance are serialized, so that is gapless and
- * unique within one process. Several processes writing to one database need
+ * maximum + 1). Writes of one user are serialized within an instance, so that
+ * is gapless and unique within one process; different users' writes proceed
+ * independently, and a large write is stored 1000 entries per transaction. Several processes writing to one database need
  * the database to assign the sequence inside a transaction: override
  * `appendEntries()` for that (see the README).
  */
 export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog {
   readonly autoPkType: 'int' | 'string'
-  private readonly writeMutex = new PromiseMutex()
+  /** Sequences are per user: one user's writes run one at a time, other users' do not wait for them. */
+  private readonly writeMutex = new KeyedMutex()
 
   constructor(options: SharedSyncLogStorageOptions) {
     super(options)
@@ -129,7 +134,9 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
             extraSentInfo: { type: 'json', optional: true },
             entryKey: { type: 'string' },
           },
-          indices: [{ field: 'userId' }, { field: 'sequence' }, { field: 'entryKey' }],
+          // (userId, sequence): a read's page (userId = ?, sequence > ?, ORDER BY sequence, LIMIT)
+          // without sorting all of the user's entries.
+          indices: [{ field: 'userId' }, { field: 'sequence' }, { field: 'entryKey' }, { field: ['userId', 'sequence'] }],
         },
         [SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION]: {
           version,
@@ -228,7 +235,7 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
       extraSentInfo: options.extraSentInfo,
       entries: entries.map((entry) => ({ createdOn: entry.createdOn, data: entry.data })),
     }
-    await this.writeMutex.run(() => this.appendEntries(append))
+    await this.writeMutex.run(append.userKey, () => this.appendEntries(append))
   }
 
   async getUnsyncedEntries(options: { userId: UserId; deviceId: DeviceId; batchSize?: number }): Promise<SharedSyncLogUpdate> {
@@ -308,38 +315,47 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
         keyed.set(key, entry)
       }
     }
-    const existing = (await this.operation('findEntriesByKeys', {
-      userKey: append.userKey,
-      keys: [...keyed.keys()],
-    })) as SharedSyncLogEntryRecord[]
-    for (const record of existing) {
-      keyed.delete(record.entryKey)
-    }
-    if (!keyed.size) {
-      return
-    }
-    let sequence = await this.getLastSequence(append.userKey)
-    const batch: OperationBatch = []
-    for (const [entryKey, entry] of keyed) {
-      sequence += 1
-      const args: Omit<SharedSyncLogEntryRecord, 'id'> & { id?: string } = {
-        userId: append.userKey,
-        deviceId: append.deviceId,
-        createdOn: entry.createdOn,
-        sharedOn: append.sharedOn,
-        sequence,
-        data: entry.data,
-        entryKey,
+    // Up to APPEND_CHUNK entries per step (duplicate check, then one transaction),
+    // so that one user's large write holds the database (SQLite has one writer)
+    // and the event loop only briefly at a time. A write interrupted between
+    // chunks leaves a prefix of its entries; the retried write skips them
+    // (entryKey), and readers get the rest later.
+    const keys = [...keyed.keys()]
+    let sequence: number | undefined
+    for (let start = 0; start < keys.length; start += APPEND_CHUNK) {
+      const chunkKeys = keys.length <= APPEND_CHUNK ? keys : keys.slice(start, start + APPEND_CHUNK)
+      const existing = (await this.operation('findEntriesByKeys', {
+        userKey: append.userKey,
+        keys: chunkKeys,
+      })) as SharedSyncLogEntryRecord[]
+      const stored = new Set(existing.map((record) => record.entryKey))
+      const batch: OperationBatch = []
+      for (const entryKey of chunkKeys) {
+        if (stored.has(entryKey)) continue
+        const entry = keyed.get(entryKey)!
+        sequence ??= await this.getLastSequence(append.userKey)
+        sequence += 1
+        const args: Omit<SharedSyncLogEntryRecord, 'id'> & { id?: string } = {
+          userId: append.userKey,
+          deviceId: append.deviceId,
+          createdOn: entry.createdOn,
+          sharedOn: append.sharedOn,
+          sequence,
+          data: entry.data,
+          entryKey,
+        }
+        if (append.hasExtraSentInfo) {
+          args.extraSentInfo = { value: append.extraSentInfo }
+        }
+        if (this.autoPkType === 'string') {
+          args.id = randomStringId()
+        }
+        batch.push({ operation: 'createObject', collection: SHARED_SYNC_LOG_ENTRY_COLLECTION, args })
       }
-      if (append.hasExtraSentInfo) {
-        args.extraSentInfo = { value: append.extraSentInfo }
+      if (batch.length) {
+        await this.operation('executeBatch', { batch })
       }
-      if (this.autoPkType === 'string') {
-        args.id = randomStringId()
-      }
-      batch.push({ operation: 'createObject', collection: SHARED_SYNC_LOG_ENTRY_COLLECTION, args })
     }
-    await this.operation('executeBatch', { batch })
   }
 
   /** The highest sequence in the user's log, 0 when it is empty. */

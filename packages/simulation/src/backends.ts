@@ -1,6 +1,6 @@
 import * as storex from '@worldbrain/storex'
 import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
-import { TypeORMStorageBackend } from '@worldbrain/storex-backend-typeorm'
+import { openSqliteBackend } from '@storex-sync/storex-backend-sql'
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb'
 
 // `@worldbrain/storex` is CommonJS with a default export: in ESM the class is
@@ -67,18 +67,15 @@ export const indexedDbBackend: SimulationBackendFactory = async ({ name, setup, 
   }
 }
 
-/** SQLite in memory through TypeORM and better-sqlite3 (string pks). */
-export const sqliteBackend: SimulationBackendFactory = async ({ name, setup }) => {
-  const backend = new TypeORMStorageBackend({
-    connectionOptions: { type: 'better-sqlite3', database: ':memory:', name: uniqueName('sim', name) } as any,
-    autoPkOptions: { type: 'varchar' } as any,
-  })
+/** SQLite in memory through @storex-sync/storex-backend-sql and better-sqlite3 (string pks). */
+export const sqliteBackend: SimulationBackendFactory = async ({ setup }) => {
+  const backend = await openSqliteBackend({ autoPkType: 'string' })
   const storageManager = new StorageManager({ backend: backend as any })
   await initialize(storageManager, setup)
   return {
     storageManager,
     async cleanup() {
-      await (backend as any).connection?.close()
+      await backend.close()
     },
   }
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { afterEach, describe, expect, it } from 'vitest'
-import { clientBackends } from '@storex-sync/test-backends'
+import { clientBackends, type BackendKind } from '@storex-sync/test-backends'
 import { reconcileSyncLog } from '@storex-sync/reconciliation'
 import { MemorySharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import type { ReconcilerFunction } from '@storex-sync/client-sync-log'
@@ -13,7 +13,7 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((device) => device.storage.cleanup()))
 })
 
-async function device(name: string, kind: 'indexeddb' | 'sqlite', sharedSyncLog: MemorySharedSyncLog) {
+async function device(name: string, kind: BackendKind, sharedSyncLog: MemorySharedSyncLog) {
   const created = await createTestDevice({ name, kind, sharedSyncLog, userId: USER, startTime: 1_000 })
   opened.push(created)
   return created

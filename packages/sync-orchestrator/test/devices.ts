@@ -4,7 +4,7 @@ import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'
 import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
 import { reconcileSyncLog } from '@storex-sync/reconciliation'
 import type { SharedSyncLog, UserId, DeviceId } from '@storex-sync/shared-sync-log-core'
-import { clientBackends, type TestStorage } from '@storex-sync/test-backends'
+import { clientBackends, type BackendKind, type TestStorage } from '@storex-sync/test-backends'
 import { doSync, type SyncOptions, type SyncResult } from '@storex-sync/sync-orchestrator'
 
 export const SYNCED_COLLECTIONS = ['user', 'note']
@@ -64,7 +64,7 @@ const defaultSchema: TestSchema = { collections: testCollections, synced: SYNCED
 
 export async function createTestDevice(options: {
   name: string
-  kind: 'indexeddb' | 'sqlite'
+  kind: BackendKind
   sharedSyncLog: SharedSyncLog
   userId: UserId
   startTime?: number

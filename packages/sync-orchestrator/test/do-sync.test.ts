@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemorySharedSyncLog, type SharedSyncLog } from '@storex-sync/shared-sync-log-core'
+import type { BackendKind } from '@storex-sync/test-backends'
 import { SyncOrchestratorError, type SyncEventMap, type SyncSerializer } from '@storex-sync/sync-orchestrator'
 import { backendPairs, createTestDevice, type TestDevice } from './devices'
 
@@ -10,7 +11,7 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((device) => device.storage.cleanup()))
 })
 
-async function setup(kinds: Array<'indexeddb' | 'sqlite'>, sharedSyncLog: SharedSyncLog = new MemorySharedSyncLog()) {
+async function setup(kinds: Array<BackendKind>, sharedSyncLog: SharedSyncLog = new MemorySharedSyncLog()) {
   const devices: TestDevice[] = []
   for (const [index, kind] of kinds.entries()) {
     const device = await createTestDevice({ name: `d${index}`, kind, sharedSyncLog, userId: USER, startTime: 1_000 })

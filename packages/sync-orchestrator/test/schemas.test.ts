@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemorySharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { backendPairs, createTestDevice, type TestDevice, type TestSchema } from './devices'
+import type { BackendKind } from '@storex-sync/test-backends'
 
 const USER = 'user-1'
 
@@ -31,7 +32,7 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((device) => device.storage.cleanup()))
 })
 
-async function twoDevices(first: 'indexeddb' | 'sqlite', second: 'indexeddb' | 'sqlite') {
+async function twoDevices(first: BackendKind, second: BackendKind) {
   const sharedSyncLog = new MemorySharedSyncLog()
   const devices = []
   for (const [index, kind] of [first, second].entries()) {

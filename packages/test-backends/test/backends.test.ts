@@ -1,14 +1,25 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { clientBackends, createPostgresStorage, findPostgresUrl, type TestStorage } from '@storex-sync/test-backends'
+import {
+  clientBackends,
+  createMysqlStorage,
+  createPostgresStorage,
+  findMysqlUrl,
+  findPostgresUrl,
+  type TestStorage,
+} from '@storex-sync/test-backends'
 
 const collections = {
   note: {
     version: new Date('2024-01-01'),
-    fields: { title: { type: 'string' as const }, done: { type: 'boolean' as const } },
+    fields: {
+      title: { type: 'string' as const },
+      done: { type: 'boolean' as const },
+      due: { type: 'datetime' as const, optional: true },
+      rank: { type: 'int' as const, optional: true },
+    },
   },
 }
 
-const postgres = await findPostgresUrl()
 const opened: TestStorage[] = []
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((storage) => storage.cleanup()))
@@ -25,25 +36,26 @@ describe.each(clientBackends)('$kind test backend', ({ create }) => {
   })
 })
 
-describe('postgres test backend', () => {
-  if ('skipReason' in postgres) {
-    it.skip(`skipped: ${postgres.skipReason}`, () => {})
-    console.warn(`[test-backends] PostgreSQL tests skipped: ${postgres.skipReason}`)
-    return
-  }
-  it('creates a database of its own and drops it on cleanup', async () => {
-    // The TypeORM backend maps storex booleans to `tinyint`, which PostgreSQL lacks.
-    const storage = await createPostgresStorage({
-      serverUrl: postgres.url,
-      setup: (sm) =>
-        sm.registry.registerCollections({
-          note: { version: new Date('2024-01-01'), fields: { title: { type: 'string' }, rank: { type: 'int' } } },
-        }),
+const servers = [
+  { kind: 'postgres', found: await findPostgresUrl(), create: createPostgresStorage },
+  { kind: 'mysql', found: await findMysqlUrl(), create: createMysqlStorage },
+] as const
+
+for (const { kind, found, create } of servers) {
+  describe(`${kind} test backend`, () => {
+    if ('skipReason' in found) {
+      it.skip(`skipped: ${found.skipReason}`, () => {})
+      console.warn(`[test-backends] ${kind} tests skipped: ${found.skipReason}`)
+      return
+    }
+    it('creates a database of its own, stores booleans and datetimes, and drops it on cleanup', async () => {
+      const storage = await create({ serverUrl: found.url, setup: (sm) => sm.registry.registerCollections(collections) })
+      opened.push(storage)
+      const due = new Date('2024-03-04T05:06:07.089Z')
+      await storage.storageManager.collection('note').createObject({ id: 'n1', title: 'hello', done: true, due, rank: 2 })
+      expect(await storage.storageManager.collection('note').findObjects({ rank: 2, done: true })).toEqual([
+        { id: 'n1', title: 'hello', done: true, due, rank: 2 },
+      ])
     })
-    opened.push(storage)
-    await storage.storageManager.collection('note').createObject({ id: 'n1', title: 'hello', rank: 2 })
-    expect(await storage.storageManager.collection('note').findObjects({ rank: 2 })).toEqual([
-      expect.objectContaining({ id: 'n1', title: 'hello' }),
-    ])
   })
-})
+}

@@ -50,6 +50,10 @@ const clientSyncLogEntryCollectionV1: CollectionDefinition = {
     { field: 'objectKey' },
     { field: 'unshared' },
     { field: 'needsIntegration' },
+    // What the share and integrate pages ask for (flag = ?, ORDER BY createdOn, LIMIT):
+    // without these, SQL databases sort every flagged entry for each page.
+    { field: ['unshared', 'createdOn'] },
+    { field: ['needsIntegration', 'createdOn'] },
   ],
 }
 

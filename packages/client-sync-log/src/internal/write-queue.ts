@@ -33,7 +33,9 @@ interface BackendLike {
 export function installWriteQueue(storageManager: { backend: unknown }): WriteQueue {
   const current = storageManager.backend as BackendLike & { [QUEUE]?: WriteQueue }
   if (!current || typeof current.operation !== 'function') {
-    throw new TypeError('the storage manager has no backend')
+    // A manager without a working backend (e.g. one built only to read a module's config) writes nothing.
+    const mutex = new Mutex()
+    return { run: (work) => mutex.run(() => work((batch) => batch)) }
   }
   const installed = current[QUEUE]
   if (installed) {

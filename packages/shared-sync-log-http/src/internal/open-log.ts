@@ -33,7 +33,8 @@ export function redactUrl(url: string): string {
 /**
  * Opens the shared log the server stores its data in: PostgreSQL for a
  * `postgres://` URL (see `PostgresSharedSyncLog`), otherwise
- * `SharedSyncLogStorage` on an SQLite file through TypeORM and better-sqlite3.
+ * `SharedSyncLogStorage` on an SQLite file through @storex-sync/storex-backend-sql
+ * and better-sqlite3 (WAL mode; the storage module's indices are created).
  */
 export async function openSharedSyncLog(options: OpenSharedSyncLogOptions): Promise<OpenedSharedSyncLog> {
   const database = options.database
@@ -80,33 +81,33 @@ async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
       throw new SharedSyncLogHttpError('DATABASE_UNREACHABLE', `cannot create the SQLite file ${path}: the directory ${dir} does not exist; create it or pass another --database path.`)
     }
   }
-  const [storex, { TypeORMStorageBackend }, { registerModuleMapCollections }, { SharedSyncLogStorage }] = await Promise.all([
+  const [storex, { openSqliteBackend }, { registerModuleMapCollections }, { SharedSyncLogStorage }] = await Promise.all([
     import('@worldbrain/storex'),
-    import('@worldbrain/storex-backend-typeorm'),
+    import('@storex-sync/storex-backend-sql'),
     import('@worldbrain/storex-pattern-modules'),
     import('@storex-sync/shared-sync-log-storex'),
   ])
   const StorageManager = ((storex as any).default?.default ?? (storex as any).default ?? storex) as any
-  const backend = new TypeORMStorageBackend({
-    connectionOptions: { type: 'better-sqlite3', database: path, name: `storex-sync-server-${Date.now()}-${Math.random()}` } as any,
-    autoPkOptions: { type: 'integer', generated: 'increment' } as any,
-  })
+  let backend: Awaited<ReturnType<typeof openSqliteBackend>>
+  try {
+    backend = await openSqliteBackend({ filename: path, autoPkType: 'int' })
+  } catch (cause) {
+    throw new SharedSyncLogHttpError('DATABASE_UNREACHABLE', `cannot open the SQLite database ${path} (${(cause as Error)?.message}); check the file is an SQLite database this process may write.`, { cause })
+  }
   const storageManager = new StorageManager({ backend })
   try {
     const sharedSyncLog = new SharedSyncLogStorage({ storageManager, autoPkType: 'int' })
     registerModuleMapCollections(storageManager.registry, { sharedSyncLog })
     await storageManager.finishInitialization()
-    await (backend as any).migrate()
+    await backend.migrate()
     return {
       sharedSyncLog,
       kind: 'sqlite',
       description: path === ':memory:' ? 'SQLite in memory (data is lost on exit)' : `SQLite file ${path}`,
-      close: async () => {
-        await (backend as any).connection?.close()
-      },
+      close: () => backend.close(),
     }
   } catch (cause) {
-    await (backend as any).connection?.close().catch(() => {})
+    await backend.close().catch(() => {})
     throw new SharedSyncLogHttpError('DATABASE_UNREACHABLE', `cannot open the SQLite database ${path} (${(cause as Error)?.message}); check the file is an SQLite database this process may write.`, { cause })
   }
 }

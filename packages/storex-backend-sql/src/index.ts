@@ -1,0 +1,7 @@
+export { SqlStorageBackend } from './backend'
+export type { SqlConnection, SqlStorageBackendOptions, SqliteDatabaseLike } from './backend'
+export { openSqliteBackend, openPostgresBackend, openMysqlBackend } from './open'
+export type { OpenSqliteOptions, OpenPostgresOptions, OpenMysqlOptions } from './open'
+export { StorexBackendSqlError, PACKAGE_NAME } from './errors'
+export type { AutoPkType } from './internal/schema'
+export type { DialectName } from './internal/dialect'
