@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'tsup'
-import { HttpSharedSyncLog } from '../src/index'
+import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
 import { createPostgresDatabase, findPostgres } from './postgres-context'
 
 const postgres = await findPostgres('the command on PostgreSQL')

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemorySharedSyncLog, SharedSyncLogError } from '@storex-sync/shared-sync-log-core'
-import { HttpSharedSyncLog, SharedSyncLogHttpError, type RetryInfo } from '../src/index'
+import { HttpSharedSyncLog, SharedSyncLogHttpError, type RetryInfo } from '@storex-sync/shared-sync-log-http'
 import { startServer, tokenOf, type RunningServer } from './helpers'
 
 let server: RunningServer | undefined

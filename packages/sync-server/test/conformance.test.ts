@@ -1,7 +1,7 @@
 import { afterAll } from 'vitest'
 import { MemorySharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { runSharedSyncLogTests } from '@storex-sync/shared-sync-log-core/testing'
-import { PostgresSharedSyncLog } from '../src/server'
+import { PostgresSharedSyncLog, openSharedSyncLog } from '../src/index'
 import { perUserClient, startServer } from './helpers'
 import { createPostgresDatabase, findPostgres } from './postgres-context'
 
@@ -10,6 +10,12 @@ import { createPostgresDatabase, findPostgres } from './postgres-context'
 runSharedSyncLogTests('HTTP client + server on MemorySharedSyncLog', async () => {
   const server = await startServer({ sharedSyncLog: new MemorySharedSyncLog() })
   return { sharedSyncLog: perUserClient(server.url), deviceIdType: 'int', cleanup: () => server.close() }
+})
+
+// Each storage of the server on its own, without HTTP in between.
+runSharedSyncLogTests('server storage: SQLite (openSharedSyncLog, direct)', async () => {
+  const opened = await openSharedSyncLog({ database: ':memory:' })
+  return { sharedSyncLog: opened.sharedSyncLog, deviceIdType: 'int', cleanup: () => opened.close() }
 })
 
 runSharedSyncLogTests('HTTP client + server on SQLite (SharedSyncLogStorage, TypeORM + better-sqlite3)', async () => {

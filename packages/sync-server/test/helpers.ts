@@ -4,8 +4,8 @@ import {
   type SharedSyncLog,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
-import { HttpSharedSyncLog, type HttpSharedSyncLogOptions } from '../src/index'
-import { createSyncServer, staticTokenAuthenticator, type CreateSyncServerOptions } from '../src/server'
+import { HttpSharedSyncLog, type HttpSharedSyncLogOptions } from '@storex-sync/shared-sync-log-http'
+import { createSyncServer, staticTokenAuthenticator, type CreateSyncServerOptions } from '../src/index'
 
 export const TOKENS: Record<string, UserId> = {
   'token-of-user-one-0123456789': 1,

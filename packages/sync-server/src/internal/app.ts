@@ -8,9 +8,9 @@ import Fastify, {
 } from 'fastify'
 import { isSyncError } from '@storex-sync/errors'
 import { SharedSyncLogError, type SharedSyncLog, type UserId } from '@storex-sync/shared-sync-log-core'
-import { SharedSyncLogHttpError } from '../errors'
+import { SyncServerError } from '../errors'
 import type { Authenticator } from './auth'
-import { ROUTES } from './protocol'
+import { ROUTES } from '@storex-sync/shared-sync-log-http'
 import { createSchemas, describeIssues } from './schemas'
 import { openSharedSyncLog } from './open-log'
 
@@ -55,10 +55,10 @@ function withoutPackagePrefix(error: { message: string; packageName?: string }):
 export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = async (app, options) => {
   const { sharedSyncLog, authenticate } = options
   if (!sharedSyncLog || typeof sharedSyncLog.writeEntries !== 'function') {
-    throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'syncServerPlugin needs a `sharedSyncLog` option: a SharedSyncLog to expose.')
+    throw new SyncServerError('INVALID_OPTIONS', 'syncServerPlugin needs a `sharedSyncLog` option: a SharedSyncLog to expose.')
   }
   if (typeof authenticate !== 'function') {
-    throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'syncServerPlugin needs an `authenticate` option: a function from a bearer token to a user id (or null).')
+    throw new SyncServerError('INVALID_OPTIONS', 'syncServerPlugin needs an `authenticate` option: a function from a bearer token to a user id (or null).')
   }
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE
@@ -195,7 +195,7 @@ export interface CreateSyncServerOptions extends Omit<SyncServerPluginOptions, '
  */
 export async function createSyncServer(options: CreateSyncServerOptions): Promise<FastifyInstance> {
   if (!options.sharedSyncLog && !options.database) {
-    throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'createSyncServer needs `sharedSyncLog` (a SharedSyncLog) or `database` (an SQLite file path or a postgres:// URL).')
+    throw new SyncServerError('INVALID_OPTIONS', 'createSyncServer needs `sharedSyncLog` (a SharedSyncLog) or `database` (an SQLite file path or a postgres:// URL).')
   }
   let sharedSyncLog = options.sharedSyncLog
   let close: (() => Promise<void>) | undefined

@@ -4,7 +4,7 @@ import { isSyncError } from '@storex-sync/errors'
 import { createSyncServer, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BATCH_SIZE } from './app'
 import { loadTokenFile, staticTokenAuthenticator } from './auth'
 import { openSharedSyncLog } from './open-log'
-import { SharedSyncLogHttpError } from '../errors'
+import { SyncServerError } from '../errors'
 
 export const HELP = `storex-sync-server: the storex-sync shared log over HTTP
 
@@ -124,13 +124,13 @@ export async function startFromCli(argv: string[], io: CliIo): Promise<{ stop():
     await app.close().catch(() => {})
     const code = (cause as { code?: string }).code
     if (code === 'EADDRINUSE') {
-      throw new SharedSyncLogHttpError('PORT_IN_USE', `port ${options.port} on ${options.host} is already in use; stop the other process or pick another --port.`, { cause })
+      throw new SyncServerError('PORT_IN_USE', `port ${options.port} on ${options.host} is already in use; stop the other process or pick another --port.`, { cause })
     }
     if (code === 'EACCES') {
-      throw new SharedSyncLogHttpError('PORT_FORBIDDEN', `not allowed to listen on port ${options.port}; ports below 1024 need privileges, pick a higher --port.`, { cause })
+      throw new SyncServerError('PORT_FORBIDDEN', `not allowed to listen on port ${options.port}; ports below 1024 need privileges, pick a higher --port.`, { cause })
     }
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
-      throw new SharedSyncLogHttpError('BAD_HOST', `cannot listen on --host ${options.host} (${code}); use an address of this machine, e.g. 127.0.0.1 or 0.0.0.0.`, { cause })
+      throw new SyncServerError('BAD_HOST', `cannot listen on --host ${options.host} (${code}); use an address of this machine, e.g. 127.0.0.1 or 0.0.0.0.`, { cause })
     }
     throw cause
   }
@@ -157,7 +157,7 @@ export async function runCli(argv: string[]): Promise<void> {
       process.exitCode = 2
       return
     }
-    const message = isSyncError(error) ? error.message.replace(/^@storex-sync\/shared-sync-log-http: /, '') : (error as Error)?.message ?? String(error)
+    const message = isSyncError(error) ? error.message.replace(/^@storex-sync\/sync-server: /, '') : (error as Error)?.message ?? String(error)
     io.err(`storex-sync-server: could not start: ${message}`)
     process.exitCode = 1
     return

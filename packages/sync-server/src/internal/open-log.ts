@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { SharedSyncLog } from '@storex-sync/shared-sync-log-core'
-import { SharedSyncLogHttpError } from '../errors'
+import { SyncServerError } from '../errors'
 import { PostgresSharedSyncLog } from './postgres-log'
 
 export interface OpenedSharedSyncLog {
@@ -38,14 +38,14 @@ export function redactUrl(url: string): string {
 export async function openSharedSyncLog(options: OpenSharedSyncLogOptions): Promise<OpenedSharedSyncLog> {
   const database = options.database
   if (typeof database !== 'string' || database.trim() === '') {
-    throw new SharedSyncLogHttpError('INVALID_DATABASE', 'no database given; pass a postgres:// URL or the path of an SQLite file.')
+    throw new SyncServerError('INVALID_DATABASE', 'no database given; pass a postgres:// URL or the path of an SQLite file.')
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(database)?.[1]?.toLowerCase()
   if (scheme === 'postgres' || scheme === 'postgresql') {
     return openPostgres(database, options)
   }
   if (scheme !== undefined) {
-    throw new SharedSyncLogHttpError('INVALID_DATABASE', `unsupported database URL scheme "${scheme}://"; use postgres://user:password@host:5432/database for PostgreSQL, or a file path for SQLite.`)
+    throw new SyncServerError('INVALID_DATABASE', `unsupported database URL scheme "${scheme}://"; use postgres://user:password@host:5432/database for PostgreSQL, or a file path for SQLite.`)
   }
   return openSqlite(database)
 }
@@ -55,10 +55,10 @@ async function openPostgres(database: string, options: OpenSharedSyncLogOptions)
   try {
     parsed = new URL(database)
   } catch (cause) {
-    throw new SharedSyncLogHttpError('INVALID_DATABASE', `"${redactUrl(database)}" is not a valid URL; use postgres://user:password@host:5432/database (percent-encode special characters in the password).`, { cause })
+    throw new SyncServerError('INVALID_DATABASE', `"${redactUrl(database)}" is not a valid URL; use postgres://user:password@host:5432/database (percent-encode special characters in the password).`, { cause })
   }
   if (!parsed.hostname || parsed.pathname.length <= 1) {
-    throw new SharedSyncLogHttpError('INVALID_DATABASE', `"${redactUrl(database)}" names no ${parsed.hostname ? 'database' : 'host'}; use postgres://user:password@host:5432/database.`)
+    throw new SyncServerError('INVALID_DATABASE', `"${redactUrl(database)}" names no ${parsed.hostname ? 'database' : 'host'}; use postgres://user:password@host:5432/database.`)
   }
   const description = redactUrl(database)
   let log: PostgresSharedSyncLog
@@ -67,7 +67,7 @@ async function openPostgres(database: string, options: OpenSharedSyncLogOptions)
   } catch (cause) {
     const code = (cause as { code?: string })?.code
     const detail = code ? `${code}: ${(cause as Error).message}` : (cause as Error)?.message
-    throw new SharedSyncLogHttpError('DATABASE_UNREACHABLE', `cannot use the PostgreSQL database at ${description} (${detail}); check that the server runs, the database exists and the user may create tables in it.`, { cause })
+    throw new SyncServerError('DATABASE_UNREACHABLE', `cannot use the PostgreSQL database at ${description} (${detail}); check that the server runs, the database exists and the user may create tables in it.`, { cause })
   }
   return { sharedSyncLog: log, kind: 'postgres', description, close: () => log.close() }
 }
@@ -77,7 +77,7 @@ async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
   if (path !== ':memory:') {
     const dir = dirname(path)
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new SharedSyncLogHttpError('DATABASE_UNREACHABLE', `cannot create the SQLite file ${path}: the directory ${dir} does not exist; create it or pass another --database path.`)
+      throw new SyncServerError('DATABASE_UNREACHABLE', `cannot create the SQLite file ${path}: the directory ${dir} does not exist; create it or pass another --database path.`)
     }
   }
   const [storex, { TypeORMStorageBackend }, { registerModuleMapCollections }, { SharedSyncLogStorage }] = await Promise.all([
@@ -107,6 +107,6 @@ async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
     }
   } catch (cause) {
     await (backend as any).connection?.close().catch(() => {})
-    throw new SharedSyncLogHttpError('DATABASE_UNREACHABLE', `cannot open the SQLite database ${path} (${(cause as Error)?.message}); check the file is an SQLite database this process may write.`, { cause })
+    throw new SyncServerError('DATABASE_UNREACHABLE', `cannot open the SQLite database ${path} (${(cause as Error)?.message}); check the file is an SQLite database this process may write.`, { cause })
   }
 }

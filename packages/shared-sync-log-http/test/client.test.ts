@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { HttpSharedSyncLog, ROUTES, SharedSyncLogHttpError } from '../src/index'
+
+// The client alone, against a bare node:http server that plays the protocol:
+// the package has no server dependency (the full client + server pair is tested
+// in @storex-sync/sync-server).
+
+let server: Server | undefined
+afterEach(async () => {
+  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined))
+  server = undefined
+})
+
+async function serve(handler: (request: IncomingMessage, body: string, response: ServerResponse) => void): Promise<string> {
+  server = createServer((request, response) => {
+    let body = ''
+    request.on('data', (chunk) => (body += chunk))
+    request.on('end', () => handler(request, body, response))
+  })
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+describe('HttpSharedSyncLog without a server package', () => {
+  it('refuses missing options with INVALID_OPTIONS', () => {
+    expect(() => new HttpSharedSyncLog({} as any)).toThrow(SharedSyncLogHttpError)
+    expect(() => new HttpSharedSyncLog({ url: 'ftp://x' , token: 't' })).toThrow(/http:\/\/ or https:\/\//)
+    expect(() => new HttpSharedSyncLog({ url: 'http://127.0.0.1:1' })).toThrow(/needs credentials/)
+  })
+
+  it('posts JSON with the bearer token to the protocol route and returns the answer', async () => {
+    const seen: Array<{ url?: string; auth?: string; body: unknown }> = []
+    const url = await serve((request, body, response) => {
+      seen.push({ url: request.url, auth: request.headers.authorization, body: JSON.parse(body) })
+      response.setHeader('content-type', 'application/json')
+      response.end(JSON.stringify({ deviceId: 'd1' }))
+    })
+    const client = new HttpSharedSyncLog({ url, token: 'a-token-0123456789-0123456789-0123', retries: 0 })
+    expect(await client.createDeviceId({ userId: 'u', sharedUntil: 5 })).toBe('d1')
+    expect(seen).toEqual([{ url: ROUTES.createDevice, auth: 'Bearer a-token-0123456789-0123456789-0123', body: { sharedUntil: 5 } }])
+  })
+
+  it('turns a 401 into UNAUTHENTICATED with the status, without retrying', async () => {
+    let calls = 0
+    const url = await serve((_request, _body, response) => {
+      calls += 1
+      response.statusCode = 401
+      response.setHeader('content-type', 'application/json')
+      response.end(JSON.stringify({ error: { code: 'UNAUTHENTICATED', message: 'the token has expired' } }))
+    })
+    const client = new HttpSharedSyncLog({ url, token: 'a-token-0123456789-0123456789-0123', retries: 3, backoff: { initialMs: 1, maxMs: 2 } })
+    const error = await client.getDeviceInfo({ userId: 'u', deviceId: 'd1' }).catch((e) => e)
+    expect(error).toBeInstanceOf(SharedSyncLogHttpError)
+    expect(error.code).toBe('UNAUTHENTICATED')
+    expect(error.status).toBe(401)
+    expect(error.message).toMatch(/the token has expired/)
+    expect(calls).toBe(1)
+  })
+})
