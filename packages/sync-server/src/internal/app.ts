@@ -13,6 +13,7 @@ import type { Authenticator } from './auth'
 import { ROUTES } from '@storex-sync/shared-sync-log-http'
 import { createSchemas, describeIssues } from './schemas'
 import { openSharedSyncLog } from './open-log'
+import { DEFAULT_INPUT_LIMITS, InputError, findTextProblem, installJsonParser, jsonBytes, type InputLimits } from './input'
 
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024
 export const DEFAULT_MAX_BATCH_SIZE = 1000
@@ -30,6 +31,8 @@ export interface SyncServerPluginOptions {
   maxEntriesPerWrite?: number
   /** Answer unknown routes under this plugin's prefix with a JSON 404 (default true). */
   handleNotFound?: boolean
+  /** Bounds on nesting depth and `extraSentInfo` size (defaults: 32 levels, 16 KiB). */
+  inputLimits?: Partial<InputLimits>
 }
 
 declare module 'fastify' {
@@ -64,11 +67,18 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE
   const schemas = createSchemas({ maxEntriesPerWrite: options.maxEntriesPerWrite ?? 10_000 })
   const routeList = Object.values(ROUTES).join(', ')
+  const inputLimits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...options.inputLimits }
 
   // JSON only: without this, Fastify would hand text/plain bodies to the routes as strings.
   app.removeContentTypeParser('text/plain')
+  // UTF-8 only, nesting bounded before parsing (see input.ts).
+  installJsonParser(app, inputLimits, bodyLimit)
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if ((error as unknown) instanceof InputError) {
+      const input = error as unknown as InputError
+      return sendError(reply, input.status, input.code, input.message)
+    }
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return sendError(reply, 413, 'BODY_TOO_LARGE', `the request body is larger than the server's limit of ${bodyLimit} bytes; send fewer entries per write`)
@@ -86,6 +96,12 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
     }
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(reply, error.statusCode, 'INVALID_REQUEST', error.message)
+    }
+    if (isDatabaseUnavailable(error)) {
+      // Nothing was committed (the transaction died with its connection); the client retries.
+      request.log.warn({ err: error }, 'storex-sync: database unavailable')
+      reply.header('retry-after', '1')
+      return sendError(reply, 503, 'DATABASE_UNAVAILABLE', 'the database connection was lost while handling this request; nothing was stored, retry shortly')
     }
     request.log.error({ err: error }, 'storex-sync: request failed')
     return sendError(reply, 500, 'INTERNAL_ERROR', 'the server failed to handle this request; its log has the details. Retrying later may help.')
@@ -120,6 +136,8 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
       return sendError(reply, 500, 'INTERNAL_ERROR', 'the server could not check the credentials; retry later')
     }
     request.syncUserId = userId
+    // Every later log line of this request names its user (never its token).
+    request.log = request.log.child({ userId })
   })
 
   function route<S extends keyof typeof schemas>(
@@ -133,6 +151,13 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
         return sendError(reply, 400, 'INVALID_ARGUMENT', `invalid request to ${ROUTES[name]}: ${describeIssues(parsed.error)}`)
       }
       const body = parsed.data as any
+      const textProblem = findTextProblem(request.body)
+      if (textProblem) {
+        return sendError(reply, 400, 'INVALID_TEXT', `invalid request to ${ROUTES[name]}: ${textProblem}`)
+      }
+      if (body.extraSentInfo !== undefined && jsonBytes(body.extraSentInfo) > inputLimits.maxExtraSentInfoBytes) {
+        return sendError(reply, 413, 'EXTRA_SENT_INFO_TOO_LARGE', `extraSentInfo is larger than ${inputLimits.maxExtraSentInfoBytes} bytes as JSON; it is repeated on every entry of the write, keep it small`)
+      }
       try {
         const result = await handler(body, request.syncUserId!)
         return reply.header('cache-control', 'no-store').send(result)
@@ -184,8 +209,16 @@ export interface CreateSyncServerOptions extends Omit<SyncServerPluginOptions, '
   database?: string
   /** Mount the routes under this path, e.g. `/sync`. */
   prefix?: string
-  /** Fastify's logger option (default off). */
+  /**
+   * Fastify's logger option. Default: warnings and errors (every 500 with its
+   * request id and user id) as JSON lines on stdout; `true` logs every request;
+   * `false` nothing.
+   */
   logger?: FastifyServerOptions['logger']
+  /** Time to receive a whole request, in ms (default 10000); a stalled body then gets 408. */
+  requestTimeoutMs?: number
+  /** On `close()`, how long in-flight requests may finish before their connections are cut, in ms (default 3000). */
+  closeGraceMs?: number
 }
 
 /**
@@ -199,12 +232,26 @@ export async function createSyncServer(options: CreateSyncServerOptions): Promis
   }
   let sharedSyncLog = options.sharedSyncLog
   let close: (() => Promise<void>) | undefined
+  let warn: (error: Error) => void = () => {}
   if (!sharedSyncLog) {
-    const opened = await openSharedSyncLog({ database: options.database! })
+    const opened = await openSharedSyncLog({ database: options.database!, onConnectionError: (error) => warn(error) })
     sharedSyncLog = opened.sharedSyncLog
     close = opened.close
   }
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT })
+  const app = Fastify({
+    logger: options.logger ?? { level: 'warn' },
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    // Idle keep-alive connections are closed at once on close() ...
+    forceCloseConnections: 'idle',
+  })
+  // ... and a request still running (or a client stalling its body) gets closeGraceMs to finish.
+  app.addHook('preClose', async () => {
+    const timer = setTimeout(() => app.server.closeAllConnections(), options.closeGraceMs ?? 3000)
+    timer.unref()
+    app.server.once('close', () => clearTimeout(timer))
+  })
+  warn = (error) => app.log.warn({ err: error }, 'storex-sync: database connection error (recovered; the next query reconnects)')
   if (close) {
     app.addHook('onClose', async () => {
       await close!()
@@ -218,4 +265,11 @@ export async function createSyncServer(options: CreateSyncServerOptions): Promis
     )
   }
   return app
+}
+
+/** PostgreSQL connection loss: admin shutdown/termination (57P0x), connection exceptions (08xxx), a dropped socket. */
+function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code
+  if (typeof code === 'string' && (/^57P0[123]$/.test(code) || /^08[0-9A-Z]{3}$/.test(code) || code === 'ECONNRESET' || code === 'ECONNREFUSED')) return true
+  return /^Connection terminated/.test((error as Error)?.message ?? '')
 }

@@ -107,14 +107,16 @@ export async function startFromCli(argv: string[], io: CliIo): Promise<{ stop():
     return null
   }
   const tokens = await loadTokenFile(options.auth)
-  const opened = await openSharedSyncLog({ database: options.database })
+  let warn: (error: Error) => void = () => {}
+  const opened = await openSharedSyncLog({ database: options.database, onConnectionError: (error) => warn(error) })
   const app = await createSyncServer({
     sharedSyncLog: opened.sharedSyncLog,
     authenticate: staticTokenAuthenticator(tokens),
     bodyLimit: options.bodyLimit,
     maxBatchSize: options.maxBatchSize,
-    logger: options.log,
+    logger: options.log ? true : { level: 'warn' },
   })
+  warn = (error) => app.log.warn({ err: error }, 'storex-sync: database connection error (recovered; the next query reconnects)')
   app.addHook('onClose', async () => {
     await opened.close()
   })
@@ -168,6 +170,12 @@ export async function runCli(argv: string[]): Promise<void> {
     if (stopping) return
     stopping = true
     io.out(`storex-sync-server: ${signal} received, closing connections`)
+    // close() cuts requests still running after 3 s; this is the last resort
+    // (a database that does not answer), well within docker stop's 10 s.
+    setTimeout(() => {
+      io.err('storex-sync-server: did not stop within 8 s, exiting anyway')
+      process.exit(1)
+    }, 8000).unref()
     server!.stop().then(
       () => process.exit(0),
       (error) => {

@@ -17,6 +17,8 @@ export interface OpenSharedSyncLogOptions {
   database: string
   /** Pool size for PostgreSQL (default 10). */
   poolSize?: number
+  /** PostgreSQL: told about connection errors the log survived (see `PostgresSharedSyncLog`). */
+  onConnectionError?: (error: Error) => void
 }
 
 /** Hides the password of a connection URL, for messages and logs. */
@@ -63,7 +65,7 @@ async function openPostgres(database: string, options: OpenSharedSyncLogOptions)
   const description = redactUrl(database)
   let log: PostgresSharedSyncLog
   try {
-    log = await PostgresSharedSyncLog.connect({ connectionString: database, poolSize: options.poolSize })
+    log = await PostgresSharedSyncLog.connect({ connectionString: database, poolSize: options.poolSize, onConnectionError: options.onConnectionError })
   } catch (cause) {
     const code = (cause as { code?: string })?.code
     const detail = code ? `${code}: ${(cause as Error).message}` : (cause as Error)?.message

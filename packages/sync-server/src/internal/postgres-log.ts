@@ -27,6 +27,14 @@ export interface PostgresSharedSyncLogOptions {
   poolSize?: number
   /** How long to wait for a connection, in ms (default 5000). */
   connectionTimeoutMs?: number
+  /**
+   * Told about connection errors the log survived (a dropped idle connection,
+   * a connection terminated during a query; the next query opens a new one).
+   * Default: ignored. The server passes its logger's `warn`.
+   */
+  onConnectionError?: (error: Error) => void
+  /** `application_name` of the connections, as shown in `pg_stat_activity` (default `storex-sync-server`). */
+  applicationName?: string
 }
 
 const SCHEMA_LOCK_KEY = 0x5707e5 // pg_advisory_xact_lock key that serializes schema creation
@@ -58,10 +66,29 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+      application_name: options.applicationName ?? 'storex-sync-server',
     })
+    this.onConnectionError = options.onConnectionError ?? (() => {})
     // An idle connection that the server drops must not crash the process;
-    // the next query opens a new one.
-    this.pool.on('error', () => {})
+    // the pool discards it and the next query opens a new one.
+    this.pool.on('error', (error) => this.onConnectionError(error))
+    // ... and so must one terminated while checked out, between queries or
+    // inside `pool.query` (whose own listener catches only the first error).
+    this.pool.on('connect', (client) => {
+      client.on('error', (error) => this.onConnectionError(error))
+    })
+  }
+
+  private readonly onConnectionError: (error: Error) => void
+
+  /** The pool's counts, for metrics and readiness. */
+  poolStats(): { total: number; idle: number; waiting: number } {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount }
+  }
+
+  /** Resolves when the database answers a query (for readiness checks). */
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1')
   }
 
   /** Connects, creates the tables if they do not exist, and returns the log. */
@@ -140,6 +167,12 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
     const userKey = String(options.userId)
     const id = toDbId(options.deviceId)
     if (id === null) throw SharedSyncLogError.unknownDevice(options.deviceId)
+    entries.forEach((entry, index) => {
+      if (entry.data.includes('\u0000')) {
+        // PostgreSQL text cannot hold NUL; refuse it as a client mistake rather than fail in the database.
+        throw new SharedSyncLogError('INVALID_ARGUMENT', `entry ${index} has data with the NUL character (U+0000), which PostgreSQL cannot store; escape it (JSON.stringify does)`)
+      }
+    })
     const sharedOn = resolveNow(options.now)
     const extra = options.extraSentInfo === undefined ? null : JSON.stringify(options.extraSentInfo)
     await this.transaction(async (client) => {
@@ -240,6 +273,13 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
   private async transaction<T>(run: (client: PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const client = await this.pool.connect()
     let broken = false
+    // A checked-out connection has no listener of the pool's: without this one,
+    // a connection terminated mid-transaction would crash the process.
+    const onError = (error: Error) => {
+      broken = true
+      this.onConnectionError(error)
+    }
+    client.on('error', onError)
     try {
       await client.query(begin)
       const result = await run(client)
@@ -253,6 +293,7 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
       }
       throw error
     } finally {
+      client.removeListener('error', onError)
       client.release(broken)
     }
   }
