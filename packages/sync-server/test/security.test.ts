@@ -59,6 +59,7 @@ const validBodies: Record<keyof typeof ROUTES, () => unknown> = {
   writeEntries: () => ({ deviceId: aliceDevice, entries: [{ createdOn: 1, data: 'x' }] }),
   unsyncedEntries: () => ({ deviceId: aliceDevice }),
   markAsSeen: () => ({ deviceId: aliceDevice, memo: { sequence: 0 } }),
+  events: () => ({ deviceId: aliceDevice }),
 }
 
 describe('authentication', () => {

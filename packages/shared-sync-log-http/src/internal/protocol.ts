@@ -12,6 +12,8 @@ export const ROUTES = {
   writeEntries: '/v1/entries/write',
   unsyncedEntries: '/v1/entries/unsynced',
   markAsSeen: '/v1/entries/seen',
+  /** Live updates: a Server-Sent Events stream (see `HttpSharedSyncLog.subscribe`). */
+  events: '/v1/events',
 } as const
 
 export type RouteName = keyof typeof ROUTES

@@ -9,10 +9,12 @@ import Fastify, {
 import { isSyncError } from '@storex-sync/errors'
 import { SharedSyncLogError, type SharedSyncLog, type UserId } from '@storex-sync/shared-sync-log-core'
 import { SyncServerError } from '../errors'
-import type { Authenticator } from './auth'
+import { AuthenticationError, type Authenticator } from './auth'
 import { ROUTES } from '@storex-sync/shared-sync-log-http'
 import { createSchemas, describeIssues } from './schemas'
 import { openSharedSyncLog } from './open-log'
+import { MemoryNotifier, PostgresNotifier, registerLiveRoute, type ChangeNotifier } from './live'
+import { PostgresSharedSyncLog } from './postgres-log'
 import { DEFAULT_INPUT_LIMITS, InputError, findTextProblem, installJsonParser, jsonBytes, type InputLimits } from './input'
 
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024
@@ -33,6 +35,16 @@ export interface SyncServerPluginOptions {
   handleNotFound?: boolean
   /** Bounds on nesting depth and `extraSentInfo` size (defaults: 32 levels, 16 KiB). */
   inputLimits?: Partial<InputLimits>
+  /**
+   * Where writes are announced to the live streams (`POST /v1/events`).
+   * Default: within this process. `createSyncServer` on PostgreSQL uses a
+   * `PostgresNotifier`, so every server process on the database hears every write.
+   */
+  notifier?: ChangeNotifier
+  /** Live streams: heartbeat comment interval in ms (default 20000). */
+  liveHeartbeatMs?: number
+  /** Live streams: most open per user (default 32). */
+  maxStreamsPerUser?: number
 }
 
 declare module 'fastify' {
@@ -41,8 +53,8 @@ declare module 'fastify' {
   }
 }
 
-function sendError(reply: FastifyReply, status: number, code: string, message: string) {
-  return reply.code(status).header('cache-control', 'no-store').send({ error: { code, message } })
+function sendError(reply: FastifyReply, status: number, code: string, message: string, extra?: Record<string, unknown>) {
+  return reply.code(status).header('cache-control', 'no-store').send({ error: { code, message, ...extra } })
 }
 
 function withoutPackagePrefix(error: { message: string; packageName?: string }): string {
@@ -118,18 +130,22 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
     if (!match) {
       reply.header('www-authenticate', 'Bearer')
-      return sendError(reply, 401, 'UNAUTHENTICATED', 'missing credentials: send the header "Authorization: Bearer <token>"')
+      return sendError(reply, 401, 'UNAUTHENTICATED', 'missing credentials: send the header "Authorization: Bearer <token>"', { reason: 'missing_token' })
     }
     let userId: UserId | null
     try {
       userId = await authenticate(match[1]!)
     } catch (error) {
+      if (error instanceof AuthenticationError) {
+        reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${error.message.replace(/["\\]/g, '')}"`)
+        return sendError(reply, 401, 'UNAUTHENTICATED', error.message, { reason: error.reason })
+      }
       request.log.error({ err: error }, 'storex-sync: authenticate() threw')
       return sendError(reply, 500, 'INTERNAL_ERROR', 'the server could not check the credentials; retry later')
     }
     if (userId === null || userId === undefined) {
       reply.header('www-authenticate', 'Bearer error="invalid_token"')
-      return sendError(reply, 401, 'UNAUTHENTICATED', 'the token is not valid; check the token the client sends')
+      return sendError(reply, 401, 'UNAUTHENTICATED', 'the token is not valid; check the token the client sends', { reason: 'invalid_token' })
     }
     if (!((typeof userId === 'string' && userId !== '') || (typeof userId === 'number' && Number.isFinite(userId)))) {
       request.log.error({ userId }, 'storex-sync: authenticate() returned something that is not a user id')
@@ -178,6 +194,15 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
     })
   }
 
+  const notifier = options.notifier ?? new MemoryNotifier()
+  registerLiveRoute(app, {
+    sharedSyncLog,
+    notifier,
+    heartbeatMs: options.liveHeartbeatMs ?? 20_000,
+    maxStreamsPerUser: options.maxStreamsPerUser ?? 32,
+    sendError,
+  })
+
   route('createDevice', async (body, userId) => ({
     deviceId: await sharedSyncLog.createDeviceId({ userId, sharedUntil: body.sharedUntil }),
   }))
@@ -191,6 +216,7 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
       ...(body.now !== undefined ? { now: body.now } : {}),
       ...(body.extraSentInfo !== undefined ? { extraSentInfo: body.extraSentInfo } : {}),
     })
+    if (body.entries.length) notifier.publish({ userKey: String(userId), deviceId: String(body.deviceId) })
     return { ok: true }
   })
   route('unsyncedEntries', async (body, userId) =>
@@ -252,13 +278,23 @@ export async function createSyncServer(options: CreateSyncServerOptions): Promis
     app.server.once('close', () => clearTimeout(timer))
   })
   warn = (error) => app.log.warn({ err: error }, 'storex-sync: database connection error (recovered; the next query reconnects)')
+  let notifier = options.notifier
+  if (!notifier && sharedSyncLog instanceof PostgresSharedSyncLog) {
+    const postgresNotifier = new PostgresNotifier({ connectionString: sharedSyncLog.connectionString, onConnectionError: (error) => warn(error) })
+    await postgresNotifier.ready()
+    notifier = postgresNotifier
+  }
+  notifier ??= new MemoryNotifier()
+  app.addHook('onClose', async () => {
+    await notifier!.close()
+  })
   if (close) {
     app.addHook('onClose', async () => {
       await close!()
     })
   }
   const prefix = options.prefix?.replace(/\/+$/, '') ?? ''
-  await app.register(syncServerPlugin, { ...options, sharedSyncLog, prefix })
+  await app.register(syncServerPlugin, { ...options, sharedSyncLog, notifier, prefix })
   if (prefix) {
     app.setNotFoundHandler((request, reply) =>
       sendError(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; the sync API lives under ${prefix}/v1/`),

@@ -6,8 +6,25 @@ import { SyncServerError } from '../errors'
 /**
  * Maps the bearer token of a request to the user it belongs to, or `null`
  * when the token is not valid. The only source of user ids on the server.
+ * To say why a token is refused, throw an `AuthenticationError`: its message
+ * goes into the 401 answer. Any other error is the server's (500).
  */
 export type Authenticator = (token: string) => Promise<UserId | null> | UserId | null
+
+/** Thrown by an `Authenticator` to refuse a token with a reason the client sees. */
+export class AuthenticationError extends Error {
+  constructor(
+    /** `invalid_token` or `token_expired` (RFC 6750 error, plus `token_expired` for clients to refresh). */
+    readonly reason: 'invalid_token' | 'token_expired',
+    message: string,
+  ) {
+    super(message)
+    this.name = 'AuthenticationError'
+  }
+}
+
+/** Shortest token the token file accepts: long random tokens only, e.g. `openssl rand -hex 32`. */
+export const MIN_TOKEN_LENGTH = 32
 
 function digest(token: string): string {
   return createHash('sha256').update(token).digest('hex')
@@ -52,8 +69,8 @@ function validateTokenMap(value: unknown, where: string): Record<string, UserId>
     throw new SyncServerError('AUTH_FILE_INVALID', `${where} has no tokens; add at least one "<token>": "<userId>" pair.`)
   }
   for (const [token, userId] of entries) {
-    if (token.length < 8) {
-      throw new SyncServerError('AUTH_FILE_INVALID', `${where} has a token shorter than 8 characters (for user ${JSON.stringify(userId)}); use long random tokens, e.g. \`openssl rand -hex 32\`.`)
+    if (token.length < MIN_TOKEN_LENGTH) {
+      throw new SyncServerError('AUTH_FILE_INVALID', `${where} has a token shorter than ${MIN_TOKEN_LENGTH} characters (for user ${JSON.stringify(userId)}); use long random tokens, e.g. \`openssl rand -hex 32\`.`)
     }
     if (!((typeof userId === 'string' && userId !== '') || (typeof userId === 'number' && Number.isFinite(userId)))) {
       throw new SyncServerError('AUTH_FILE_INVALID', `${where} maps a token to ${JSON.stringify(userId)}; user ids must be non-empty strings or numbers.`)

@@ -31,10 +31,13 @@ declare module 'pg' {
     readonly waitingCount: number
   }
   class Client implements Queryable {
-    constructor(config?: { connectionString?: string; connectionTimeoutMillis?: number })
+    constructor(config?: { connectionString?: string; connectionTimeoutMillis?: number; application_name?: string })
     query<Row = any>(text: string, values?: unknown[]): Promise<QueryResult<Row>>
     connect(): Promise<void>
     end(): Promise<void>
+    on(event: 'error', listener: (error: Error) => void): this
+    on(event: 'end', listener: () => void): this
+    on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): this
   }
   const pg: { Pool: typeof Pool; Client: typeof Client }
   export default pg

@@ -54,7 +54,7 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
   private readonly devices: string
   private readonly entries: string
 
-  private constructor(options: PostgresSharedSyncLogOptions) {
+  private constructor(private readonly options: PostgresSharedSyncLogOptions) {
     const prefix = options.tablePrefix ?? 'storex_sync_'
     if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) {
       throw new SharedSyncLogError('INVALID_ARGUMENT', `tablePrefix must be lower-case letters, digits and underscores, got ${JSON.stringify(prefix)}`)
@@ -80,6 +80,11 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
   }
 
   private readonly onConnectionError: (error: Error) => void
+
+  /** The database this log is in (for a `PostgresNotifier` on the same database). */
+  get connectionString(): string {
+    return this.options.connectionString
+  }
 
   /** The pool's counts, for metrics and readiness. */
   poolStats(): { total: number; idle: number; waiting: number } {
