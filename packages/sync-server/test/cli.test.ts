@@ -18,7 +18,7 @@ const device = join(buildDir, 'sync-device.js')
 let dir: string
 let tokenFile: string
 
-const TOKENS = { 'alice-token-0123456789-0123456789': 'alice', 'bob-token-0123456789-0123456789': 'bob' }
+const TOKENS = { 'alice-token-0123456789-0123456789': 'alice', 'bob-token-0123456789-0123456789-bob': 'bob' }
 
 beforeAll(async () => {
   // The command and a client script, bundled as the published build bundles them
@@ -32,7 +32,7 @@ beforeAll(async () => {
     silent: true,
     config: false,
     noExternal: [/^@storex-sync\//],
-    external: ['fastify', 'zod', 'pg', 'better-sqlite3', /^@worldbrain\//],
+    external: ['fastify', 'zod', 'pg', 'better-sqlite3', 'jose', 'prom-client', /^@fastify\//, /^@worldbrain\//],
     esbuildOptions(options) {
       options.conditions = ['source']
     },
@@ -188,7 +188,7 @@ describe.concurrent('storex-sync-server (the command, in a child process)', () =
       expect(resultTwo.received).toEqual(['one-1', 'one-2', 'one-3'])
 
       // bob, another user, sees none of it
-      const bob = new HttpSharedSyncLog({ url: server.url, token: 'bob-token-0123456789-0123456789' })
+      const bob = new HttpSharedSyncLog({ url: server.url, token: 'bob-token-0123456789-0123456789-bob' })
       const bobDevice = await bob.createDeviceId({ userId: 'bob' })
       expect((await bob.getUnsyncedEntries({ userId: 'bob', deviceId: bobDevice })).entries).toEqual([])
       expect(await bob.getDeviceInfo({ userId: 'bob', deviceId: resultOne.deviceId })).toBeNull()
@@ -214,8 +214,8 @@ describe.concurrent('storex-sync-server (the command, in a child process)', () =
       try {
         expect(server.status).toContain(`database: ${database.url}`)
         const [one, two] = await Promise.all([
-          run(device, [server.url, 'bob-token-0123456789-0123456789', 'one', '2', '1']),
-          run(device, [server.url, 'bob-token-0123456789-0123456789', 'two', '1', '2']),
+          run(device, [server.url, 'bob-token-0123456789-0123456789-bob', 'one', '2', '1']),
+          run(device, [server.url, 'bob-token-0123456789-0123456789-bob', 'two', '1', '2']),
         ])
         expect(JSON.parse(one.stdout).received).toEqual(['two-1'])
         expect(JSON.parse(two.stdout).received).toEqual(['one-1', 'one-2'])

@@ -15,12 +15,12 @@ runSharedSyncLogTests('HTTP client + server on MemorySharedSyncLog', async () =>
 // Each storage of the server on its own, without HTTP in between.
 runSharedSyncLogTests('server storage: SQLite (openSharedSyncLog, direct)', async () => {
   const opened = await openSharedSyncLog({ database: ':memory:' })
-  return { sharedSyncLog: opened.sharedSyncLog, deviceIdType: 'int', cleanup: () => opened.close() }
+  return { sharedSyncLog: opened.sharedSyncLog, deviceIdType: 'string', cleanup: () => opened.close() }
 })
 
 runSharedSyncLogTests('HTTP client + server on SQLite (SharedSyncLogStorage, TypeORM + better-sqlite3)', async () => {
   const server = await startServer({ database: ':memory:' })
-  return { sharedSyncLog: perUserClient(server.url), deviceIdType: 'int', cleanup: () => server.close() }
+  return { sharedSyncLog: perUserClient(server.url), deviceIdType: 'string', cleanup: () => server.close() }
 })
 
 const postgres = await findPostgres('the PostgreSQL conformance runs')

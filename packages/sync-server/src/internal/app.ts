@@ -15,6 +15,19 @@ import { createSchemas, describeIssues } from './schemas'
 import { openSharedSyncLog } from './open-log'
 import { MemoryNotifier, PostgresNotifier, registerLiveRoute, type ChangeNotifier } from './live'
 import { PostgresSharedSyncLog } from './postgres-log'
+import {
+  QuotaError,
+  QuotaTracker,
+  installCors,
+  installHealth,
+  installMetrics,
+  installRateLimits,
+  type CorsOptions,
+  type QuotaOptions,
+  type RateLimitOptions,
+  type SyncObserver,
+  type UserUsage,
+} from './operations'
 import { DEFAULT_INPUT_LIMITS, InputError, findTextProblem, installJsonParser, jsonBytes, type InputLimits } from './input'
 
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024
@@ -45,6 +58,10 @@ export interface SyncServerPluginOptions {
   liveHeartbeatMs?: number
   /** Live streams: most open per user (default 32). */
   maxStreamsPerUser?: number
+  /** Per-user quotas (devices, entries, bytes), checked before creating devices and writing. */
+  quotas?: QuotaOptions
+  /** Told about entries written and delivered, devices created, live streams (metrics). */
+  observer?: SyncObserver
 }
 
 declare module 'fastify' {
@@ -87,7 +104,7 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
   installJsonParser(app, inputLimits, bodyLimit)
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if ((error as unknown) instanceof InputError) {
+    if ((error as unknown) instanceof InputError || (error as unknown) instanceof QuotaError) {
       const input = error as unknown as InputError
       return sendError(reply, input.status, input.code, input.message)
     }
@@ -107,7 +124,8 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
       return sendError(reply, 400, 'INVALID_JSON', `the request body is not acceptable JSON (${error instanceof SyntaxError ? 'syntax error' : error.message})`)
     }
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      return sendError(reply, error.statusCode, 'INVALID_REQUEST', error.message)
+      const code = typeof error.code === 'string' && /^[A-Z_]+$/.test(error.code) && !error.code.startsWith('FST_') ? error.code : 'INVALID_REQUEST'
+      return sendError(reply, error.statusCode, code, error.message)
     }
     if (isDatabaseUnavailable(error)) {
       // Nothing was committed (the transaction died with its connection); the client retries.
@@ -195,21 +213,30 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
   }
 
   const notifier = options.notifier ?? new MemoryNotifier()
+  const observer = options.observer
+  const quotas = options.quotas ? new QuotaTracker(options.quotas) : null
   registerLiveRoute(app, {
     sharedSyncLog,
     notifier,
     heartbeatMs: options.liveHeartbeatMs ?? 20_000,
     maxStreamsPerUser: options.maxStreamsPerUser ?? 32,
     sendError,
+    onStreams: (delta) => observer?.liveStreams(delta),
   })
 
-  route('createDevice', async (body, userId) => ({
-    deviceId: await sharedSyncLog.createDeviceId({ userId, sharedUntil: body.sharedUntil }),
-  }))
+  route('createDevice', async (body, userId) => {
+    await quotas?.checkDevice(userId)
+    const deviceId = await sharedSyncLog.createDeviceId({ userId, sharedUntil: body.sharedUntil })
+    quotas?.recordDevice(userId)
+    observer?.deviceCreated()
+    return { deviceId }
+  })
   route('deviceInfo', async (body, userId) => ({
     device: await sharedSyncLog.getDeviceInfo({ userId, deviceId: body.deviceId }),
   }))
   route('writeEntries', async (body, userId) => {
+    const bytes = quotas ? body.entries.reduce((sum: number, entry: { data: string }) => sum + Buffer.byteLength(entry.data, 'utf8'), 0) : 0
+    await quotas?.checkWrite(userId, body.entries.length, bytes)
     await sharedSyncLog.writeEntries(body.entries, {
       userId,
       deviceId: body.deviceId,
@@ -217,18 +244,22 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
       ...(body.extraSentInfo !== undefined ? { extraSentInfo: body.extraSentInfo } : {}),
     })
     if (body.entries.length) notifier.publish({ userKey: String(userId), deviceId: String(body.deviceId) })
+    quotas?.recordWrite(userId, body.entries.length, bytes)
+    observer?.entriesWritten(body.entries.length)
     return { ok: true }
   })
-  route('unsyncedEntries', async (body, userId) =>
-    sharedSyncLog.getUnsyncedEntries({ userId, deviceId: body.deviceId, batchSize: Math.min(body.batchSize ?? maxBatchSize, maxBatchSize) }),
-  )
+  route('unsyncedEntries', async (body, userId) => {
+    const update = await sharedSyncLog.getUnsyncedEntries({ userId, deviceId: body.deviceId, batchSize: Math.min(body.batchSize ?? maxBatchSize, maxBatchSize) })
+    observer?.entriesDelivered(update.entries.length)
+    return update
+  })
   route('markAsSeen', async (body, userId) => {
     await sharedSyncLog.markAsSeen({ memo: body.memo }, { userId, deviceId: body.deviceId, ...(body.now !== undefined ? { now: body.now } : {}) })
     return { ok: true }
   })
 }
 
-export interface CreateSyncServerOptions extends Omit<SyncServerPluginOptions, 'sharedSyncLog' | 'handleNotFound'> {
+export interface CreateSyncServerOptions extends Omit<SyncServerPluginOptions, 'sharedSyncLog' | 'handleNotFound' | 'quotas' | 'observer'> {
   /** The log to expose; or give `database` and the server opens (and on close, closes) one. */
   sharedSyncLog?: SharedSyncLog
   /** `postgres://...` for PostgreSQL, else the path of an SQLite file (`:memory:` for a throw-away one). */
@@ -245,6 +276,14 @@ export interface CreateSyncServerOptions extends Omit<SyncServerPluginOptions, '
   requestTimeoutMs?: number
   /** On `close()`, how long in-flight requests may finish before their connections are cut, in ms (default 3000). */
   closeGraceMs?: number
+  /** Allow browser apps on these origins (CORS). Default: none (same-origin only). */
+  cors?: CorsOptions
+  /** Rate limits per address and per user (defaults 1200 and 600 a minute); `false` turns them off. */
+  rateLimit?: RateLimitOptions | false
+  /** Prometheus metrics at /metrics (default on, without token); `false` turns them off. */
+  metrics?: { token?: string } | false
+  /** Per-user quotas; `usage` defaults to the database's counts (PostgreSQL: devices, entries, bytes; SQLite: devices, entries). */
+  quotas?: Omit<QuotaOptions, 'usage'> & { usage?: QuotaOptions['usage'] }
 }
 
 /**
@@ -259,10 +298,18 @@ export async function createSyncServer(options: CreateSyncServerOptions): Promis
   let sharedSyncLog = options.sharedSyncLog
   let close: (() => Promise<void>) | undefined
   let warn: (error: Error) => void = () => {}
+  let ping: (() => Promise<void>) | undefined
+  let usage: ((userId: UserId) => Promise<UserUsage>) | undefined
   if (!sharedSyncLog) {
     const opened = await openSharedSyncLog({ database: options.database!, onConnectionError: (error) => warn(error) })
     sharedSyncLog = opened.sharedSyncLog
     close = opened.close
+    ping = opened.ping
+    usage = opened.usage
+  } else if (sharedSyncLog instanceof PostgresSharedSyncLog) {
+    const log = sharedSyncLog
+    ping = () => log.ping()
+    usage = (userId) => log.usage(userId)
   }
   const app = Fastify({
     logger: options.logger ?? { level: 'warn' },
@@ -294,7 +341,21 @@ export async function createSyncServer(options: CreateSyncServerOptions): Promis
     })
   }
   const prefix = options.prefix?.replace(/\/+$/, '') ?? ''
-  await app.register(syncServerPlugin, { ...options, sharedSyncLog, notifier, prefix })
+  // Operations first: their hooks must be in place before the sync routes are added.
+  if (options.cors) await installCors(app, options.cors)
+  installHealth(app, { ping })
+  const postgresLog = sharedSyncLog instanceof PostgresSharedSyncLog ? sharedSyncLog : null
+  const observer = options.metrics === false ? undefined : await installMetrics(app, { token: options.metrics?.token, poolStats: postgresLog ? () => postgresLog.poolStats() : undefined })
+  if (options.rateLimit !== false) await installRateLimits(app, options.rateLimit ?? {})
+  let quotas: QuotaOptions | undefined
+  if (options.quotas && (options.quotas.maxDevicesPerUser !== undefined || options.quotas.maxEntriesPerUser !== undefined || options.quotas.maxBytesPerUser !== undefined)) {
+    const source = options.quotas.usage ?? usage
+    if (!source) {
+      throw new SyncServerError('INVALID_OPTIONS', 'quotas need to know what a user stores: pass `quotas.usage` (userId => { devices, entries, bytes }) or use `database` / a PostgresSharedSyncLog.')
+    }
+    quotas = { ...options.quotas, usage: source }
+  }
+  await app.register(syncServerPlugin, { ...options, sharedSyncLog, notifier, prefix, observer, quotas })
   if (prefix) {
     app.setNotFoundHandler((request, reply) =>
       sendError(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; the sync API lives under ${prefix}/v1/`),

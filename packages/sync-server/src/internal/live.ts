@@ -170,6 +170,7 @@ export interface LiveOptions {
   /** Most open streams per user (default 32); more get 429. */
   maxStreamsPerUser: number
   sendError(reply: FastifyReply, status: number, code: string, message: string): unknown
+  onStreams?: (delta: number) => void
 }
 
 /**
@@ -214,6 +215,7 @@ export function registerLiveRoute(app: FastifyInstance, options: LiveOptions): {
     raw.socket?.setTimeout(0)
     raw.socket?.setNoDelay(true)
     streams.add(reply)
+    options.onStreams?.(1)
     const own = String(deviceId)
     const unsubscribe = options.notifier.subscribe(userKey, (notice) => {
       if (notice && notice.deviceId === own) return
@@ -228,6 +230,7 @@ export function registerLiveRoute(app: FastifyInstance, options: LiveOptions): {
       clearInterval(heartbeat)
       unsubscribe()
       streams.delete(reply)
+      options.onStreams?.(-1)
       const left = (perUser.get(userKey) ?? 1) - 1
       if (left > 0) perUser.set(userKey, left)
       else perUser.delete(userKey)

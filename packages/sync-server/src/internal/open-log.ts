@@ -10,6 +10,10 @@ export interface OpenedSharedSyncLog {
   /** For status lines: the file path, or the URL without its password. */
   description: string
   close(): Promise<void>
+  /** Resolves when the database answers (readiness). */
+  ping(): Promise<void>
+  /** What a user stores, for quotas; `bytes` is null where the storage cannot tell. */
+  usage(userId: string | number): Promise<{ devices: number; entries: number; bytes: number | null }>
 }
 
 export interface OpenSharedSyncLogOptions {
@@ -71,7 +75,7 @@ async function openPostgres(database: string, options: OpenSharedSyncLogOptions)
     const detail = code ? `${code}: ${(cause as Error).message}` : (cause as Error)?.message
     throw new SyncServerError('DATABASE_UNREACHABLE', `cannot use the PostgreSQL database at ${description} (${detail}); check that the server runs, the database exists and the user may create tables in it.`, { cause })
   }
-  return { sharedSyncLog: log, kind: 'postgres', description, close: () => log.close() }
+  return { sharedSyncLog: log, kind: 'postgres', description, close: () => log.close(), ping: () => log.ping(), usage: (userId) => log.usage(userId) }
 }
 
 async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
@@ -91,11 +95,12 @@ async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
   const StorageManager = ((storex as any).default?.default ?? (storex as any).default ?? storex) as any
   const backend = new TypeORMStorageBackend({
     connectionOptions: { type: 'better-sqlite3', database: path, name: `storex-sync-server-${Date.now()}-${Math.random()}` } as any,
-    autoPkOptions: { type: 'integer', generated: 'increment' } as any,
+    // Random string ids (UUIDs): a new device id tells nothing about how many devices the server has.
+    autoPkOptions: { type: 'varchar' } as any,
   })
   const storageManager = new StorageManager({ backend })
   try {
-    const sharedSyncLog = new SharedSyncLogStorage({ storageManager, autoPkType: 'int' })
+    const sharedSyncLog = new SharedSyncLogStorage({ storageManager, autoPkType: 'string' })
     registerModuleMapCollections(storageManager.registry, { sharedSyncLog })
     await storageManager.finishInitialization()
     await (backend as any).migrate()
@@ -105,6 +110,16 @@ async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
       description: path === ':memory:' ? 'SQLite in memory (data is lost on exit)' : `SQLite file ${path}`,
       close: async () => {
         await (backend as any).connection?.close()
+      },
+      ping: async () => {
+        await (backend as any).connection.query('SELECT 1')
+      },
+      usage: async (userId) => {
+        const [devices, entries] = await Promise.all([
+          storageManager.collection('sharedSyncLogDeviceInfo').countObjects({ userId: String(userId) }),
+          storageManager.collection('sharedSyncLogEntry').countObjects({ userId: String(userId) }),
+        ])
+        return { devices, entries, bytes: null }
       },
     }
   } catch (cause) {

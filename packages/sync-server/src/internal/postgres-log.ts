@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import pg, { type PoolClient } from 'pg'
 import {
   SharedSyncLogError,
@@ -144,9 +145,10 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
     const userKey = String(options.userId)
     return this.transaction(async (client) => {
       await client.query(`INSERT INTO ${this.users} (user_key) VALUES ($1) ON CONFLICT DO NOTHING`, [userKey])
+      // A random id (not the serial): a new id tells nothing about how many devices the server has.
       const result = await client.query(
-        `INSERT INTO ${this.devices} (user_key, shared_until) VALUES ($1, $2) RETURNING id`,
-        [userKey, options.sharedUntil ?? null],
+        `INSERT INTO ${this.devices} (id, user_key, shared_until) VALUES ($1, $2, $3) RETURNING id`,
+        [randomDeviceNumber(), userKey, options.sharedUntil ?? null],
       )
       return Number(result.rows[0].id)
     })
@@ -275,6 +277,16 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
     if (result.rowCount === 0) throw SharedSyncLogError.invalidMemo(update.memo)
   }
 
+  /** What a user stores: devices, entries and bytes of entry data (for quotas). */
+  async usage(userId: UserId): Promise<{ devices: number; entries: number; bytes: number }> {
+    const userKey = String(userId)
+    const [devices, entries] = await Promise.all([
+      this.pool.query(`SELECT count(*) AS n FROM ${this.devices} WHERE user_key = $1`, [userKey]),
+      this.pool.query(`SELECT count(*) AS n, coalesce(sum(octet_length(data)), 0) AS bytes FROM ${this.entries} WHERE user_key = $1`, [userKey]),
+    ])
+    return { devices: Number(devices.rows[0].n), entries: Number(entries.rows[0].n), bytes: Number(entries.rows[0].bytes) }
+  }
+
   private async transaction<T>(run: (client: PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const client = await this.pool.connect()
     let broken = false
@@ -312,4 +324,12 @@ function toDbId(deviceId: unknown): number | null {
     return Number.isSafeInteger(value) ? value : null
   }
   return null
+}
+
+/** A random positive safe integer of at least 2^40: unguessable, still a JSON number and a bigint. */
+function randomDeviceNumber(): number {
+  const bytes = randomBytes(7)
+  bytes[0]! &= 0x1f // 53 bits
+  const value = Number(Buffer.concat([Buffer.alloc(1), bytes]).readBigUInt64BE())
+  return value < 2 ** 40 ? value + 2 ** 40 : value
 }
