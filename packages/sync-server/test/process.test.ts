@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import pg from 'pg'
-import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
+import { writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { SignJWT } from 'jose'
+import { HttpSharedSyncLog, SharedSyncLogAuthError } from '@storex-sync/shared-sync-log-http'
 import { buildCli, startCli, type Harness } from './process-harness'
 import { createPostgresDatabase, findPostgres } from './postgres-context'
 
@@ -118,4 +121,39 @@ describe('storex-sync-server as a process', () => {
       await database.drop()
     }
   }, 60_000)
+
+  it('--help shows a production set-up (JWT, PostgreSQL, TLS at a proxy, health, metrics, limits) and a development one', () => {
+    const result = spawnSync(process.execPath, [harness.cli, '--help'], { encoding: 'utf8' })
+    expect(result.status).toBe(0)
+    for (const text of ['Production set-up', 'Development set-up', '--jwks-url', '--jwt-secret-file', '--jwt-issuer', '--jwt-audience', 'postgres://', 'reverse proxy', '--trust-proxy', '/healthz', '/readyz', '/metrics', '--rate-limit-user', '--max-devices-per-user', '--cors-origin']) {
+      expect(result.stdout, text).toContain(text)
+    }
+  })
+
+  it('runs with JWTs from a secret file, health without credentials and metrics behind their token', async () => {
+    const secret = 'a-secret-of-at-least-thirty-two-bytes-0123456789'
+    writeFileSync(join(harness.dir, 'jwt-secret'), secret + '\n')
+    writeFileSync(join(harness.dir, 'metrics-token'), 'metrics-token-0123456789-0123456789\n')
+    const server = await startCli(harness, [
+      '--jwt-secret-file', join(harness.dir, 'jwt-secret'), '--jwt-issuer', 'https://auth.test/', '--jwt-audience', 'sync',
+      '--database', ':memory:', '--port', '0', '--metrics-token-file', join(harness.dir, 'metrics-token'),
+    ])
+    try {
+      expect(server.output().stdout).toMatch(/auth: JWT \(HS256 secret, iss https:\/\/auth\.test\/, aud sync, user from "sub"\)/)
+      const sign = (exp: number) => new SignJWT({ sub: 'dora' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('https://auth.test/').setAudience('sync').setExpirationTime(exp).sign(new TextEncoder().encode(secret))
+      const client = new HttpSharedSyncLog({ url: server.url, token: await sign(Math.floor(Date.now() / 1000) + 300), retries: 0 })
+      expect(await client.createDeviceId({ userId: 'dora' })).toBeDefined()
+      client.setToken(await sign(Math.floor(Date.now() / 1000) - 300))
+      const error = await client.createDeviceId({ userId: 'dora' }).catch((e) => e)
+      expect(error).toBeInstanceOf(SharedSyncLogAuthError)
+      expect(error.reason).toBe('token_expired')
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200)
+      expect((await fetch(`${server.url}/metrics`)).status).toBe(401)
+      const metrics = await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer metrics-token-0123456789-0123456789' } })
+      expect(await metrics.text()).toMatch(/storex_sync_devices_created_total 1/)
+    } finally {
+      expect(await server.stop()).toBe(0)
+    }
+  }, 30_000)
 })

@@ -276,6 +276,10 @@ export interface CreateSyncServerOptions extends Omit<SyncServerPluginOptions, '
   requestTimeoutMs?: number
   /** On `close()`, how long in-flight requests may finish before their connections are cut, in ms (default 3000). */
   closeGraceMs?: number
+  /** Behind a reverse proxy: Fastify's `trustProxy` (e.g. `'loopback'`), so `request.ip` (rate limits, logs) is the client's. */
+  trustProxy?: boolean | string | number
+  /** Readiness check of the database for /readyz (default: the log's own, where it has one). */
+  ping?: () => Promise<void>
   /** Allow browser apps on these origins (CORS). Default: none (same-origin only). */
   cors?: CorsOptions
   /** Rate limits per address and per user (defaults 1200 and 600 a minute); `false` turns them off. */
@@ -315,6 +319,8 @@ export async function createSyncServer(options: CreateSyncServerOptions): Promis
     logger: options.logger ?? { level: 'warn' },
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     requestTimeout: options.requestTimeoutMs ?? 10_000,
+    // (typed as boolean only to keep Fastify's overloads on HTTP/1; strings and hop counts work at run time)
+    trustProxy: (options.trustProxy ?? false) as boolean,
     // Idle keep-alive connections are closed at once on close() ...
     forceCloseConnections: 'idle',
   })
@@ -343,7 +349,7 @@ export async function createSyncServer(options: CreateSyncServerOptions): Promis
   const prefix = options.prefix?.replace(/\/+$/, '') ?? ''
   // Operations first: their hooks must be in place before the sync routes are added.
   if (options.cors) await installCors(app, options.cors)
-  installHealth(app, { ping })
+  installHealth(app, { ping: options.ping ?? ping })
   const postgresLog = sharedSyncLog instanceof PostgresSharedSyncLog ? sharedSyncLog : null
   const observer = options.metrics === false ? undefined : await installMetrics(app, { token: options.metrics?.token, poolStats: postgresLog ? () => postgresLog.poolStats() : undefined })
   if (options.rateLimit !== false) await installRateLimits(app, options.rateLimit ?? {})
