@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { HttpSharedSyncLog, ROUTES, SharedSyncLogHttpError } from '../src/index'
+import { HttpSharedSyncLog, ROUTES, SharedSyncLogAuthError, SharedSyncLogHttpError } from '../src/index'
 
 // The client alone, against a bare node:http server that plays the protocol:
 // the package has no server dependency (the full client + server pair is tested
@@ -56,6 +56,71 @@ describe('HttpSharedSyncLog without a server package', () => {
     expect(error.code).toBe('UNAUTHENTICATED')
     expect(error.status).toBe(401)
     expect(error.message).toMatch(/the token has expired/)
+    expect(calls).toBe(1)
+  })
+})
+
+describe('setToken', () => {
+  it('sends the new token from then on', async () => {
+    const seen: string[] = []
+    const url = await serve((request, _body, response) => {
+      seen.push(String(request.headers.authorization))
+      response.setHeader('content-type', 'application/json')
+      response.end(JSON.stringify({ device: null }))
+    })
+    const client = new HttpSharedSyncLog({ url, token: 'first-token-0123456789-0123456789', retries: 0 })
+    await client.getDeviceInfo({ userId: 'u', deviceId: 'd' })
+    client.setToken('second-token-0123456789-0123456789')
+    await client.getDeviceInfo({ userId: 'u', deviceId: 'd' })
+    expect(seen).toEqual(['Bearer first-token-0123456789-0123456789', 'Bearer second-token-0123456789-0123456789'])
+    expect(() => client.setToken('')).toThrow(SharedSyncLogHttpError)
+  })
+})
+
+describe('subscribe (live updates over Server-Sent Events)', () => {
+  it('calls onChange on ready and on change events, and reconnects after the server drops the stream', async () => {
+    const connections: ServerResponse[] = []
+    const url = await serve((request, body, response) => {
+      expect(request.url).toBe(ROUTES.events)
+      expect(JSON.parse(body)).toEqual({ deviceId: 'd1' })
+      response.writeHead(200, { 'content-type': 'text/event-stream' })
+      response.write('event: ready\ndata: {}\n\n')
+      connections.push(response)
+    })
+    const client = new HttpSharedSyncLog({ url, token: 'a-token-0123456789-0123456789-0123', backoff: { initialMs: 10, maxMs: 20 } })
+    let changes = 0
+    const states: string[] = []
+    const stop = client.subscribe({ userId: 'u', deviceId: 'd1', onChange: () => (changes += 1), onStateChange: (state) => states.push(state) })
+    const until = async (check: () => boolean) => {
+      for (let i = 0; i < 200 && !check(); i += 1) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(check()).toBe(true)
+    }
+    try {
+      await until(() => changes === 1)
+      connections[0]!.write(': ping\n\nevent: change\ndata: {"from":"d2"}\n\n')
+      await until(() => changes === 2)
+      connections[0]!.end() // the server goes away; the client comes back and catches up
+      await until(() => connections.length === 2 && changes === 3)
+      expect(states).toEqual(['connected', 'disconnected', 'connected'])
+    } finally {
+      stop()
+      for (const connection of connections) connection.end()
+    }
+  })
+
+  it('stops and reports a SharedSyncLogAuthError on a 401', async () => {
+    let calls = 0
+    const url = await serve((_request, _body, response) => {
+      calls += 1
+      response.statusCode = 401
+      response.setHeader('content-type', 'application/json')
+      response.end(JSON.stringify({ error: { code: 'UNAUTHENTICATED', message: 'the token has expired', reason: 'token_expired' } }))
+    })
+    const client = new HttpSharedSyncLog({ url, token: 'a-token-0123456789-0123456789-0123', backoff: { initialMs: 5, maxMs: 10 } })
+    const error = await new Promise<any>((resolve) => client.subscribe({ userId: 'u', deviceId: 'd1', onChange: () => {}, onError: resolve }))
+    expect(error).toBeInstanceOf(SharedSyncLogAuthError)
+    expect(error.reason).toBe('token_expired')
+    await new Promise((resolve) => setTimeout(resolve, 100))
     expect(calls).toBe(1)
   })
 })
