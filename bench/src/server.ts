@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { builtinModules, createRequire } from 'node:module'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
@@ -125,6 +125,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'storex-sync-server-bench-'))
   const database = await createPostgresDatabase(found.url)
   const started = Date.now()
+  const loadAverageAtStart = loadavg().map((l) => Math.round(l * 10) / 10)
   try {
     const cli = await buildCli(dir)
     const tokens: Record<string, string> = {}
@@ -266,21 +267,29 @@ async function main() {
       const alone: number[] = []
       for (let i = 0; i < 100; i += 1) alone.push(await cycle())
       const during: number[] = []
-      let noisyWrites = 0
-      const noisyDurations: number[] = []
-      let noisyDone = false
-      const noisyRun = (async () => {
+      // The other user is another machine: a process of its own posting 5 writes of 10,000 entries each.
+      const noisyScript = `
+        const [url, token, deviceId] = process.argv.slice(1)
+        const durations = []
         for (let batch = 0; batch < 5; batch += 1) {
-          const entries = Array.from({ length: 10_000 }, (_, k) => ({ createdOn: batch * 100_000 + k + 1, data: JSON.stringify({ batch, k, text: 'y'.repeat(60) }) }))
+          const entries = Array.from({ length: 10000 }, (_, k) => ({ createdOn: batch * 100000 + k + 1, data: JSON.stringify({ batch, k, text: 'y'.repeat(60) }) }))
+          const body = JSON.stringify({ deviceId: JSON.parse(deviceId), entries })
           const t0 = performance.now()
-          await noisy.writeEntries(entries, { userId: 'n', deviceId: noisyDevice })
-          noisyDurations.push(performance.now() - t0)
-          noisyWrites += entries.length
+          const response = await fetch(url + '/v1/entries/write', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + token }, body })
+          if (!response.ok) throw new Error('noisy write failed: ' + response.status + ' ' + (await response.text()))
+          durations.push(performance.now() - t0)
         }
-        noisyDone = true
-      })()
-      for (let i = 0; i < 2000 && !noisyDone; i += 1) during.push(await cycle())
+        process.stdout.write(JSON.stringify(durations))
+      `
+      const noisyChild = spawn(process.execPath, ['--input-type=module', '-e', noisyScript, server.url, tokenOf[USERS + 1]!, JSON.stringify(noisyDevice)], { stdio: ['ignore', 'pipe', 'inherit'] })
+      let noisyOutput = ''
+      noisyChild.stdout!.on('data', (chunk) => (noisyOutput += chunk))
+      let noisyDone = false
+      const noisyRun = new Promise<void>((resolve, reject) => noisyChild.on('exit', (code) => (noisyDone = true, code === 0 ? resolve() : reject(new Error(`noisy writer exited with ${code}`)))))
+      for (let i = 0; i < 5000 && !noisyDone; i += 1) during.push(await cycle())
       await noisyRun
+      const noisyDurations: number[] = JSON.parse(noisyOutput)
+      const noisyWrites = noisyDurations.length * 10_000
       results.neighbour = {
         noisyEntries: noisyWrites,
         noisyWriteMsEach: noisyDurations.map(ms),
@@ -299,7 +308,7 @@ async function main() {
       await server.stop()
     }
     const report = {
-      machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` },
+      machine: { loadAverageAtEnd: loadavg().map((l) => Math.round(l * 10) / 10), loadAverageAtStart, cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` },
       run: new Date(started).toISOString(),
       durationS: Math.round((Date.now() - started) / 1000),
       parameters: { users: USERS, devicesPerUser: DEVICES_PER_USER, rounds: ROUNDS, liveWrites: LIVE_WRITES, database: 'PostgreSQL (loopback)', server: 'storex-sync-server in a child process' },
