@@ -289,6 +289,9 @@ async function main() {
       for (let i = 0; i < 5000 && !noisyDone; i += 1) during.push(await cycle())
       await noisyRun
       const noisyDurations: number[] = JSON.parse(noisyOutput)
+      // was the server's event loop blocked (its own CPU work) or was it the database / the machine?
+      const metricsText = await (await fetch(`${server.url}/metrics`)).text()
+      const metric = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metricsText)?.[1] ?? NaN)
       const noisyWrites = noisyDurations.length * 10_000
       results.neighbour = {
         noisyEntries: noisyWrites,
@@ -301,6 +304,8 @@ async function main() {
         quietDuringP99Ms: ms(percentile(during, 99)),
         addedP50Ms: ms(percentile(during, 50) - percentile(alone, 50)),
         addedP99Ms: ms(percentile(during, 99) - percentile(alone, 99)),
+        serverEventLoopLagMaxMs: ms(metric('storex_sync_nodejs_eventloop_lag_max_seconds') * 1000),
+        serverEventLoopLagP99Ms: ms(metric('storex_sync_nodejs_eventloop_lag_p99_seconds') * 1000),
       }
       log(`neighbour: ${JSON.stringify(results.neighbour)}`)
     } finally {
