@@ -74,6 +74,8 @@ export async function openSyncedStorage(options: { url: string; token: string; u
     intervalMs: 5_000,
     debounceMs: 300,
     backoff: { initialMs: 1_000, maxMs: 10_000 },
+    // Live updates: the server tells this tab at once when another device wrote (the interval stays as the fallback).
+    subscribeToChanges: (onChange) => sharedSyncLog.subscribe({ userId: options.userId, deviceId: deviceId!, onChange }),
   })
   return { storageManager, continuousSync, deviceId }
 }
