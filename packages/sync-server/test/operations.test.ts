@@ -1,4 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { connect } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { MemorySharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { ROUTES } from '@storex-sync/shared-sync-log-http'
@@ -186,5 +187,22 @@ describe('device ids', () => {
       }
       app = undefined
     }
+  })
+})
+
+describe('request timeout', () => {
+  it('answers 408 and closes the connection when a client stalls its body', async () => {
+    await server({ requestTimeoutMs: 500 })
+    await app!.listen({ port: 0, host: '127.0.0.1' })
+    const port = (app!.server.address() as { port: number }).port
+    const socket = connect(port, '127.0.0.1')
+    let answer = ''
+    socket.on('data', (chunk) => (answer += chunk))
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
+    socket.write(`POST ${ROUTES.createDevice} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nauthorization: Bearer ${ALICE}\r\ncontent-length: 20\r\n\r\n{`)
+    const started = performance.now()
+    await closed
+    expect(performance.now() - started).toBeLessThan(3000)
+    expect(answer).toMatch(/^HTTP\/1\.1 408/)
   })
 })

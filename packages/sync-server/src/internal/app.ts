@@ -319,11 +319,15 @@ export async function createSyncServer(options: CreateSyncServerOptions): Promis
     logger: options.logger ?? { level: 'warn' },
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     requestTimeout: options.requestTimeoutMs ?? 10_000,
+    // Node checks request timeouts on this interval (default 30 s): check often enough for the timeout to mean something.
+    http: { connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor((options.requestTimeoutMs ?? 10_000) / 4))) },
     // (typed as boolean only to keep Fastify's overloads on HTTP/1; strings and hop counts work at run time)
     trustProxy: (options.trustProxy ?? false) as boolean,
     // Idle keep-alive connections are closed at once on close() ...
     forceCloseConnections: 'idle',
   })
+  // Node enforces requestTimeout only when headersTimeout (default 60 s) is not larger.
+  app.server.headersTimeout = Math.min(app.server.headersTimeout, options.requestTimeoutMs ?? 10_000)
   // ... and a request still running (or a client stalling its body) gets closeGraceMs to finish.
   app.addHook('preClose', async () => {
     const timer = setTimeout(() => app.server.closeAllConnections(), options.closeGraceMs ?? 3000)
