@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import pg from 'pg'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
 import { MemorySharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { startServer, tokenOf, type RunningServer } from './helpers'
@@ -146,6 +147,24 @@ describe.skipIf(!('url' in postgres))('live updates across two server processes 
         expect(Math.max(...latencies)).toBeLessThan(1000)
         const update = await viaOne.getUnsyncedEntries({ userId: 'carol', deviceId: listener })
         expect(update.entries.map((e) => e.data)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5'])
+
+        // the LISTEN connections drop (a database restart): they come back, and streams hear of writes again
+        const admin = new pg.Client({ connectionString: (postgres as { url: string }).url })
+        await admin.connect()
+        try {
+          const killed = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'storex-sync-server-listen' AND datname = $1`, [new URL(database.url).pathname.slice(1)])
+          expect(killed.rowCount).toBe(2)
+        } finally {
+          await admin.end()
+        }
+        const heardBefore = heard.events.length
+        for (let attempt = 0; attempt < 50 && heard.events.length === heardBefore; attempt += 1) {
+          // writes until one is heard: notifications sent while the listener was away are lost, the reconnect wakes streams
+          await viaTwo.writeEntries([{ createdOn: 100 + attempt, data: `after-${attempt}` }], { userId: 'carol', deviceId: writer })
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+        expect(heard.events.length).toBeGreaterThan(heardBefore)
+        expect(one.child.exitCode).toBeNull()
       } finally {
         stop()
       }
