@@ -28,7 +28,7 @@ import {
   type SyncObserver,
   type UserUsage,
 } from './operations'
-import { DEFAULT_INPUT_LIMITS, InputError, findTextProblem, installJsonParser, jsonBytes, type InputLimits } from './input'
+import { DEFAULT_INPUT_LIMITS, InputError, findTextProblem, installJsonParser, jsonBytes, yieldToOthers, type InputLimits } from './input'
 
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024
 export const DEFAULT_MAX_BATCH_SIZE = 1000
@@ -180,11 +180,13 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
   ) {
     const schema = schemas[name]
     app.post(ROUTES[name], { bodyLimit }, async (request: FastifyRequest, reply: FastifyReply) => {
+      if (Array.isArray((request.body as { entries?: unknown })?.entries) && (request.body as { entries: unknown[] }).entries.length > 1000) await yieldToOthers()
       const parsed = schema.safeParse(request.body)
       if (!parsed.success) {
         return sendError(reply, 400, 'INVALID_ARGUMENT', `invalid request to ${ROUTES[name]}: ${describeIssues(parsed.error)}`)
       }
       const body = parsed.data as any
+      if (Array.isArray(body.entries) && body.entries.length > 1000) await yieldToOthers()
       const textProblem = findTextProblem(request.body)
       if (textProblem) {
         return sendError(reply, 400, 'INVALID_TEXT', `invalid request to ${ROUTES[name]}: ${textProblem}`)

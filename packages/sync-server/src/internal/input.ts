@@ -38,26 +38,33 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 export function installJsonParser(app: FastifyInstance, limits: InputLimits, bodyLimit: number): void {
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (request: FastifyRequest, body: Buffer | string, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, async (request: FastifyRequest, body: Buffer | string) => {
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(String(request.headers['content-type'] ?? ''))?.[1]?.toLowerCase()
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-      done(new InputError(415, 'UNSUPPORTED_MEDIA_TYPE', `the body must be UTF-8 JSON; "charset=${charset}" is not accepted (send "content-type: application/json" or "application/json; charset=utf-8")`), undefined)
-      return
+      throw new InputError(415, 'UNSUPPORTED_MEDIA_TYPE', `the body must be UTF-8 JSON; "charset=${charset}" is not accepted (send "content-type: application/json" or "application/json; charset=utf-8")`)
     }
+    // Large bodies are checked in steps, letting other requests run in between
+    // (one user's 10,000-entry upload must not stall everyone else's requests).
+    const large = body.length > 64 * 1024
     let text: string
     try {
       text = typeof body === 'string' ? body : utf8.decode(body)
     } catch {
-      done(new InputError(400, 'INVALID_TEXT', 'the body is not valid UTF-8 (invalid or overlong byte sequences); send JSON encoded as UTF-8'), undefined)
-      return
+      throw new InputError(400, 'INVALID_TEXT', 'the body is not valid UTF-8 (invalid or overlong byte sequences); send JSON encoded as UTF-8')
     }
+    if (large) await yieldToOthers()
     const depth = nestingDepth(text, limits.maxDepth)
     if (depth > limits.maxDepth) {
-      done(new InputError(400, 'TOO_DEEP', `the body nests arrays/objects deeper than ${limits.maxDepth} levels; flatten extraSentInfo or the memo`), undefined)
-      return
+      throw new InputError(400, 'TOO_DEEP', `the body nests arrays/objects deeper than ${limits.maxDepth} levels; flatten extraSentInfo or the memo`)
     }
-    parseJson(request, text, done)
+    if (large) await yieldToOthers()
+    return new Promise((resolve, reject) => parseJson(request, text, (error: Error | null, value?: unknown) => (error ? reject(error) : resolve(value))))
   })
+}
+
+/** Lets queued I/O callbacks (other requests) run before going on. */
+export function yieldToOthers(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }
 
 /**
