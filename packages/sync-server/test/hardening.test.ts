@@ -174,3 +174,26 @@ describe('error log lines', () => {
     }
   })
 })
+
+describe('bounded reads', () => {
+  it('cuts a page of large entries to fit maxReadBytes, and the following reads deliver the rest in order', async () => {
+    const app = await createSyncServer({ sharedSyncLog: new MemorySharedSyncLog(), authenticate: staticTokenAuthenticator(TOKENS), logger: false, maxReadBytes: 1000 })
+    try {
+      const writer = (await post(app, ROUTES.createDevice, '{}')).json().deviceId
+      const reader = (await post(app, ROUTES.createDevice, '{}')).json().deviceId
+      const data = [1, 2, 3, 4, 5].map((i) => String(i).repeat(400))
+      await post(app, ROUTES.writeEntries, JSON.stringify({ deviceId: writer, entries: data.map((d, i) => ({ createdOn: i + 1, data: d })) }))
+      const pages: string[][] = []
+      for (let round = 0; round < 10; round += 1) {
+        const update = (await post(app, ROUTES.unsyncedEntries, JSON.stringify({ deviceId: reader }))).json()
+        pages.push(update.entries.map((e: { data: string }) => e.data))
+        expect((await post(app, ROUTES.markAsSeen, JSON.stringify({ deviceId: reader, memo: update.memo }))).statusCode).toBe(200)
+        if (!update.hasMore) break
+      }
+      expect(pages.map((page) => page.length)).toEqual([2, 2, 1])
+      expect(pages.flat()).toEqual(data)
+    } finally {
+      await app.close()
+    }
+  })
+})

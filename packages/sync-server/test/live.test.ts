@@ -98,6 +98,22 @@ describe('live updates in one server process', () => {
     }
   })
 
+  it('ends a stream after maxStreamMs; the client reconnects (and authenticates again)', async () => {
+    const own = await startServer({ sharedSyncLog: new MemorySharedSyncLog(), maxStreamMs: 300 })
+    const alice = new HttpSharedSyncLog({ url: own.url, token: tokenOf('alice'), retries: 0, backoff: { initialMs: 10, maxMs: 20 } })
+    const device = await alice.createDeviceId({ userId: 'alice' })
+    const states: string[] = []
+    const heard = recorder()
+    const stop = alice.subscribe({ userId: 'alice', deviceId: device, onChange: heard.onChange, onStateChange: (state) => states.push(state) })
+    try {
+      await heard.until(2, 3000) // two "ready": the first stream ended and a second one opened
+      expect(states.slice(0, 3)).toEqual(['connected', 'disconnected', 'connected'])
+    } finally {
+      stop()
+      await own.close()
+    }
+  })
+
   it('close() ends open streams at once', async () => {
     const own = await startServer({ sharedSyncLog: new MemorySharedSyncLog() })
     const alice = new HttpSharedSyncLog({ url: own.url, token: tokenOf('alice'), retries: 0 })

@@ -58,6 +58,10 @@ export interface SyncServerPluginOptions {
   liveHeartbeatMs?: number
   /** Live streams: most open per user (default 32). */
   maxStreamsPerUser?: number
+  /** Live streams end after this long, in ms (default 30 minutes): the client reconnects, and its token is checked again. */
+  maxStreamMs?: number
+  /** Largest read answer in bytes of entry data (default 8 MiB): a page that would be larger is cut to fewer entries. */
+  maxReadBytes?: number
   /** Per-user quotas (devices, entries, bytes), checked before creating devices and writing. */
   quotas?: QuotaOptions
   /** Told about entries written and delivered, devices created, live streams (metrics). */
@@ -222,6 +226,7 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
     notifier,
     heartbeatMs: options.liveHeartbeatMs ?? 20_000,
     maxStreamsPerUser: options.maxStreamsPerUser ?? 32,
+    maxStreamMs: options.maxStreamMs ?? 30 * 60_000,
     sendError,
     onStreams: (delta) => observer?.liveStreams(delta),
   })
@@ -250,8 +255,17 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
     observer?.entriesWritten(body.entries.length)
     return { ok: true }
   })
+  const maxReadBytes = options.maxReadBytes ?? 8 * 1024 * 1024
   route('unsyncedEntries', async (body, userId) => {
-    const update = await sharedSyncLog.getUnsyncedEntries({ userId, deviceId: body.deviceId, batchSize: Math.min(body.batchSize ?? maxBatchSize, maxBatchSize) })
+    let batchSize = Math.min(body.batchSize ?? maxBatchSize, maxBatchSize)
+    let update = await sharedSyncLog.getUnsyncedEntries({ userId, deviceId: body.deviceId, batchSize })
+    // A page of many large entries is read again with fewer (reads change nothing, the memo matches the page).
+    for (let attempt = 0; attempt < 8 && update.entries.length > 1; attempt += 1) {
+      const bytes = update.entries.reduce((sum, entry) => sum + Buffer.byteLength(entry.data, 'utf8') + (entry.extraSentInfo === undefined ? 0 : jsonBytes(entry.extraSentInfo)), 0)
+      if (bytes <= maxReadBytes) break
+      batchSize = Math.max(1, Math.min(update.entries.length - 1, Math.floor((update.entries.length * maxReadBytes) / bytes)))
+      update = await sharedSyncLog.getUnsyncedEntries({ userId, deviceId: body.deviceId, batchSize })
+    }
     observer?.entriesDelivered(update.entries.length)
     return update
   })

@@ -169,6 +169,8 @@ export interface LiveOptions {
   heartbeatMs: number
   /** Most open streams per user (default 32); more get 429. */
   maxStreamsPerUser: number
+  /** A stream ends after this long (the client reconnects and authenticates again). */
+  maxStreamMs: number
   sendError(reply: FastifyReply, status: number, code: string, message: string): unknown
   onStreams?: (delta: number) => void
 }
@@ -223,11 +225,14 @@ export function registerLiveRoute(app: FastifyInstance, options: LiveOptions): {
     })
     const heartbeat = setInterval(() => raw.write(': ping\n\n'), options.heartbeatMs)
     heartbeat.unref?.()
+    const lifetime = setTimeout(() => raw.end(), options.maxStreamMs)
+    lifetime.unref?.()
     let ended = false
     const end = () => {
       if (ended) return
       ended = true
       clearInterval(heartbeat)
+      clearTimeout(lifetime)
       unsubscribe()
       streams.delete(reply)
       options.onStreams?.(-1)
