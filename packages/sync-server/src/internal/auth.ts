@@ -2,29 +2,14 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { UserId } from '@storex-sync/shared-sync-log-core'
 import { SyncServerError } from '../errors'
+import { MIN_TOKEN_LENGTH } from './auth-error'
+export { AuthenticationError, MIN_TOKEN_LENGTH } from './auth-error'
 
 /**
  * Maps the bearer token of a request to the user it belongs to, or `null`
  * when the token is not valid. The only source of user ids on the server.
- * To say why a token is refused, throw an `AuthenticationError`: its message
- * goes into the 401 answer. Any other error is the server's (500).
  */
 export type Authenticator = (token: string) => Promise<UserId | null> | UserId | null
-
-/** Thrown by an `Authenticator` to refuse a token with a reason the client sees. */
-export class AuthenticationError extends Error {
-  constructor(
-    /** `invalid_token` or `token_expired` (RFC 6750 error, plus `token_expired` for clients to refresh). */
-    readonly reason: 'invalid_token' | 'token_expired',
-    message: string,
-  ) {
-    super(message)
-    this.name = 'AuthenticationError'
-  }
-}
-
-/** Shortest token the token file accepts: long random tokens only, e.g. `openssl rand -hex 32`. */
-export const MIN_TOKEN_LENGTH = 32
 
 function digest(token: string): string {
   return createHash('sha256').update(token).digest('hex')

@@ -2,9 +2,7 @@ import { parseArgs } from 'node:util'
 import { basename } from 'node:path'
 import { isSyncError } from '@storex-sync/errors'
 import { createSyncServer, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BATCH_SIZE } from './app'
-import { readFile } from 'node:fs/promises'
-import { loadTokenFile, staticTokenAuthenticator, type Authenticator } from './auth'
-import { jwtAuthenticator } from './jwt'
+import { EXTRA_OPTIONS, JWT_HELP, LIMITS_HELP, SET_UPS_HELP, authenticatorFromCli, parseExtraOptions, serverOptionsFromCli, type ExtraCliOptions } from './cli-config'
 import { openSharedSyncLog } from './open-log'
 import { SyncServerError } from '../errors'
 
@@ -15,7 +13,7 @@ Usage:
   storex-sync-server --jwt-secret-file f --jwt-issuer i --jwt-audience a [options]
   storex-sync-server --jwks-url u --jwt-issuer i --jwt-audience a [options]   (production)
 
-Storage and network:
+Options:
   --port <n>            port to listen on (default 8080; 0 picks a free one)
   --host <address>      address to listen on (default 127.0.0.1; 0.0.0.0 for all interfaces)
   --database <db>       where the log is stored (default ./storex-sync.sqlite):
@@ -28,77 +26,30 @@ Storage and network:
   --trust-proxy <v>     behind a reverse proxy: trust its X-Forwarded-For, so rate
                         limits see client addresses: "loopback", an address/CIDR, or
                         the number of proxies (default: off)
-
-Authentication (one of):
   --auth <file>         JSON file mapping bearer tokens to user ids, for development:
-                          {"<token of 32+ characters>": "alice", ...}
-  --jwt-secret-file <f> verify JWTs signed with this HS256 secret (32+ bytes)
-                        (or the environment variable STOREX_SYNC_JWT_SECRET)
-  --jwks-url <url>      verify JWTs with the identity provider's keys (rotation followed)
-  --jwt-issuer <iss>    required with JWTs: the accepted "iss"
-  --jwt-audience <aud>  required with JWTs: the accepted "aud"
-  --jwt-user-claim <c>  the claim holding the user id (default sub)
-
-Limits:
-  --body-limit <size>   largest request body, e.g. 1048576, 512kb, 4mb (default 4mb)
+                          {"<token of 32+ characters>": "alice", "<another>": "bob"}
+${JWT_HELP}  --body-limit <size>   largest request body, e.g. 1048576, 512kb, 4mb (default 4mb)
   --max-batch-size <n>  most entries per read (default ${DEFAULT_MAX_BATCH_SIZE})
-  --request-timeout <ms> time to receive a whole request (default 10000); then 408
-  --rate-limit-address <n>  requests per minute per client address (default 1200; 0 = off)
-  --rate-limit-user <n>     requests per minute per user (default 600; 0 = off)
-  --max-devices-per-user <n>    quota: 429 beyond it (default: none)
-  --max-entries-per-user <n>    quota: 413 beyond it (default: none)
-  --max-bytes-per-user <size>   quota of entry data, PostgreSQL only: 413 beyond it
-  --cors-origin <origin>  allow a browser app on this origin (repeatable), e.g.
-                          https://app.example.com (default: none, same origin only)
-
-Operations:
-  GET /healthz          the process answers (no credentials)
-  GET /readyz           the database answers too (no credentials; 503 otherwise)
-  GET /metrics          Prometheus metrics; protect it with --metrics-token-file
-                        (or STOREX_SYNC_METRICS_TOKEN), or block it at the proxy
-  --disable-metrics     no /metrics
-  --log                 log every request (JSON lines on stdout; warnings and
+${LIMITS_HELP}  --log                 log every request (JSON lines on stdout; warnings and
                         errors, with request id and user id, are always logged)
   -h, --help            show this text
 
-Production set-up: PostgreSQL, JWTs from your identity provider, TLS at a
-reverse proxy (nginx, Caddy, a cloud load balancer) that forwards to
-127.0.0.1:8080 and does not buffer /v1/events (live updates, Server-Sent Events):
-  DATABASE_URL=postgres://sync:***@db:5432/sync storex-sync-server \\
-    --jwks-url https://auth.example.com/.well-known/jwks.json \\
-    --jwt-issuer https://auth.example.com/ --jwt-audience storex-sync \\
-    --trust-proxy loopback --cors-origin https://app.example.com \\
-    --max-devices-per-user 20 --max-entries-per-user 1000000 --max-bytes-per-user 1gb \\
-    --metrics-token-file /run/secrets/metrics-token
-  Probe /readyz, scrape /metrics, run as many processes as you like on one database.
-
-Development set-up: SQLite file, a token file, everything on this machine:
-  echo "{\\"$(openssl rand -hex 32)\\": \\"alice\\"}" > tokens.json
-  storex-sync-server --auth tokens.json --database ./dev.sqlite --log
-
-Clients use HttpSharedSyncLog from @storex-sync/shared-sync-log-http with
-{ url: 'http://<host>:<port>', token }. Stop the server with Ctrl-C (SIGINT) or
-SIGTERM: it stops accepting, lets running requests finish for up to 3 s, exits.
+${SET_UPS_HELP}Clients use HttpSharedSyncLog from @storex-sync/shared-sync-log-http with
+{ url: 'http://<host>:<port>', token }. Stop the server with Ctrl-C (SIGINT) or SIGTERM:
+it stops accepting, lets running requests finish for up to 3 s, and exits.
 `
 
 export class UsageError extends Error {}
 
-export interface CliOptions {
+export interface CliOptions extends ExtraCliOptions {
   port: number
   host: string
   database: string
-  /** Token file (development), or null with JWTs. */
+  /** The token file (development), or null with JWTs. */
   auth: string | null
-  jwt: { secretFile?: string; secret?: string; jwksUrl?: string; issuer: string; audience: string; userClaim: string } | null
   bodyLimit: number
   maxBatchSize: number
   log: boolean
-  trustProxy: boolean | string | number
-  requestTimeoutMs: number
-  rateLimit: { perAddressPerMinute: number; perUserPerMinute: number }
-  quotas: { maxDevicesPerUser?: number; maxEntriesPerUser?: number; maxBytesPerUser?: number }
-  corsOrigins: string[]
-  metrics: { enabled: boolean; tokenFile?: string; token?: string }
 }
 
 export function parseSize(text: string, name = 'body-limit'): number {
@@ -131,71 +82,23 @@ export function parseCliArgs(argv: string[]): CliOptions | 'help' {
         auth: { type: 'string' },
         'body-limit': { type: 'string' },
         'max-batch-size': { type: 'string' },
-        'jwt-secret-file': { type: 'string' },
-        'jwks-url': { type: 'string' },
-        'jwt-issuer': { type: 'string' },
-        'jwt-audience': { type: 'string' },
-        'jwt-user-claim': { type: 'string' },
-        'trust-proxy': { type: 'string' },
-        'request-timeout': { type: 'string' },
-        'rate-limit-address': { type: 'string' },
-        'rate-limit-user': { type: 'string' },
-        'max-devices-per-user': { type: 'string' },
-        'max-entries-per-user': { type: 'string' },
-        'max-bytes-per-user': { type: 'string' },
-        'cors-origin': { type: 'string', multiple: true },
-        'metrics-token-file': { type: 'string' },
-        'disable-metrics': { type: 'boolean' },
         log: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        ...EXTRA_OPTIONS,
       },
     }))
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''))
   }
   if (values.help) return 'help'
-  const env = process.env
-  const str = (name: string) => values[name] as string | undefined
-  const jwtSecret = str('jwt-secret-file') === undefined ? env.STOREX_SYNC_JWT_SECRET || undefined : undefined
-  const wantsJwt = str('jwt-secret-file') !== undefined || jwtSecret !== undefined || str('jwks-url') !== undefined
-  if (!values.auth && !wantsJwt) {
-    throw new UsageError('--auth is required unless JWTs are configured: every request must carry a token. For development, create a JSON file {"<token of 32+ characters>": "<user id>"} and pass --auth <file>; in production pass --jwks-url or --jwt-secret-file with --jwt-issuer and --jwt-audience')
-  }
-  if (values.auth && wantsJwt) {
-    throw new UsageError('give either --auth (a token file) or JWT options (--jwt-secret-file/--jwks-url), not both')
-  }
-  if (str('jwt-secret-file') !== undefined && str('jwks-url') !== undefined) {
-    throw new UsageError('give either --jwt-secret-file or --jwks-url, not both')
-  }
-  if (wantsJwt && (!str('jwt-issuer') || !str('jwt-audience'))) {
-    throw new UsageError('JWTs need --jwt-issuer and --jwt-audience: the "iss" and "aud" your identity provider puts in the tokens meant for this server')
-  }
-  const trust = str('trust-proxy')
-  const optionalInteger = (name: string) => (str(name) === undefined ? undefined : parseInteger(name, str(name)!, 1, Number.MAX_SAFE_INTEGER))
+  // JWT, limits, quotas, CORS, metrics; and exactly one way of authenticating (see cli-config.ts)
+  const extra = parseExtraOptions(values, (message) => new UsageError(message), parseInteger, parseSize)
   return {
+    ...extra,
     port: values.port === undefined ? 8080 : parseInteger('port', values.port as string, 0, 65535),
     host: (values.host as string | undefined) ?? '127.0.0.1',
-    database: (values.database as string | undefined) ?? env.DATABASE_URL ?? './storex-sync.sqlite',
+    database: (values.database as string | undefined) ?? process.env.DATABASE_URL ?? './storex-sync.sqlite',
     auth: (values.auth as string | undefined) ?? null,
-    jwt: wantsJwt
-      ? { secretFile: str('jwt-secret-file'), secret: jwtSecret, jwksUrl: str('jwks-url'), issuer: str('jwt-issuer')!, audience: str('jwt-audience')!, userClaim: str('jwt-user-claim') ?? 'sub' }
-      : null,
-    trustProxy: trust === undefined ? false : trust === 'true' ? true : /^\d+$/.test(trust) ? Number(trust) : trust,
-    requestTimeoutMs: str('request-timeout') === undefined ? 10_000 : parseInteger('request-timeout', str('request-timeout')!, 100, 600_000),
-    rateLimit: {
-      perAddressPerMinute: str('rate-limit-address') === undefined ? 1200 : parseInteger('rate-limit-address', str('rate-limit-address')!, 0, 10_000_000),
-      perUserPerMinute: str('rate-limit-user') === undefined ? 600 : parseInteger('rate-limit-user', str('rate-limit-user')!, 0, 10_000_000),
-    },
-    quotas: {
-      maxDevicesPerUser: optionalInteger('max-devices-per-user'),
-      maxEntriesPerUser: optionalInteger('max-entries-per-user'),
-      maxBytesPerUser: str('max-bytes-per-user') === undefined ? undefined : parseSize(str('max-bytes-per-user')!, 'max-bytes-per-user'),
-    },
-    corsOrigins: ((values['cors-origin'] as string[] | undefined) ?? []).map((origin) => {
-      if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new UsageError(`--cors-origin: "${origin}" is not an origin; give scheme and host, e.g. https://app.example.com`)
-      return origin
-    }),
-    metrics: { enabled: !values['disable-metrics'], tokenFile: str('metrics-token-file'), token: str('metrics-token-file') === undefined ? env.STOREX_SYNC_METRICS_TOKEN || undefined : undefined },
     bodyLimit: values['body-limit'] === undefined ? DEFAULT_BODY_LIMIT : parseSize(values['body-limit'] as string),
     maxBatchSize: values['max-batch-size'] === undefined ? DEFAULT_MAX_BATCH_SIZE : parseInteger('max-batch-size', values['max-batch-size'] as string, 1, 100_000),
     log: Boolean(values.log),
@@ -214,36 +117,16 @@ export async function startFromCli(argv: string[], io: CliIo): Promise<{ stop():
     io.out(HELP)
     return null
   }
-  let authenticate: Authenticator
-  let authDescription: string
-  if (options.auth !== null) {
-    const tokens = await loadTokenFile(options.auth)
-    authenticate = staticTokenAuthenticator(tokens)
-    const tokenCount = Object.keys(tokens).length
-    authDescription = `${tokenCount} token${tokenCount === 1 ? '' : 's'} from ${basename(options.auth)}`
-  } else {
-    const jwt = options.jwt!
-    const secret = jwt.secretFile !== undefined ? (await readSecretFile(jwt.secretFile, 'JWT secret')) : jwt.secret
-    authenticate = jwtAuthenticator({ secret, jwksUrl: jwt.jwksUrl, issuer: jwt.issuer, audience: jwt.audience, userIdClaim: jwt.userClaim })
-    authDescription = `JWT (${jwt.jwksUrl ? `keys from ${jwt.jwksUrl}` : 'HS256 secret'}, iss ${jwt.issuer}, aud ${jwt.audience}, user from "${jwt.userClaim}")`
-  }
-  const metricsToken = options.metrics.tokenFile !== undefined ? await readSecretFile(options.metrics.tokenFile, 'metrics token') : options.metrics.token
+  const auth = await authenticatorFromCli(options)
   let warn: (error: Error) => void = () => {}
   const opened = await openSharedSyncLog({ database: options.database, onConnectionError: (error) => warn(error) })
-  const quotas = options.quotas
   const app = await createSyncServer({
     sharedSyncLog: opened.sharedSyncLog,
-    authenticate,
+    authenticate: auth.authenticate,
     bodyLimit: options.bodyLimit,
     maxBatchSize: options.maxBatchSize,
     logger: options.log ? true : { level: 'warn' },
-    trustProxy: options.trustProxy,
-    requestTimeoutMs: options.requestTimeoutMs,
-    rateLimit: options.rateLimit,
-    metrics: options.metrics.enabled ? { token: metricsToken } : false,
-    cors: options.corsOrigins.length ? { origins: options.corsOrigins } : undefined,
-    quotas: { ...quotas, usage: (userId) => opened.usage(userId) },
-    ping: () => opened.ping(),
+    ...(await serverOptionsFromCli(options, opened)),
   }).catch(async (error) => {
     await opened.close().catch(() => {})
     throw error
@@ -272,7 +155,7 @@ export async function startFromCli(argv: string[], io: CliIo): Promise<{ stop():
   const port = typeof address === 'object' && address ? address.port : options.port
   const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host
   const url = `http://${shownHost}:${port}`
-  io.out(`storex-sync-server listening on ${url} | database: ${opened.description} | auth: ${authDescription} | body limit: ${options.bodyLimit} bytes`)
+  io.out(`storex-sync-server listening on ${url} | database: ${opened.description} | auth: ${auth.description} | body limit: ${options.bodyLimit} bytes`)
   return { url, stop: () => app.close() }
 }
 
@@ -315,14 +198,4 @@ export async function runCli(argv: string[]): Promise<void> {
   }
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
-}
-
-async function readSecretFile(path: string, what: string): Promise<string> {
-  try {
-    const text = (await readFile(path, 'utf8')).trim()
-    if (!text) throw new Error('the file is empty')
-    return text
-  } catch (cause) {
-    throw new SyncServerError('SECRET_FILE_UNREADABLE', `cannot read the ${what} from ${path} (${(cause as Error).message}); put it in a file only this process may read.`, { cause })
-  }
 }
