@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createServer } from 'vite'
-import { createSyncServer, staticTokenAuthenticator } from '@storex-sync/shared-sync-log-http/server'
+import { createSyncServer, staticTokenAuthenticator } from '@storex-sync/sync-server'
 
 const root = dirname(fileURLToPath(import.meta.url))
 

@@ -70,6 +70,22 @@ export async function openSyncedStorage(options: { url: string; token: string; u
     intervalMs: 5_000,
     debounceMs: 300,
     backoff: { initialMs: 1_000, maxMs: 10_000 },
+    // Live updates: the server tells this tab at once when another device wrote (the interval stays as
+    // the fallback). The stream needs the registered device id, so it opens once the first sync made one.
+    subscribeToChanges: (onChange) => {
+      let close: (() => void) | null = null
+      const timer = setInterval(() => {
+        void clientSyncLog.getDeviceIdentity().then((identity) => {
+          if (!identity?.registered || close) return
+          clearInterval(timer)
+          close = sharedSyncLog.subscribe({ userId: options.userId, deviceId: identity.deviceId, onChange })
+        })
+      }, 500)
+      return () => {
+        clearInterval(timer)
+        close?.()
+      }
+    },
   })
   return { storageManager, clientSyncLog, continuousSync, sharedSyncLog, userId: options.userId }
 }

@@ -10,7 +10,7 @@ import { ClientSyncLogStorage, type ReconcilerFunction } from '@storex-sync/clie
 import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'
 import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
-import { createSyncServer, staticTokenAuthenticator } from '@storex-sync/shared-sync-log-http/server'
+import { createSyncServer, staticTokenAuthenticator } from '@storex-sync/sync-server'
 import { doSync, type SyncResult } from '@storex-sync/sync-orchestrator'
 
 // @worldbrain/storex is CommonJS: this import works from ESM and CJS alike.

@@ -282,6 +282,18 @@ export function runSharedSyncLogTests(name: string, setup: () => Promise<SharedS
         expect(data((await log.getUnsyncedEntries({ userId: USER, deviceId: c })).entries)).toEqual(['x'])
       }))
 
+      it('refuses with INVALID_MEMO a memo it never handed out, and the cursor stays where it was', withLog(async ({ log }) => {
+        const [a, reader] = await devices(log, USER, 2)
+        await log.writeEntries([entry(1, 'first')], { userId: USER, deviceId: a })
+        const forged: unknown[] = [{ sequence: 1e15 }, { sequence: 1e300 }, { sequence: -1 }, { sequence: 0.5 }, { sequence: '1' }, {}, null, 'a memo']
+        for (const memo of forged) {
+          const error = await log.markAsSeen({ memo }, { userId: USER, deviceId: reader }).then(() => null, (e) => e)
+          expect(error?.code, `markAsSeen(${JSON.stringify(memo)})`).toBe('INVALID_MEMO')
+        }
+        await log.writeEntries([entry(2, 'second')], { userId: USER, deviceId: a })
+        expect(data((await log.getUnsyncedEntries({ userId: USER, deviceId: reader })).entries)).toEqual(['first', 'second'])
+      }))
+
       it('a memo of an empty read is accepted and loses nothing', withLog(async ({ log }) => {
         const [a, reader] = await devices(log, USER, 2)
         const empty = await log.getUnsyncedEntries({ userId: USER, deviceId: reader })

@@ -68,7 +68,7 @@ export function createSequenceMemo(sequence: number): SharedSyncLogMemo {
 /** Reads a memo made by `createSequenceMemo()`; throws `INVALID_MEMO` for anything else. */
 export function readSequenceMemo(memo: unknown): number {
   const sequence = memo !== null && typeof memo === 'object' ? (memo as { sequence?: unknown }).sequence : undefined
-  if (typeof sequence !== 'number' || !Number.isInteger(sequence) || sequence < 0) {
+  if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) {
     throw SharedSyncLogError.invalidMemo(memo)
   }
   return sequence

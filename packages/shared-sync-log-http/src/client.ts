@@ -14,7 +14,7 @@ import {
   type SharedSyncLogUpdate,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
-import { SharedSyncLogHttpError } from './errors'
+import { SharedSyncLogAuthError, SharedSyncLogHttpError } from './errors'
 import { ROUTES, type RouteName } from './internal/protocol'
 
 export interface BackoffOptions {
@@ -55,6 +55,23 @@ export interface HttpSharedSyncLogOptions {
   limitsMaxAgeMs?: number
 }
 
+export interface SubscribeOptions {
+  userId: UserId
+  deviceId: DeviceId
+  /** Called when another device of the user wrote, and after each (re)connection (to catch up). */
+  onChange: () => void
+  /**
+   * Called when the stream stops for good: a `SharedSyncLogAuthError` (401; call
+   * `setToken()` and subscribe again) or an unknown device. Connection losses
+   * are not reported here: the stream reconnects by itself, with backoff.
+   */
+  onError?: (error: SharedSyncLogHttpError | SharedSyncLogError) => void
+  /** `connected` / `disconnected`, for a status display. */
+  onStateChange?: (state: 'connected' | 'disconnected') => void
+  /** Reconnect when nothing (not even a heartbeat) arrived for this long, in ms (default 60000). */
+  idleTimeoutMs?: number
+}
+
 interface Attempt {
   retryable: boolean
   error: SharedSyncLogHttpError | SharedSyncLogError
@@ -80,6 +97,7 @@ export class HttpSharedSyncLog implements SharedSyncLog {
   private readonly retries: number
   private readonly backoff: Required<BackoffOptions>
   private limitsCache: { limits: SharedSyncLogLimits; at: number } | null = null
+  private token: string | undefined
 
   constructor(private readonly options: HttpSharedSyncLogOptions) {
     if (!options || typeof options.url !== 'string') {
@@ -107,6 +125,22 @@ export class HttpSharedSyncLog implements SharedSyncLog {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.retries = options.retries ?? DEFAULT_RETRIES
     this.backoff = { initialMs: 200, maxMs: 5000, factor: 2, ...options.backoff }
+    this.token = options.token
+  }
+
+  /**
+   * Replaces the bearer token, e.g. after the user signed in again following
+   * a `SharedSyncLogAuthError`. Used by every later request (and by `getToken`
+   * clients instead of calling `getToken` until it is cleared with `undefined`).
+   */
+  setToken(token: string | undefined): void {
+    if (token !== undefined && (typeof token !== 'string' || token === '')) {
+      throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'setToken() needs a non-empty string (or undefined to go back to getToken).')
+    }
+    if (token === undefined && this.options.getToken === undefined) {
+      throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'setToken(undefined) needs a `getToken` option to fall back to.')
+    }
+    this.token = token
   }
 
   async createDeviceId(options: { userId: UserId; sharedUntil?: number | null }): Promise<DeviceId> {
@@ -194,6 +228,116 @@ export class HttpSharedSyncLog implements SharedSyncLog {
     }
   }
 
+  /**
+   * Live updates: keeps a Server-Sent Events stream open (`POST /v1/events`,
+   * read with `fetch`, so the bearer token travels in a header as with every
+   * other request; `EventSource` cannot send one) and calls `onChange` when
+   * another device of the user wrote. Reconnects with backoff when the
+   * connection drops. Returns a function that closes the stream.
+   * With ContinuousSync: `subscribeToChanges: (onChange) => log.subscribe({ userId, deviceId, onChange })`.
+   */
+  subscribe(options: SubscribeOptions): () => void {
+    validateUserId(options?.userId)
+    if (typeof options.onChange !== 'function') {
+      throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'subscribe() needs an `onChange` function.')
+    }
+    let stopped = false
+    let controller: AbortController | null = null
+    let wake: (() => void) | null = null
+    const idleTimeoutMs = options.idleTimeoutMs ?? 60_000
+    const url = this.baseUrl + ROUTES.events
+    const payload = JSON.stringify({ deviceId: options.deviceId })
+    const run = async () => {
+      for (let failures = 0; !stopped; ) {
+        controller = new AbortController()
+        let idleTimer: ReturnType<typeof setTimeout> | null = null
+        const resetIdle = () => {
+          if (idleTimer) clearTimeout(idleTimer)
+          idleTimer = setTimeout(() => controller?.abort(), idleTimeoutMs)
+        }
+        let connected = false
+        try {
+          const token = this.token ?? (await this.options.getToken!())
+          resetIdle()
+          const response = await this.fetchImpl(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+            body: payload,
+            signal: controller.signal,
+          })
+          if (!response.ok || !response.body) {
+            const text = await response.text().catch(() => '')
+            let serverError: any = null
+            try {
+              serverError = JSON.parse(text).error
+            } catch {
+              // not JSON
+            }
+            if (response.status === 401) {
+              throw Object.assign(
+                new SharedSyncLogAuthError(`the sync server refused the credentials of the live stream: ${serverError?.message ?? 'the token was refused'}; sign in again and call setToken()`, { reason: serverError?.reason }),
+                { fatal: true },
+              )
+            }
+            if (response.status === 404 && serverError?.code === 'UNKNOWN_DEVICE') {
+              throw Object.assign(new SharedSyncLogError('UNKNOWN_DEVICE', serverError.message), { fatal: true })
+            }
+            throw new SharedSyncLogHttpError(serverError?.code ?? 'HTTP_ERROR', `the live stream answered ${response.status}`, { status: response.status })
+          }
+          const reader = response.body.getReader()
+          const decoder = new TextDecoder()
+          let buffer = ''
+          for (;;) {
+            const { value, done } = await reader.read()
+            if (done) break
+            resetIdle()
+            buffer += decoder.decode(value, { stream: true })
+            let boundary: number
+            while ((boundary = buffer.indexOf('\n\n')) >= 0) {
+              const event = buffer.slice(0, boundary)
+              buffer = buffer.slice(boundary + 2)
+              const name = /^event: (.*)$/m.exec(event)?.[1]
+              if (name === 'ready') {
+                connected = true
+                failures = 0
+                options.onStateChange?.('connected')
+                options.onChange()
+              } else if (name === 'change') {
+                options.onChange()
+              }
+            }
+          }
+        } catch (error) {
+          if ((error as { fatal?: boolean }).fatal) {
+            stopped = true
+            options.onError?.(error as SharedSyncLogHttpError)
+          }
+        } finally {
+          if (idleTimer) clearTimeout(idleTimer)
+          controller?.abort()
+          if (connected) options.onStateChange?.('disconnected')
+        }
+        if (stopped) break
+        failures += 1
+        const delayMs = this.delayFor(Math.min(failures, 8))
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(delayMs, 30_000))
+          wake = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+        wake = null
+      }
+    }
+    void run()
+    return () => {
+      stopped = true
+      controller?.abort()
+      ;(wake as (() => void) | null)?.()
+    }
+  }
+
   private async call<T>(route: RouteName, body: unknown): Promise<T> {
     const path = ROUTES[route]
     const payload = JSON.stringify(body)
@@ -229,7 +373,7 @@ export class HttpSharedSyncLog implements SharedSyncLog {
     const url = this.baseUrl + path
     let token: string
     try {
-      token = this.options.token ?? (await this.options.getToken!())
+      token = this.token ?? (await this.options.getToken!())
     } catch (cause) {
       return {
         retryable: false,
@@ -298,6 +442,16 @@ export class HttpSharedSyncLog implements SharedSyncLog {
         retryable: false,
         error: new SharedSyncLogRefusalError(response.status === 413 ? 'REQUEST_TOO_LARGE' : 'ENTRIES_REFUSED', message, {
           refused: response.status === 413 ? null : serverError.refused,
+        }),
+      }
+    }
+    if (response.status === 401) {
+      // Not retried: the same token would be refused again. The app asks the user to sign in, then calls setToken().
+      const why = typeof serverError?.message === 'string' ? serverError.message : 'the token was refused'
+      return {
+        retryable: false,
+        error: new SharedSyncLogAuthError(`the sync server refused the credentials: ${why}; sign in again (or refresh the token) and call setToken()`, {
+          reason: typeof serverError?.reason === 'string' ? serverError.reason : undefined,
         }),
       }
     }

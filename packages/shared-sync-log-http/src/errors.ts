@@ -15,3 +15,28 @@ export class SharedSyncLogHttpError extends SyncError {
     }
   }
 }
+
+/**
+ * The server refused the credentials (HTTP 401): the app should ask the user
+ * to sign in again (or refresh the token), then call `setToken()` on the
+ * client. Never retried. `reason`: `missing_token`, `invalid_token` or
+ * `token_expired`, as the server said.
+ */
+export class SharedSyncLogAuthError extends SharedSyncLogHttpError {
+  readonly reason: string
+
+  constructor(message: string, options: { reason?: string; cause?: unknown } = {}) {
+    super('UNAUTHENTICATED', message, { status: 401, cause: options.cause })
+    this.reason = options.reason ?? 'invalid_token'
+  }
+}
+
+/** True for a 401 from the sync server, also when wrapped (`cause`) by another error, e.g. doSync's. */
+export function isSyncAuthError(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
+    if (current instanceof SharedSyncLogAuthError) return true
+    const { code, status } = current as { code?: unknown; status?: unknown }
+    if (code === 'UNAUTHENTICATED' && (status === 401 || status === undefined)) return true
+  }
+  return false
+}

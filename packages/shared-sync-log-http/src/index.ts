@@ -1,4 +1,4 @@
 export { HttpSharedSyncLog } from './client'
-export type { HttpSharedSyncLogOptions, BackoffOptions, RetryInfo } from './client'
-export { SharedSyncLogHttpError } from './errors'
+export type { HttpSharedSyncLogOptions, BackoffOptions, RetryInfo, SubscribeOptions } from './client'
+export { SharedSyncLogHttpError, SharedSyncLogAuthError, isSyncAuthError } from './errors'
 export { ROUTES, PROTOCOL_VERSION } from './internal/protocol'

@@ -1,173 +1,126 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { MemorySharedSyncLog, SharedSyncLogError } from '@storex-sync/shared-sync-log-core'
-import { HttpSharedSyncLog, SharedSyncLogHttpError, type RetryInfo } from '../src/index'
-import { startServer, tokenOf, type RunningServer } from './helpers'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { HttpSharedSyncLog, ROUTES, SharedSyncLogAuthError, SharedSyncLogHttpError } from '../src/index'
 
-let server: RunningServer | undefined
+// The client alone, against a bare node:http server that plays the protocol:
+// the package has no server dependency (the full client + server pair is tested
+// in @storex-sync/sync-server).
+
+let server: Server | undefined
 afterEach(async () => {
-  await server?.close()
+  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined))
   server = undefined
 })
 
-const fast = { initialMs: 10, maxMs: 40, factor: 2 }
-
-/** Counts calls and fails the first `failures` of them as a dropped connection would. */
-function flakyFetch(failures: number, mode: 'before' | 'after' = 'before') {
-  const state = { calls: 0 }
-  const fetchImpl: typeof fetch = async (input, init) => {
-    state.calls += 1
-    if (state.calls <= failures) {
-      if (mode === 'after') {
-        // the request reached the server and was handled; the answer is lost
-        await (await fetch(input, init)).text()
-      }
-      throw new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) })
-    }
-    return fetch(input, init)
-  }
-  return { fetchImpl, state }
+async function serve(handler: (request: IncomingMessage, body: string, response: ServerResponse) => void): Promise<string> {
+  server = createServer((request, response) => {
+    let body = ''
+    request.on('data', (chunk) => (body += chunk))
+    request.on('end', () => handler(request, body, response))
+  })
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
-describe('HttpSharedSyncLog', () => {
-  it('retries network errors with growing, jittered delays, then succeeds', async () => {
-    server = await startServer({ sharedSyncLog: new MemorySharedSyncLog() })
-    const { fetchImpl, state } = flakyFetch(3)
-    const retries: RetryInfo[] = []
-    const log = new HttpSharedSyncLog({ url: server.url, token: tokenOf(1), fetch: fetchImpl, retries: 4, backoff: fast, onRetry: (info) => retries.push(info) })
-    const deviceId = await log.createDeviceId({ userId: 1 })
-    expect(typeof deviceId).toBe('number')
-    expect(state.calls).toBe(4)
-    expect(retries.map((r) => r.attempt)).toEqual([1, 2, 3])
-    expect(retries.every((r) => r.error.code === 'NETWORK_ERROR')).toBe(true)
-    expect(retries[0]!.delayMs).toBeGreaterThanOrEqual(5)
-    expect(retries[0]!.delayMs).toBeLessThanOrEqual(10)
-    expect(retries[1]!.delayMs).toBeGreaterThanOrEqual(10)
-    expect(retries[1]!.delayMs).toBeLessThanOrEqual(20)
-    expect(retries[2]!.delayMs).toBeLessThanOrEqual(40)
+describe('HttpSharedSyncLog without a server package', () => {
+  it('refuses missing options with INVALID_OPTIONS', () => {
+    expect(() => new HttpSharedSyncLog({} as any)).toThrow(SharedSyncLogHttpError)
+    expect(() => new HttpSharedSyncLog({ url: 'ftp://x' , token: 't' })).toThrow(/http:\/\/ or https:\/\//)
+    expect(() => new HttpSharedSyncLog({ url: 'http://127.0.0.1:1' })).toThrow(/needs credentials/)
   })
 
-  it('retries a write whose answer was lost without storing its entries twice', async () => {
-    const inner = new MemorySharedSyncLog()
-    server = await startServer({ sharedSyncLog: inner })
-    const writer = await inner.createDeviceId({ userId: 1 })
-    const reader = await inner.createDeviceId({ userId: 1 })
-    const { fetchImpl, state } = flakyFetch(2, 'after')
-    const log = new HttpSharedSyncLog({ url: server.url, token: tokenOf(1), fetch: fetchImpl, backoff: fast })
-    await log.writeEntries([{ createdOn: 1, data: 'one' }, { createdOn: 2, data: 'two' }], { userId: 1, deviceId: writer })
-    expect(state.calls).toBe(3) // the server handled the write three times
-    const update = await inner.getUnsyncedEntries({ userId: 1, deviceId: reader })
-    expect(update.entries.map((e) => e.data)).toEqual(['one', 'two'])
+  it('posts JSON with the bearer token to the protocol route and returns the answer', async () => {
+    const seen: Array<{ url?: string; auth?: string; body: unknown }> = []
+    const url = await serve((request, body, response) => {
+      seen.push({ url: request.url, auth: request.headers.authorization, body: JSON.parse(body) })
+      response.setHeader('content-type', 'application/json')
+      response.end(JSON.stringify({ deviceId: 'd1' }))
+    })
+    const client = new HttpSharedSyncLog({ url, token: 'a-token-0123456789-0123456789-0123', retries: 0 })
+    expect(await client.createDeviceId({ userId: 'u', sharedUntil: 5 })).toBe('d1')
+    expect(seen).toEqual([{ url: ROUTES.createDevice, auth: 'Bearer a-token-0123456789-0123456789-0123', body: { sharedUntil: 5 } }])
   })
 
-  it('retries 5xx answers', async () => {
-    const inner = new MemorySharedSyncLog()
-    let failures = 2
-    const original = inner.getUnsyncedEntries.bind(inner)
-    inner.getUnsyncedEntries = async (options) => {
-      if (failures-- > 0) throw new Error('database connection lost')
-      return original(options)
-    }
-    server = await startServer({ sharedSyncLog: inner })
-    const deviceId = await inner.createDeviceId({ userId: 1 })
-    const retries: RetryInfo[] = []
-    const log = new HttpSharedSyncLog({ url: server.url, token: tokenOf(1), backoff: fast, onRetry: (info) => retries.push(info) })
-    const update = await log.getUnsyncedEntries({ userId: 1, deviceId })
-    expect(update).toEqual({ entries: [], memo: { sequence: 0 }, hasMore: false })
-    expect(retries.map((r) => [r.error.code, (r.error as SharedSyncLogHttpError).status])).toEqual([
-      ['INTERNAL_ERROR', 500],
-      ['INTERNAL_ERROR', 500],
-    ])
-  })
-
-  it('never retries 4xx answers, and throws the log\'s own errors as SharedSyncLogError', async () => {
-    server = await startServer({ sharedSyncLog: new MemorySharedSyncLog() })
-    const { fetchImpl, state } = flakyFetch(0)
-    const log = new HttpSharedSyncLog({ url: server.url, token: tokenOf(1), fetch: fetchImpl, backoff: fast })
-    const unknown = await log.writeEntries([{ createdOn: 1, data: 'x' }], { userId: 1, deviceId: 12345 }).catch((e) => e)
-    expect(unknown).toBeInstanceOf(SharedSyncLogError)
-    expect(unknown.code).toBe('UNKNOWN_DEVICE')
-    expect(unknown.message).toBe(SharedSyncLogError.unknownDevice(12345).message)
-    expect(state.calls).toBe(1)
-
-    const wrongToken = new HttpSharedSyncLog({ url: server.url, token: 'not-the-right-token', fetch: fetchImpl, backoff: fast })
-    const unauthenticated = await wrongToken.createDeviceId({ userId: 1 }).catch((e) => e)
-    expect(unauthenticated).toBeInstanceOf(SharedSyncLogHttpError)
-    expect([unauthenticated.code, unauthenticated.status]).toEqual(['UNAUTHENTICATED', 401])
-    expect(state.calls).toBe(2)
-
-    const wrongUrl = new HttpSharedSyncLog({ url: `${server.url}/not-here`, token: tokenOf(1), fetch: fetchImpl, backoff: fast })
-    const notFound = await wrongUrl.createDeviceId({ userId: 1 }).catch((e) => e)
-    expect([notFound.code, notFound.status]).toEqual(['ROUTE_NOT_FOUND', 404])
-    expect(state.calls).toBe(3)
-  })
-
-  it('validates arguments before sending, like every SharedSyncLog', async () => {
-    const { fetchImpl, state } = flakyFetch(0)
-    const log = new HttpSharedSyncLog({ url: 'http://127.0.0.1:9', token: 'whatever-token', fetch: fetchImpl })
-    await expect(log.writeEntries([{ createdOn: 'x' as any, data: 'y' }], { userId: 1, deviceId: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
-    await expect(log.getUnsyncedEntries({ userId: 1, deviceId: 1, batchSize: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
-    await expect(log.createDeviceId({ userId: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
-    expect(state.calls).toBe(0)
-  })
-
-  it('times out a request that gets no answer, retries, then gives up with TIMEOUT', async () => {
-    const inner = new MemorySharedSyncLog()
-    inner.getDeviceInfo = () => new Promise((resolve) => setTimeout(() => resolve(null), 2000))
-    server = await startServer({ sharedSyncLog: inner })
-    const log = new HttpSharedSyncLog({ url: server.url, token: tokenOf(1), timeoutMs: 100, retries: 1, backoff: fast })
-    const started = Date.now()
-    const error = await log.getDeviceInfo({ userId: 1, deviceId: 1 }).catch((e) => e)
+  it('turns a 401 into UNAUTHENTICATED with the status, without retrying', async () => {
+    let calls = 0
+    const url = await serve((_request, _body, response) => {
+      calls += 1
+      response.statusCode = 401
+      response.setHeader('content-type', 'application/json')
+      response.end(JSON.stringify({ error: { code: 'UNAUTHENTICATED', message: 'the token has expired' } }))
+    })
+    const client = new HttpSharedSyncLog({ url, token: 'a-token-0123456789-0123456789-0123', retries: 3, backoff: { initialMs: 1, maxMs: 2 } })
+    const error = await client.getDeviceInfo({ userId: 'u', deviceId: 'd1' }).catch((e) => e)
     expect(error).toBeInstanceOf(SharedSyncLogHttpError)
-    expect(error.code).toBe('TIMEOUT')
-    expect(error.message).toMatch(/within 100 ms.*gave up after 2 attempts/)
-    expect(Date.now() - started).toBeLessThan(1500)
+    expect(error.code).toBe('UNAUTHENTICATED')
+    expect(error.status).toBe(401)
+    expect(error.message).toMatch(/the token has expired/)
+    expect(calls).toBe(1)
   })
+})
 
-  it('gives up with NETWORK_ERROR when nothing listens', async () => {
-    const closed = await startServer({ sharedSyncLog: new MemorySharedSyncLog() })
-    await closed.close()
-    const retries: RetryInfo[] = []
-    const log = new HttpSharedSyncLog({ url: closed.url, token: tokenOf(1), retries: 2, backoff: fast, onRetry: (r) => retries.push(r) })
-    const error = await log.createDeviceId({ userId: 1 }).catch((e) => e)
-    expect(error.code).toBe('NETWORK_ERROR')
-    expect(error.message).toMatch(/ECONNREFUSED.*gave up after 3 attempts/)
-    expect(retries).toHaveLength(2)
+describe('setToken', () => {
+  it('sends the new token from then on', async () => {
+    const seen: string[] = []
+    const url = await serve((request, _body, response) => {
+      seen.push(String(request.headers.authorization))
+      response.setHeader('content-type', 'application/json')
+      response.end(JSON.stringify({ device: null }))
+    })
+    const client = new HttpSharedSyncLog({ url, token: 'first-token-0123456789-0123456789', retries: 0 })
+    await client.getDeviceInfo({ userId: 'u', deviceId: 'd' })
+    client.setToken('second-token-0123456789-0123456789')
+    await client.getDeviceInfo({ userId: 'u', deviceId: 'd' })
+    expect(seen).toEqual(['Bearer first-token-0123456789-0123456789', 'Bearer second-token-0123456789-0123456789'])
+    expect(() => client.setToken('')).toThrow(SharedSyncLogHttpError)
   })
+})
 
-  it('asks getToken for a token on every attempt', async () => {
-    server = await startServer({ sharedSyncLog: new MemorySharedSyncLog() })
-    const { fetchImpl } = flakyFetch(1)
-    const tokens = ['expired-token-000000', tokenOf(1)]
-    let asked = 0
-    const log = new HttpSharedSyncLog({ url: server.url, getToken: async () => tokens[Math.min(asked++, 1)]!, fetch: fetchImpl, backoff: fast })
-    expect(typeof (await log.createDeviceId({ userId: 1 }))).toBe('number')
-    expect(asked).toBe(2)
-    const failing = new HttpSharedSyncLog({ url: server.url, getToken: () => { throw new Error('no session') } })
-    await expect(failing.createDeviceId({ userId: 1 })).rejects.toMatchObject({ code: 'NO_TOKEN' })
-  })
-
-  it('calls the global fetch on globalThis, as browsers require', async () => {
-    server = await startServer({ sharedSyncLog: new MemorySharedSyncLog() })
-    const nodeFetch = globalThis.fetch
-    const receivers: unknown[] = []
-    // Like a browser's window.fetch: "Illegal invocation" when called detached.
-    globalThis.fetch = function (this: unknown, input: any, init?: any) {
-      receivers.push(this)
-      if (this !== globalThis) throw new TypeError('Illegal invocation')
-      return nodeFetch(input, init)
-    } as typeof fetch
+describe('subscribe (live updates over Server-Sent Events)', () => {
+  it('calls onChange on ready and on change events, and reconnects after the server drops the stream', async () => {
+    const connections: ServerResponse[] = []
+    const url = await serve((request, body, response) => {
+      expect(request.url).toBe(ROUTES.events)
+      expect(JSON.parse(body)).toEqual({ deviceId: 'd1' })
+      response.writeHead(200, { 'content-type': 'text/event-stream' })
+      response.write('event: ready\ndata: {}\n\n')
+      connections.push(response)
+    })
+    const client = new HttpSharedSyncLog({ url, token: 'a-token-0123456789-0123456789-0123', backoff: { initialMs: 10, maxMs: 20 } })
+    let changes = 0
+    const states: string[] = []
+    const stop = client.subscribe({ userId: 'u', deviceId: 'd1', onChange: () => (changes += 1), onStateChange: (state) => states.push(state) })
+    const until = async (check: () => boolean) => {
+      for (let i = 0; i < 200 && !check(); i += 1) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(check()).toBe(true)
+    }
     try {
-      const log = new HttpSharedSyncLog({ url: server.url, token: tokenOf('alice') })
-      expect(await log.createDeviceId({ userId: 'ignored-by-server' })).toBeDefined()
-      expect(receivers).toEqual([globalThis])
+      await until(() => changes === 1)
+      connections[0]!.write(': ping\n\nevent: change\ndata: {"from":"d2"}\n\n')
+      await until(() => changes === 2)
+      connections[0]!.end() // the server goes away; the client comes back and catches up
+      await until(() => connections.length === 2 && changes === 3)
+      expect(states).toEqual(['connected', 'disconnected', 'connected'])
     } finally {
-      globalThis.fetch = nodeFetch
+      stop()
+      for (const connection of connections) connection.end()
     }
   })
 
-  it('refuses bad options with a message saying what to pass', () => {
-    expect(() => new HttpSharedSyncLog({ url: 'not a url', token: 'x' })).toThrow(/not a valid URL/)
-    expect(() => new HttpSharedSyncLog({ url: 'ftp://host', token: 'x' })).toThrow(/http:\/\/ or https:\/\//)
-    expect(() => new HttpSharedSyncLog({ url: 'http://host' } as any)).toThrow(/`token`.*`getToken`/)
+  it('stops and reports a SharedSyncLogAuthError on a 401', async () => {
+    let calls = 0
+    const url = await serve((_request, _body, response) => {
+      calls += 1
+      response.statusCode = 401
+      response.setHeader('content-type', 'application/json')
+      response.end(JSON.stringify({ error: { code: 'UNAUTHENTICATED', message: 'the token has expired', reason: 'token_expired' } }))
+    })
+    const client = new HttpSharedSyncLog({ url, token: 'a-token-0123456789-0123456789-0123', backoff: { initialMs: 5, maxMs: 10 } })
+    const error = await new Promise<any>((resolve) => client.subscribe({ userId: 'u', deviceId: 'd1', onChange: () => {}, onError: resolve }))
+    expect(error).toBeInstanceOf(SharedSyncLogAuthError)
+    expect(error.reason).toBe('token_expired')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(calls).toBe(1)
   })
 })

@@ -279,6 +279,10 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
     validateUserId(options.userId)
     await this.requireDevice(options.userId, options.deviceId)
     const sequence = readSequenceMemo(update?.memo)
+    if (sequence > (await this.getLastSequence(String(options.userId)))) {
+      // Never handed out: accepting it would skip every entry written until the log got there.
+      throw SharedSyncLogError.invalidMemo(update.memo)
+    }
     // Conditional update: the cursor only ever moves forward, also when two
     // processes mark the same device at once. (The field is named in lower
     // case on purpose: storex-backend-typeorm 0.2 does not quote column names

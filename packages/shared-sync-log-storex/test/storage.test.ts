@@ -110,7 +110,8 @@ describe('SharedSyncLogStorage', () => {
 
       operations.length = 0
       await sharedSyncLog.markAsSeen(update, { userId: 1, deviceId: b })
-      expect(operations).toEqual(['findDeviceInfo', 'executeBatch'])
+      // findLastEntry: a memo beyond the log's last sequence was never handed out (refused)
+      expect(operations).toEqual(['findDeviceInfo', 'findLastEntry', 'executeBatch'])
       const rest = await sharedSyncLog.getUnsyncedEntries({ userId: 1, deviceId: b })
       expect(rest.entries.map((e) => e.data)).toEqual([...entries.slice(150).map((e) => e.data), 'new'])
     })

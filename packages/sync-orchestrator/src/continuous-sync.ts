@@ -22,7 +22,7 @@ export interface ContinuousSyncCounts {
   quarantined: number
 }
 
-export type ContinuousSyncReason = 'start' | 'interval' | 'local-write' | 'retry' | 'resume' | 'manual'
+export type ContinuousSyncReason = 'start' | 'interval' | 'local-write' | 'retry' | 'resume' | 'manual' | 'remote-write' | 'credentials'
 
 export interface ContinuousSyncEventMap {
   started: { reason: ContinuousSyncReason; attempt: number }
@@ -30,6 +30,11 @@ export interface ContinuousSyncEventMap {
   finished: ContinuousSyncCounts & { durationMs: number; result: SyncResult }
   /** A sync failed; the next attempt is `retryInMs` away (null when paused or stopped). */
   error: { error: unknown; consecutiveFailures: number; retryInMs: number | null }
+  /**
+   * The shared log refused the credentials (a 401): no more syncs until
+   * `credentialsRenewed()` is called (after the user signed in again).
+   */
+  auth: { error: unknown }
 }
 
 export type ContinuousSyncEventName = keyof ContinuousSyncEventMap
@@ -55,6 +60,8 @@ export interface ContinuousSyncStatus {
   outgoingQuarantined: number | null
   /** The last failure of each stage since it last succeeded: `{ error, at }`. The sync doctor reads it. */
   stageErrors: Partial<Record<SyncStage, { error: unknown; at: number }>>
+  /** True after the shared log refused the credentials, until `credentialsRenewed()`. */
+  authRequired: boolean
 }
 
 /** Anything that tells of local writes through a listener list, like SyncLoggingMiddleware. */
@@ -83,6 +90,14 @@ export interface ContinuousSyncOptions extends Omit<SyncOptions, 'now'> {
   getNow?: () => number
   /** Random number in [0, 1) for the jitter. Default Math.random. */
   random?: () => number
+  /**
+   * Live updates: called on start() with a function to call whenever the
+   * shared log has something new for this device (another device wrote);
+   * returns an unsubscribe function, called on stop(). A sync follows at once.
+   * The interval stays as the fallback. E.g. `(onChange) =>
+   * httpSharedSyncLog.subscribe({ userId, deviceId, onChange })`.
+   */
+  subscribeToChanges?: (onChange: () => void) => () => void
 }
 
 type Listener<Name extends ContinuousSyncEventName> = (payload: ContinuousSyncEventMap[Name]) => void
@@ -155,9 +170,12 @@ export class ContinuousSync {
   private readonly refreshes = new Set<Promise<void>>()
   private outgoingQuarantined: number | null = null
   private stageErrors: ContinuousSyncStatus['stageErrors'] = {}
+  private authRequired = false
+  private readonly subscribeToChanges: ContinuousSyncOptions['subscribeToChanges']
 
   constructor(options: ContinuousSyncOptions) {
-    const { intervalMs, debounceMs, backoff, syncOnStart, loggingMiddleware, getNow, random, ...syncOptions } = options
+    const { intervalMs, debounceMs, backoff, syncOnStart, loggingMiddleware, getNow, random, subscribeToChanges, ...syncOptions } = options
+    this.subscribeToChanges = subscribeToChanges
     if ('now' in syncOptions) {
       delete (syncOptions as { now?: unknown }).now
     }
@@ -208,6 +226,7 @@ export class ContinuousSync {
       nextSyncAt: this.timerDue,
       outgoingQuarantined: this.outgoingQuarantined,
       stageErrors: { ...this.stageErrors },
+      authRequired: this.authRequired,
     }
   }
 
@@ -238,6 +257,22 @@ export class ContinuousSync {
           }
         }),
       )
+    }
+    if (this.subscribeToChanges) {
+      try {
+        const unsubscribe = this.subscribeToChanges(() => {
+          if (this.state === 'running' && this.failures === 0) this.request('remote-write')
+        })
+        this.unsubscribers.push(() => {
+          try {
+            unsubscribe()
+          } catch {
+            // ignore: stopping must not fail
+          }
+        })
+      } catch {
+        // no live updates: the interval still syncs
+      }
     }
     if (this.syncOnStart) {
       this.request('start')
@@ -292,7 +327,7 @@ export class ContinuousSync {
       this.again = this.again ?? 'local-write'
       return
     }
-    if (this.failures > 0) {
+    if (this.failures > 0 || this.authRequired) {
       return // the retry timer will sync; do not hammer a failing log
     }
     this.setTimer(this.debounceMs, 'local-write', true)
@@ -303,6 +338,17 @@ export class ContinuousSync {
    * backoff; resolves with that sync's result or rejects with its error.
    * Works in any state, also when stopped or paused.
    */
+  /**
+   * After a 401 (`auth` event, `status.authRequired`): call once the shared
+   * log has new credentials (e.g. `httpSharedSyncLog.setToken(token)`);
+   * syncing resumes at once.
+   */
+  credentialsRenewed(): void {
+    this.authRequired = false
+    this.failures = 0
+    if (this.state === 'running') this.request('credentials')
+  }
+
   syncNow(): Promise<SyncResult> {
     const promise = new Promise<SyncResult>((resolve, reject) => this.waiters.push({ resolve, reject }))
     this.request('manual', true)
@@ -314,7 +360,7 @@ export class ContinuousSync {
       this.again = this.again ?? reason
       return
     }
-    if (!force && this.state !== 'running') {
+    if (!force && (this.state !== 'running' || this.authRequired)) {
       return
     }
     this.clearTimer()
@@ -359,6 +405,7 @@ export class ContinuousSync {
     try {
       const result = await doSync({ ...this.syncOptions, now: this.getNow(), events })
       this.failures = 0
+      this.authRequired = false
       this.lastError = null
       this.lastSyncAt = this.getNow()
       this.lastCounts = countsOf(result)
@@ -368,12 +415,17 @@ export class ContinuousSync {
     } catch (error) {
       this.failures += 1
       this.lastError = error
+      // A refused credential is not retried: the same token would be refused again.
+      this.authRequired = isAuthFailure(error)
       await this.refreshPending()
-      const retryInMs = this.state === 'running' ? this.retryDelay() : null
+      const retryInMs = this.state === 'running' && !this.authRequired ? this.retryDelay() : null
       if (retryInMs !== null) {
         this.setTimer(retryInMs, 'retry', false)
+      } else if (this.authRequired) {
+        this.clearTimer()
       }
       this.emit('error', { error, consecutiveFailures: this.failures, retryInMs })
+      if (this.authRequired) this.emit('auth', { error })
       for (const waiter of waiters) waiter.reject(error)
     }
   }
@@ -386,7 +438,7 @@ export class ContinuousSync {
   }
 
   private scheduleNext(): void {
-    if (this.state === 'running' && this.intervalMs > 0) {
+    if (this.state === 'running' && this.intervalMs > 0 && !this.authRequired) {
       this.setTimer(this.intervalMs, 'interval', false)
     }
   }
@@ -444,4 +496,13 @@ export class ContinuousSync {
       }
     }
   }
+}
+
+/** A 401 from the shared log (e.g. HttpSharedSyncLog's SharedSyncLogAuthError), also when wrapped as `cause`. */
+function isAuthFailure(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
+    const { code, status } = current as { code?: unknown; status?: unknown }
+    if (status === 401 || code === 'UNAUTHENTICATED') return true
+  }
+  return false
 }

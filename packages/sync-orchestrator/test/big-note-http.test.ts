@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
-import { createSyncServer, staticTokenAuthenticator } from '@storex-sync/shared-sync-log-http/server'
+import { createSyncServer, staticTokenAuthenticator } from '@storex-sync/sync-server'
 import { clientBackends } from '@storex-sync/test-backends'
 import { createTestDevice, type TestDevice } from './devices'
 

@@ -14,6 +14,8 @@ export const ROUTES = {
   markAsSeen: '/v1/entries/seen',
   /** `{}` -> `{ protocolVersion, limits: { maxEntriesPerWrite, maxWriteBytes, sizeRule }, now }`. */
   info: '/v1/info',
+  /** Live updates: a Server-Sent Events stream (see `HttpSharedSyncLog.subscribe`). */
+  events: '/v1/events',
 } as const
 
 export type RouteName = keyof typeof ROUTES

@@ -1,7 +1,7 @@
 import { afterAll } from 'vitest'
 import { MemorySharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { runSharedSyncLogTests } from '@storex-sync/shared-sync-log-core/testing'
-import { PostgresSharedSyncLog } from '../src/server'
+import { PostgresSharedSyncLog, openSharedSyncLog } from '../src/index'
 import { perUserClient, startServer } from './helpers'
 import { createPostgresDatabase, findPostgres } from './postgres-context'
 
@@ -12,9 +12,15 @@ runSharedSyncLogTests('HTTP client + server on MemorySharedSyncLog', async () =>
   return { sharedSyncLog: perUserClient(server.url), deviceIdType: 'int', cleanup: () => server.close() }
 })
 
+// Each storage of the server on its own, without HTTP in between.
+runSharedSyncLogTests('server storage: SQLite (openSharedSyncLog, direct)', async () => {
+  const opened = await openSharedSyncLog({ database: ':memory:' })
+  return { sharedSyncLog: opened.sharedSyncLog, deviceIdType: 'string', cleanup: () => opened.close() }
+})
+
 runSharedSyncLogTests('HTTP client + server on SQLite (SharedSyncLogStorage, storex-backend-sql + better-sqlite3)', async () => {
   const server = await startServer({ database: ':memory:' })
-  return { sharedSyncLog: perUserClient(server.url), deviceIdType: 'int', cleanup: () => server.close() }
+  return { sharedSyncLog: perUserClient(server.url), deviceIdType: 'string', cleanup: () => server.close() }
 })
 
 const postgres = await findPostgres('the PostgreSQL conformance runs')

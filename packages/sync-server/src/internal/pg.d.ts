@@ -10,11 +10,14 @@ declare module 'pg' {
   }
   interface PoolClient extends Queryable {
     release(destroy?: boolean | Error): void
+    on(event: 'error', listener: (error: Error) => void): this
+    removeListener(event: 'error', listener: (error: Error) => void): this
   }
   interface PoolConfig {
     connectionString?: string
     max?: number
     connectionTimeoutMillis?: number
+    application_name?: string
   }
   class Pool implements Queryable {
     constructor(config?: PoolConfig)
@@ -22,12 +25,19 @@ declare module 'pg' {
     connect(): Promise<PoolClient>
     end(): Promise<void>
     on(event: 'error', listener: (error: Error) => void): this
+    on(event: 'connect', listener: (client: PoolClient) => void): this
+    readonly totalCount: number
+    readonly idleCount: number
+    readonly waitingCount: number
   }
   class Client implements Queryable {
-    constructor(config?: { connectionString?: string; connectionTimeoutMillis?: number })
+    constructor(config?: { connectionString?: string; connectionTimeoutMillis?: number; application_name?: string })
     query<Row = any>(text: string, values?: unknown[]): Promise<QueryResult<Row>>
     connect(): Promise<void>
     end(): Promise<void>
+    on(event: 'error', listener: (error: Error) => void): this
+    on(event: 'end', listener: () => void): this
+    on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): this
   }
   const pg: { Pool: typeof Pool; Client: typeof Client }
   export default pg

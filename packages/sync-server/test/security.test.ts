@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { MemorySharedSyncLog, type DeviceId } from '@storex-sync/shared-sync-log-core'
-import { ROUTES } from '../src/index'
-import { createSyncServer, staticTokenAuthenticator } from '../src/server'
+import { ROUTES } from '@storex-sync/shared-sync-log-http'
+import { createSyncServer, staticTokenAuthenticator } from '../src/index'
 import { TOKENS, tokenOf } from './helpers'
 
 const ALICE = tokenOf('alice')
@@ -60,6 +60,7 @@ const validBodies: Record<keyof typeof ROUTES, () => unknown> = {
   unsyncedEntries: () => ({ deviceId: aliceDevice }),
   markAsSeen: () => ({ deviceId: aliceDevice, memo: { sequence: 0 } }),
   info: () => ({}),
+  events: () => ({ deviceId: aliceDevice }),
 }
 
 describe('authentication', () => {

@@ -6,7 +6,7 @@ import {
   readRefusal,
   type SharedSyncLog,
 } from '@storex-sync/shared-sync-log-core'
-import { HttpSharedSyncLog, ROUTES } from '../src/index'
+import { HttpSharedSyncLog, ROUTES } from '@storex-sync/shared-sync-log-http'
 import { startServer, tokenOf, type RunningServer } from './helpers'
 
 let server: RunningServer | undefined

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { SharedSyncLog } from '@storex-sync/shared-sync-log-core'
-import { SharedSyncLogHttpError } from '../errors'
+import { SyncServerError } from '../errors'
 import { PostgresSharedSyncLog } from './postgres-log'
 
 export interface OpenedSharedSyncLog {
@@ -10,6 +10,10 @@ export interface OpenedSharedSyncLog {
   /** For status lines: the file path, or the URL without its password. */
   description: string
   close(): Promise<void>
+  /** Resolves when the database answers (readiness). */
+  ping(): Promise<void>
+  /** What a user stores, for quotas; `bytes` is null where the storage cannot tell. */
+  usage(userId: string | number): Promise<{ devices: number; entries: number; bytes: number | null }>
 }
 
 export interface OpenSharedSyncLogOptions {
@@ -17,6 +21,8 @@ export interface OpenSharedSyncLogOptions {
   database: string
   /** Pool size for PostgreSQL (default 10). */
   poolSize?: number
+  /** PostgreSQL: told about connection errors the log survived (see `PostgresSharedSyncLog`). */
+  onConnectionError?: (error: Error) => void
 }
 
 /** Hides the password of a connection URL, for messages and logs. */
@@ -39,14 +45,14 @@ export function redactUrl(url: string): string {
 export async function openSharedSyncLog(options: OpenSharedSyncLogOptions): Promise<OpenedSharedSyncLog> {
   const database = options.database
   if (typeof database !== 'string' || database.trim() === '') {
-    throw new SharedSyncLogHttpError('INVALID_DATABASE', 'no database given; pass a postgres:// URL or the path of an SQLite file.')
+    throw new SyncServerError('INVALID_DATABASE', 'no database given; pass a postgres:// URL or the path of an SQLite file.')
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(database)?.[1]?.toLowerCase()
   if (scheme === 'postgres' || scheme === 'postgresql') {
     return openPostgres(database, options)
   }
   if (scheme !== undefined) {
-    throw new SharedSyncLogHttpError('INVALID_DATABASE', `unsupported database URL scheme "${scheme}://"; use postgres://user:password@host:5432/database for PostgreSQL, or a file path for SQLite.`)
+    throw new SyncServerError('INVALID_DATABASE', `unsupported database URL scheme "${scheme}://"; use postgres://user:password@host:5432/database for PostgreSQL, or a file path for SQLite.`)
   }
   return openSqlite(database)
 }
@@ -56,21 +62,21 @@ async function openPostgres(database: string, options: OpenSharedSyncLogOptions)
   try {
     parsed = new URL(database)
   } catch (cause) {
-    throw new SharedSyncLogHttpError('INVALID_DATABASE', `"${redactUrl(database)}" is not a valid URL; use postgres://user:password@host:5432/database (percent-encode special characters in the password).`, { cause })
+    throw new SyncServerError('INVALID_DATABASE', `"${redactUrl(database)}" is not a valid URL; use postgres://user:password@host:5432/database (percent-encode special characters in the password).`, { cause })
   }
   if (!parsed.hostname || parsed.pathname.length <= 1) {
-    throw new SharedSyncLogHttpError('INVALID_DATABASE', `"${redactUrl(database)}" names no ${parsed.hostname ? 'database' : 'host'}; use postgres://user:password@host:5432/database.`)
+    throw new SyncServerError('INVALID_DATABASE', `"${redactUrl(database)}" names no ${parsed.hostname ? 'database' : 'host'}; use postgres://user:password@host:5432/database.`)
   }
   const description = redactUrl(database)
   let log: PostgresSharedSyncLog
   try {
-    log = await PostgresSharedSyncLog.connect({ connectionString: database, poolSize: options.poolSize })
+    log = await PostgresSharedSyncLog.connect({ connectionString: database, poolSize: options.poolSize, onConnectionError: options.onConnectionError })
   } catch (cause) {
     const code = (cause as { code?: string })?.code
     const detail = code ? `${code}: ${(cause as Error).message}` : (cause as Error)?.message
-    throw new SharedSyncLogHttpError('DATABASE_UNREACHABLE', `cannot use the PostgreSQL database at ${description} (${detail}); check that the server runs, the database exists and the user may create tables in it.`, { cause })
+    throw new SyncServerError('DATABASE_UNREACHABLE', `cannot use the PostgreSQL database at ${description} (${detail}); check that the server runs, the database exists and the user may create tables in it.`, { cause })
   }
-  return { sharedSyncLog: log, kind: 'postgres', description, close: () => log.close() }
+  return { sharedSyncLog: log, kind: 'postgres', description, close: () => log.close(), ping: () => log.ping(), usage: (userId) => log.usage(userId) }
 }
 
 async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
@@ -78,7 +84,7 @@ async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
   if (path !== ':memory:') {
     const dir = dirname(path)
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new SharedSyncLogHttpError('DATABASE_UNREACHABLE', `cannot create the SQLite file ${path}: the directory ${dir} does not exist; create it or pass another --database path.`)
+      throw new SyncServerError('DATABASE_UNREACHABLE', `cannot create the SQLite file ${path}: the directory ${dir} does not exist; create it or pass another --database path.`)
     }
   }
   const [storex, { openSqliteBackend }, { registerModuleMapCollections }, { SharedSyncLogStorage }] = await Promise.all([
@@ -90,13 +96,14 @@ async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
   const StorageManager = ((storex as any).default?.default ?? (storex as any).default ?? storex) as any
   let backend: Awaited<ReturnType<typeof openSqliteBackend>>
   try {
-    backend = await openSqliteBackend({ filename: path, autoPkType: 'int' })
+    // String pks: device ids are random UUIDs, so a new device id tells nothing about how many devices the server has.
+    backend = await openSqliteBackend({ filename: path, autoPkType: 'string' })
   } catch (cause) {
-    throw new SharedSyncLogHttpError('DATABASE_UNREACHABLE', `cannot open the SQLite database ${path} (${(cause as Error)?.message}); check the file is an SQLite database this process may write.`, { cause })
+    throw new SyncServerError('DATABASE_UNREACHABLE', `cannot open the SQLite database ${path} (${(cause as Error)?.message}); check the file is an SQLite database this process may write.`, { cause })
   }
   const storageManager = new StorageManager({ backend })
   try {
-    const sharedSyncLog = new SharedSyncLogStorage({ storageManager, autoPkType: 'int' })
+    const sharedSyncLog = new SharedSyncLogStorage({ storageManager, autoPkType: 'string' })
     registerModuleMapCollections(storageManager.registry, { sharedSyncLog })
     await storageManager.finishInitialization()
     await backend.migrate()
@@ -105,9 +112,19 @@ async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
       kind: 'sqlite',
       description: path === ':memory:' ? 'SQLite in memory (data is lost on exit)' : `SQLite file ${path}`,
       close: () => backend.close(),
+      ping: async () => {
+        await storageManager.collection('sharedSyncLogDeviceInfo').countObjects({})
+      },
+      usage: async (userId) => {
+        const [devices, entries] = await Promise.all([
+          storageManager.collection('sharedSyncLogDeviceInfo').countObjects({ userId: String(userId) }),
+          storageManager.collection('sharedSyncLogEntry').countObjects({ userId: String(userId) }),
+        ])
+        return { devices, entries, bytes: null }
+      },
     }
   } catch (cause) {
     await backend.close().catch(() => {})
-    throw new SharedSyncLogHttpError('DATABASE_UNREACHABLE', `cannot open the SQLite database ${path} (${(cause as Error)?.message}); check the file is an SQLite database this process may write.`, { cause })
+    throw new SyncServerError('DATABASE_UNREACHABLE', `cannot open the SQLite database ${path} (${(cause as Error)?.message}); check the file is an SQLite database this process may write.`, { cause })
   }
 }

@@ -8,16 +8,16 @@ import Fastify, {
 } from 'fastify'
 import { isSyncError } from '@storex-sync/errors'
 import { SharedSyncLogError, WRITE_SIZE_RULE, readRefusal, type SharedSyncLog, type UserId } from '@storex-sync/shared-sync-log-core'
-import { SharedSyncLogHttpError } from '../errors'
-import type { Authenticator } from './auth'
-import { PROTOCOL_VERSION, ROUTES } from './protocol'
+import { SyncServerError } from '../errors'
+import { AuthenticationError, type Authenticator } from './auth'
+import { PROTOCOL_VERSION, ROUTES } from '@storex-sync/shared-sync-log-http'
 import { createSchemas, describeIssues, refusedEntriesOf } from './schemas'
-import { openSharedSyncLog } from './open-log'
+import { answerKnownError, extendSyncPlugin, prepareSyncServer, type CreateSyncServerExtras, type SyncServerPluginExtras } from './server-setup'
 
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024
 export const DEFAULT_MAX_BATCH_SIZE = 1000
 
-export interface SyncServerPluginOptions {
+export interface SyncServerPluginOptions extends SyncServerPluginExtras {
   /** The log to expose. Any implementation: `SharedSyncLogStorage`, `PostgresSharedSyncLog`, `MemorySharedSyncLog`. */
   sharedSyncLog: SharedSyncLog
   /** Token -> user id (or null to refuse). The only source of the user id. */
@@ -59,12 +59,12 @@ function withoutPackagePrefix(error: { message: string; packageName?: string }):
  * Routes, error handler and authentication stay inside the plugin's scope.
  */
 export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = async (app, options) => {
-  const { sharedSyncLog, authenticate } = options
-  if (!sharedSyncLog || typeof sharedSyncLog.writeEntries !== 'function') {
-    throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'syncServerPlugin needs a `sharedSyncLog` option: a SharedSyncLog to expose.')
+  const { authenticate } = options
+  if (!options.sharedSyncLog || typeof options.sharedSyncLog.writeEntries !== 'function') {
+    throw new SyncServerError('INVALID_OPTIONS', 'syncServerPlugin needs a `sharedSyncLog` option: a SharedSyncLog to expose.')
   }
   if (typeof authenticate !== 'function') {
-    throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'syncServerPlugin needs an `authenticate` option: a function from a bearer token to a user id (or null).')
+    throw new SyncServerError('INVALID_OPTIONS', 'syncServerPlugin needs an `authenticate` option: a function from a bearer token to a user id (or null).')
   }
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE
@@ -76,8 +76,12 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
 
   // JSON only: without this, Fastify would hand text/plain bodies to the routes as strings.
   app.removeContentTypeParser('text/plain')
+  // UTF-8 JSON of bounded depth, text checks, the live route; the log with quotas, notifications, metrics.
+  const sharedSyncLog = extendSyncPlugin(app, { ...options, bodyLimit }, sendError)
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    const known = answerKnownError(error, request, reply, sendError)
+    if (known) return known
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return sendError(reply, 413, 'BODY_TOO_LARGE', `the request body is larger than the server's limit of ${bodyLimit} bytes; send fewer entries per write (POST ${ROUTES.info} tells the limits)`)
@@ -111,24 +115,30 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
     if (!match) {
       reply.header('www-authenticate', 'Bearer')
-      return sendError(reply, 401, 'UNAUTHENTICATED', 'missing credentials: send the header "Authorization: Bearer <token>"')
+      return sendError(reply, 401, 'UNAUTHENTICATED', 'missing credentials: send the header "Authorization: Bearer <token>"', { reason: 'missing_token' })
     }
     let userId: UserId | null
     try {
       userId = await authenticate(match[1]!)
     } catch (error) {
+      if (error instanceof AuthenticationError) {
+        reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${error.message.replace(/["\\]/g, '')}"`)
+        return sendError(reply, 401, 'UNAUTHENTICATED', error.message, { reason: error.reason })
+      }
       request.log.error({ err: error }, 'storex-sync: authenticate() threw')
       return sendError(reply, 500, 'INTERNAL_ERROR', 'the server could not check the credentials; retry later')
     }
     if (userId === null || userId === undefined) {
       reply.header('www-authenticate', 'Bearer error="invalid_token"')
-      return sendError(reply, 401, 'UNAUTHENTICATED', 'the token is not valid; check the token the client sends')
+      return sendError(reply, 401, 'UNAUTHENTICATED', 'the token is not valid; check the token the client sends', { reason: 'invalid_token' })
     }
     if (!((typeof userId === 'string' && userId !== '') || (typeof userId === 'number' && Number.isFinite(userId)))) {
       request.log.error({ userId }, 'storex-sync: authenticate() returned something that is not a user id')
       return sendError(reply, 500, 'INTERNAL_ERROR', 'the server could not check the credentials; retry later')
     }
     request.syncUserId = userId
+    // Every later log line of this request names its user (never its token).
+    request.log = request.log.child({ userId })
   })
 
   function route<S extends keyof typeof schemas>(
@@ -204,14 +214,14 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
   })
 }
 
-export interface CreateSyncServerOptions extends Omit<SyncServerPluginOptions, 'sharedSyncLog' | 'handleNotFound'> {
+export interface CreateSyncServerOptions extends Omit<SyncServerPluginOptions, 'sharedSyncLog' | 'handleNotFound' | 'quotas' | 'observer'>, CreateSyncServerExtras {
   /** The log to expose; or give `database` and the server opens (and on close, closes) one. */
   sharedSyncLog?: SharedSyncLog
   /** `postgres://...` for PostgreSQL, else the path of an SQLite file (`:memory:` for a throw-away one). */
   database?: string
   /** Mount the routes under this path, e.g. `/sync`. */
   prefix?: string
-  /** Fastify's logger option (default off). */
+  /** Fastify's logger option (default: warnings and errors, with request and user ids, as JSON lines on stdout). */
   logger?: FastifyServerOptions['logger']
 }
 
@@ -222,23 +232,12 @@ export interface CreateSyncServerOptions extends Omit<SyncServerPluginOptions, '
  */
 export async function createSyncServer(options: CreateSyncServerOptions): Promise<FastifyInstance> {
   if (!options.sharedSyncLog && !options.database) {
-    throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'createSyncServer needs `sharedSyncLog` (a SharedSyncLog) or `database` (an SQLite file path or a postgres:// URL).')
+    throw new SyncServerError('INVALID_OPTIONS', 'createSyncServer needs `sharedSyncLog` (a SharedSyncLog) or `database` (an SQLite file path or a postgres:// URL).')
   }
-  let sharedSyncLog = options.sharedSyncLog
-  let close: (() => Promise<void>) | undefined
-  if (!sharedSyncLog) {
-    const opened = await openSharedSyncLog({ database: options.database! })
-    sharedSyncLog = opened.sharedSyncLog
-    close = opened.close
-  }
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT })
-  if (close) {
-    app.addHook('onClose', async () => {
-      await close!()
-    })
-  }
+  // Opens the log, creates the app, adds health, metrics, rate limits, CORS (see server-setup.ts).
+  const { app, sharedSyncLog, extras } = await prepareSyncServer({ ...options, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT })
   const prefix = options.prefix?.replace(/\/+$/, '') ?? ''
-  await app.register(syncServerPlugin, { ...options, sharedSyncLog, prefix })
+  await app.register(syncServerPlugin, { ...options, sharedSyncLog, prefix, notifier: extras.notifier, observer: extras.observer, quotas: extras.quotas })
   if (prefix) {
     app.setNotFoundHandler((request, reply) =>
       sendError(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; the sync API lives under ${prefix}/v1/`),

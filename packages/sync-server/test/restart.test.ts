@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { HttpSharedSyncLog, type RetryInfo } from '../src/index'
+import { HttpSharedSyncLog, type RetryInfo } from '@storex-sync/shared-sync-log-http'
 import { readAllFrom, startServer, tokenOf, type RunningServer } from './helpers'
 
 let dir: string

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'tsup'
-import { HttpSharedSyncLog } from '../src/index'
+import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
 import { createPostgresDatabase, findPostgres } from './postgres-context'
 
 const postgres = await findPostgres('the command on PostgreSQL')
@@ -18,7 +18,7 @@ const device = join(buildDir, 'sync-device.js')
 let dir: string
 let tokenFile: string
 
-const TOKENS = { 'alice-token-0123456789': 'alice', 'bob-token-0123456789': 'bob' }
+const TOKENS = { 'alice-token-0123456789-0123456789': 'alice', 'bob-token-0123456789-0123456789-bob': 'bob' }
 
 beforeAll(async () => {
   // The command and a client script, bundled as the published build bundles them
@@ -32,7 +32,7 @@ beforeAll(async () => {
     silent: true,
     config: false,
     noExternal: [/^@storex-sync\//],
-    external: ['fastify', 'zod', 'pg', 'better-sqlite3', /^@worldbrain\//],
+    external: ['fastify', 'zod', 'pg', 'better-sqlite3', 'jose', 'prom-client', /^@fastify\//, /^@worldbrain\//],
     esbuildOptions(options) {
       options.conditions = ['source']
     },
@@ -156,7 +156,7 @@ describe.concurrent('storex-sync-server (the command, in a child process)', () =
     const bad = join(dir, 'bad.json')
     writeFileSync(bad, '{"short": "alice"}')
     const invalid = await run(cli, ['--auth', bad, '--database', ':memory:'])
-    expect([invalid.code, invalid.stderr]).toEqual([1, expect.stringMatching(/token shorter than 8 characters/)])
+    expect([invalid.code, invalid.stderr]).toEqual([1, expect.stringMatching(/token shorter than 32 characters/)])
   })
 
   it('explains a port that is taken', async () => {
@@ -176,8 +176,8 @@ describe.concurrent('storex-sync-server (the command, in a child process)', () =
     try {
       expect(server.status).toMatch(/^storex-sync-server listening on http:\/\/127\.0\.0\.1:\d+ \| database: SQLite file .*sync\.sqlite \| auth: 2 tokens from tokens\.json \| body limit: 4194304 bytes$/)
       const [one, two] = await Promise.all([
-        run(device, [server.url, 'alice-token-0123456789', 'one', '3', '2']),
-        run(device, [server.url, 'alice-token-0123456789', 'two', '2', '3']),
+        run(device, [server.url, 'alice-token-0123456789-0123456789', 'one', '3', '2']),
+        run(device, [server.url, 'alice-token-0123456789-0123456789', 'two', '2', '3']),
       ])
       expect(one.stderr).toBe('')
       expect(two.stderr).toBe('')
@@ -188,7 +188,7 @@ describe.concurrent('storex-sync-server (the command, in a child process)', () =
       expect(resultTwo.received).toEqual(['one-1', 'one-2', 'one-3'])
 
       // bob, another user, sees none of it
-      const bob = new HttpSharedSyncLog({ url: server.url, token: 'bob-token-0123456789' })
+      const bob = new HttpSharedSyncLog({ url: server.url, token: 'bob-token-0123456789-0123456789-bob' })
       const bobDevice = await bob.createDeviceId({ userId: 'bob' })
       expect((await bob.getUnsyncedEntries({ userId: 'bob', deviceId: bobDevice })).entries).toEqual([])
       expect(await bob.getDeviceInfo({ userId: 'bob', deviceId: resultOne.deviceId })).toBeNull()
@@ -198,7 +198,7 @@ describe.concurrent('storex-sync-server (the command, in a child process)', () =
     // the data outlived the process
     const again = await startCli(['--auth', tokenFile, '--database', database, '--port', '0'])
     try {
-      const alice = new HttpSharedSyncLog({ url: again.url, token: 'alice-token-0123456789' })
+      const alice = new HttpSharedSyncLog({ url: again.url, token: 'alice-token-0123456789-0123456789' })
       const late = await alice.createDeviceId({ userId: 'alice' })
       const update = await alice.getUnsyncedEntries({ userId: 'alice', deviceId: late })
       expect(update.entries.map((e) => e.data).sort()).toEqual(['one-1', 'one-2', 'one-3', 'two-1', 'two-2'])
@@ -214,8 +214,8 @@ describe.concurrent('storex-sync-server (the command, in a child process)', () =
       try {
         expect(server.status).toContain(`database: ${database.url}`)
         const [one, two] = await Promise.all([
-          run(device, [server.url, 'bob-token-0123456789', 'one', '2', '1']),
-          run(device, [server.url, 'bob-token-0123456789', 'two', '1', '2']),
+          run(device, [server.url, 'bob-token-0123456789-0123456789-bob', 'one', '2', '1']),
+          run(device, [server.url, 'bob-token-0123456789-0123456789-bob', 'two', '1', '2']),
         ])
         expect(JSON.parse(one.stdout).received).toEqual(['two-1'])
         expect(JSON.parse(two.stdout).received).toEqual(['one-1', 'one-2'])

@@ -2,14 +2,16 @@ import { parseArgs } from 'node:util'
 import { basename } from 'node:path'
 import { isSyncError } from '@storex-sync/errors'
 import { createSyncServer, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BATCH_SIZE } from './app'
-import { loadTokenFile, staticTokenAuthenticator } from './auth'
+import { EXTRA_OPTIONS, JWT_HELP, LIMITS_HELP, SET_UPS_HELP, authenticatorFromCli, parseExtraOptions, serverOptionsFromCli, type ExtraCliOptions } from './cli-config'
 import { openSharedSyncLog } from './open-log'
-import { SharedSyncLogHttpError } from '../errors'
+import { SyncServerError } from '../errors'
 
 export const HELP = `storex-sync-server: the storex-sync shared log over HTTP
 
 Usage:
-  storex-sync-server --auth tokens.json [options]
+  storex-sync-server --auth tokens.json [options]                       (development)
+  storex-sync-server --jwt-secret-file f --jwt-issuer i --jwt-audience a [options]
+  storex-sync-server --jwks-url u --jwt-issuer i --jwt-audience a [options]   (production)
 
 Options:
   --port <n>            port to listen on (default 8080; 0 picks a free one)
@@ -18,36 +20,44 @@ Options:
                           a file path       embedded SQLite (one server process per file)
                           :memory:          SQLite in memory, lost on exit
                           postgres://user:password@host:5432/database
-                                            PostgreSQL (tables are created if missing)
+                                            PostgreSQL (tables are created if missing);
+                                            several server processes may share it
+                        (or the environment variable DATABASE_URL)
+  --trust-proxy <v>     behind a reverse proxy: trust its X-Forwarded-For, so rate
+                        limits see client addresses: "loopback", an address/CIDR, or
+                        the number of proxies (default: off)
   --auth <file>         JSON file mapping bearer tokens to user ids, for development:
-                          {"<long random token>": "alice", "<another>": "bob"}
-  --body-limit <size>   largest request body, e.g. 1048576, 512kb, 4mb (default 4mb)
+                          {"<token of 32+ characters>": "alice", "<another>": "bob"}
+${JWT_HELP}  --body-limit <size>   largest request body, e.g. 1048576, 512kb, 4mb (default 4mb)
   --max-batch-size <n>  most entries per read (default ${DEFAULT_MAX_BATCH_SIZE})
-  --log                 log every request (JSON lines on stdout)
+${LIMITS_HELP}  --log                 log every request (JSON lines on stdout; warnings and
+                        errors, with request id and user id, are always logged)
   -h, --help            show this text
 
-Clients use HttpSharedSyncLog from @storex-sync/shared-sync-log-http with
-{ url: 'http://<host>:<port>', token }. Stop the server with Ctrl-C (SIGINT) or SIGTERM.
+${SET_UPS_HELP}Clients use HttpSharedSyncLog from @storex-sync/shared-sync-log-http with
+{ url: 'http://<host>:<port>', token }. Stop the server with Ctrl-C (SIGINT) or SIGTERM:
+it stops accepting, lets running requests finish for up to 3 s, and exits.
 `
 
 export class UsageError extends Error {}
 
-export interface CliOptions {
+export interface CliOptions extends ExtraCliOptions {
   port: number
   host: string
   database: string
-  auth: string
+  /** The token file (development), or null with JWTs. */
+  auth: string | null
   bodyLimit: number
   maxBatchSize: number
   log: boolean
 }
 
-export function parseSize(text: string): number {
+export function parseSize(text: string, name = 'body-limit'): number {
   const match = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?$/i.exec(text.trim())
-  if (!match) throw new UsageError(`--body-limit: "${text}" is not a size; use bytes (1048576) or a unit (512kb, 4mb)`)
+  if (!match) throw new UsageError(`--${name}: "${text}" is not a size; use bytes (1048576) or a unit (512kb, 4mb)`)
   const units: Record<string, number> = { b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3 }
   const bytes = Math.floor(Number(match[1]) * units[(match[2] ?? 'b').toLowerCase()]!)
-  if (bytes < 1024) throw new UsageError(`--body-limit: ${text} is too small; give at least 1kb`)
+  if (bytes < 1024) throw new UsageError(`--${name}: ${text} is too small; give at least 1kb`)
   return bytes
 }
 
@@ -59,7 +69,7 @@ function parseInteger(name: string, text: string, min: number, max: number): num
 }
 
 export function parseCliArgs(argv: string[]): CliOptions | 'help' {
-  let values: Record<string, string | boolean | undefined>
+  let values: Record<string, string | boolean | string[] | undefined>
   try {
     ;({ values } = parseArgs({
       args: argv,
@@ -74,20 +84,21 @@ export function parseCliArgs(argv: string[]): CliOptions | 'help' {
         'max-batch-size': { type: 'string' },
         log: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        ...EXTRA_OPTIONS,
       },
     }))
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''))
   }
   if (values.help) return 'help'
-  if (!values.auth) {
-    throw new UsageError('--auth is required: every request must carry a token. Create a JSON file {"<long random token>": "<user id>"} and pass --auth <file>')
-  }
+  // JWT, limits, quotas, CORS, metrics; and exactly one way of authenticating (see cli-config.ts)
+  const extra = parseExtraOptions(values, (message) => new UsageError(message), parseInteger, parseSize)
   return {
+    ...extra,
     port: values.port === undefined ? 8080 : parseInteger('port', values.port as string, 0, 65535),
     host: (values.host as string | undefined) ?? '127.0.0.1',
-    database: (values.database as string | undefined) ?? './storex-sync.sqlite',
-    auth: values.auth as string,
+    database: (values.database as string | undefined) ?? process.env.DATABASE_URL ?? './storex-sync.sqlite',
+    auth: (values.auth as string | undefined) ?? null,
     bodyLimit: values['body-limit'] === undefined ? DEFAULT_BODY_LIMIT : parseSize(values['body-limit'] as string),
     maxBatchSize: values['max-batch-size'] === undefined ? DEFAULT_MAX_BATCH_SIZE : parseInteger('max-batch-size', values['max-batch-size'] as string, 1, 100_000),
     log: Boolean(values.log),
@@ -106,15 +117,21 @@ export async function startFromCli(argv: string[], io: CliIo): Promise<{ stop():
     io.out(HELP)
     return null
   }
-  const tokens = await loadTokenFile(options.auth)
-  const opened = await openSharedSyncLog({ database: options.database })
+  const auth = await authenticatorFromCli(options)
+  let warn: (error: Error) => void = () => {}
+  const opened = await openSharedSyncLog({ database: options.database, onConnectionError: (error) => warn(error) })
   const app = await createSyncServer({
     sharedSyncLog: opened.sharedSyncLog,
-    authenticate: staticTokenAuthenticator(tokens),
+    authenticate: auth.authenticate,
     bodyLimit: options.bodyLimit,
     maxBatchSize: options.maxBatchSize,
-    logger: options.log,
+    logger: options.log ? true : { level: 'warn' },
+    ...(await serverOptionsFromCli(options, opened)),
+  }).catch(async (error) => {
+    await opened.close().catch(() => {})
+    throw error
   })
+  warn = (error) => app.log.warn({ err: error }, 'storex-sync: database connection error (recovered; the next query reconnects)')
   app.addHook('onClose', async () => {
     await opened.close()
   })
@@ -124,13 +141,13 @@ export async function startFromCli(argv: string[], io: CliIo): Promise<{ stop():
     await app.close().catch(() => {})
     const code = (cause as { code?: string }).code
     if (code === 'EADDRINUSE') {
-      throw new SharedSyncLogHttpError('PORT_IN_USE', `port ${options.port} on ${options.host} is already in use; stop the other process or pick another --port.`, { cause })
+      throw new SyncServerError('PORT_IN_USE', `port ${options.port} on ${options.host} is already in use; stop the other process or pick another --port.`, { cause })
     }
     if (code === 'EACCES') {
-      throw new SharedSyncLogHttpError('PORT_FORBIDDEN', `not allowed to listen on port ${options.port}; ports below 1024 need privileges, pick a higher --port.`, { cause })
+      throw new SyncServerError('PORT_FORBIDDEN', `not allowed to listen on port ${options.port}; ports below 1024 need privileges, pick a higher --port.`, { cause })
     }
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
-      throw new SharedSyncLogHttpError('BAD_HOST', `cannot listen on --host ${options.host} (${code}); use an address of this machine, e.g. 127.0.0.1 or 0.0.0.0.`, { cause })
+      throw new SyncServerError('BAD_HOST', `cannot listen on --host ${options.host} (${code}); use an address of this machine, e.g. 127.0.0.1 or 0.0.0.0.`, { cause })
     }
     throw cause
   }
@@ -138,10 +155,7 @@ export async function startFromCli(argv: string[], io: CliIo): Promise<{ stop():
   const port = typeof address === 'object' && address ? address.port : options.port
   const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host
   const url = `http://${shownHost}:${port}`
-  const tokenCount = Object.keys(tokens).length
-  io.out(
-    `storex-sync-server listening on ${url} | database: ${opened.description} | auth: ${tokenCount} token${tokenCount === 1 ? '' : 's'} from ${basename(options.auth)} | body limit: ${options.bodyLimit} bytes`,
-  )
+  io.out(`storex-sync-server listening on ${url} | database: ${opened.description} | auth: ${auth.description} | body limit: ${options.bodyLimit} bytes`)
   return { url, stop: () => app.close() }
 }
 
@@ -157,7 +171,7 @@ export async function runCli(argv: string[]): Promise<void> {
       process.exitCode = 2
       return
     }
-    const message = isSyncError(error) ? error.message.replace(/^@storex-sync\/shared-sync-log-http: /, '') : (error as Error)?.message ?? String(error)
+    const message = isSyncError(error) ? error.message.replace(/^@storex-sync\/sync-server: /, '') : (error as Error)?.message ?? String(error)
     io.err(`storex-sync-server: could not start: ${message}`)
     process.exitCode = 1
     return
@@ -168,6 +182,12 @@ export async function runCli(argv: string[]): Promise<void> {
     if (stopping) return
     stopping = true
     io.out(`storex-sync-server: ${signal} received, closing connections`)
+    // close() cuts requests still running after 3 s; this is the last resort
+    // (a database that does not answer), well within docker stop's 10 s.
+    setTimeout(() => {
+      io.err('storex-sync-server: did not stop within 8 s, exiting anyway')
+      process.exit(1)
+    }, 8000).unref()
     server!.stop().then(
       () => process.exit(0),
       (error) => {

@@ -8,7 +8,7 @@ import { createPostgresDatabase, findPostgresUrl } from '@storex-sync/test-backe
 export async function findPostgres(label: string): Promise<{ url: string } | { skipReason: string }> {
   const found = await findPostgresUrl()
   if ('skipReason' in found) {
-    console.warn(`[shared-sync-log-http] skipping ${label}: ${found.skipReason}`)
+    console.warn(`[sync-server] skipping ${label}: ${found.skipReason}`)
   }
   return found
 }

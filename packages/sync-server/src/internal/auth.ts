@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { UserId } from '@storex-sync/shared-sync-log-core'
-import { SharedSyncLogHttpError } from '../errors'
+import { SyncServerError } from '../errors'
+import { MIN_TOKEN_LENGTH } from './auth-error'
+export { AuthenticationError, MIN_TOKEN_LENGTH } from './auth-error'
 
 /**
  * Maps the bearer token of a request to the user it belongs to, or `null`
@@ -32,31 +34,31 @@ export async function loadTokenFile(path: string): Promise<Record<string, UserId
   try {
     text = await readFile(path, 'utf8')
   } catch (cause) {
-    throw new SharedSyncLogHttpError('AUTH_FILE_UNREADABLE', `cannot read the token file ${path} (${(cause as Error).message}); pass --auth with the path of a JSON file {"<token>": "<userId>"}.`, { cause })
+    throw new SyncServerError('AUTH_FILE_UNREADABLE', `cannot read the token file ${path} (${(cause as Error).message}); pass --auth with the path of a JSON file {"<token>": "<userId>"}.`, { cause })
   }
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch (cause) {
-    throw new SharedSyncLogHttpError('AUTH_FILE_INVALID', `the token file ${path} is not valid JSON (${(cause as Error).message}); it must be an object {"<token>": "<userId>"}.`, { cause })
+    throw new SyncServerError('AUTH_FILE_INVALID', `the token file ${path} is not valid JSON (${(cause as Error).message}); it must be an object {"<token>": "<userId>"}.`, { cause })
   }
   return validateTokenMap(parsed, `the token file ${path}`)
 }
 
 function validateTokenMap(value: unknown, where: string): Record<string, UserId> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new SharedSyncLogHttpError('AUTH_FILE_INVALID', `${where} must be an object {"<token>": "<userId>"}, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}.`)
+    throw new SyncServerError('AUTH_FILE_INVALID', `${where} must be an object {"<token>": "<userId>"}, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}.`)
   }
   const entries = Object.entries(value as Record<string, unknown>)
   if (entries.length === 0) {
-    throw new SharedSyncLogHttpError('AUTH_FILE_INVALID', `${where} has no tokens; add at least one "<token>": "<userId>" pair.`)
+    throw new SyncServerError('AUTH_FILE_INVALID', `${where} has no tokens; add at least one "<token>": "<userId>" pair.`)
   }
   for (const [token, userId] of entries) {
-    if (token.length < 8) {
-      throw new SharedSyncLogHttpError('AUTH_FILE_INVALID', `${where} has a token shorter than 8 characters (for user ${JSON.stringify(userId)}); use long random tokens, e.g. \`openssl rand -hex 32\`.`)
+    if (token.length < MIN_TOKEN_LENGTH) {
+      throw new SyncServerError('AUTH_FILE_INVALID', `${where} has a token shorter than ${MIN_TOKEN_LENGTH} characters (for user ${JSON.stringify(userId)}); use long random tokens, e.g. \`openssl rand -hex 32\`.`)
     }
     if (!((typeof userId === 'string' && userId !== '') || (typeof userId === 'number' && Number.isFinite(userId)))) {
-      throw new SharedSyncLogHttpError('AUTH_FILE_INVALID', `${where} maps a token to ${JSON.stringify(userId)}; user ids must be non-empty strings or numbers.`)
+      throw new SyncServerError('AUTH_FILE_INVALID', `${where} maps a token to ${JSON.stringify(userId)}; user ids must be non-empty strings or numbers.`)
     }
   }
   return value as Record<string, UserId>

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import type { DeviceId, SharedSyncLogEntry } from '@storex-sync/shared-sync-log-core'
-import { HttpSharedSyncLog } from '../src/index'
-import { PostgresSharedSyncLog } from '../src/server'
+import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
+import { PostgresSharedSyncLog } from '../src/index'
 import { startServer, tokenOf } from './helpers'
 import { createPostgresDatabase, findPostgres } from './postgres-context'
 

@@ -4,14 +4,14 @@ import {
   type SharedSyncLog,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
-import { HttpSharedSyncLog, type HttpSharedSyncLogOptions } from '../src/index'
-import { createSyncServer, staticTokenAuthenticator, type CreateSyncServerOptions } from '../src/server'
+import { HttpSharedSyncLog, type HttpSharedSyncLogOptions } from '@storex-sync/shared-sync-log-http'
+import { createSyncServer, staticTokenAuthenticator, type CreateSyncServerOptions } from '../src/index'
 
 export const TOKENS: Record<string, UserId> = {
-  'token-of-user-one-0123456789': 1,
-  'token-of-user-two-0123456789': 2,
-  'token-of-alice-0123456789': 'alice',
-  'token-of-bob-0123456789': 'bob',
+  'token-of-user-one-0123456789-0123456789': 1,
+  'token-of-user-two-0123456789-0123456789': 2,
+  'token-of-alice-0123456789-0123456789': 'alice',
+  'token-of-bob-0123456789-0123456789': 'bob',
 }
 
 export function tokenOf(userId: UserId): string {

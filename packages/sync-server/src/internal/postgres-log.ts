@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import pg, { type PoolClient } from 'pg'
 import {
   SharedSyncLogError,
@@ -27,6 +28,14 @@ export interface PostgresSharedSyncLogOptions {
   poolSize?: number
   /** How long to wait for a connection, in ms (default 5000). */
   connectionTimeoutMs?: number
+  /**
+   * Told about connection errors the log survived (a dropped idle connection,
+   * a connection terminated during a query; the next query opens a new one).
+   * Default: ignored. The server passes its logger's `warn`.
+   */
+  onConnectionError?: (error: Error) => void
+  /** `application_name` of the connections, as shown in `pg_stat_activity` (default `storex-sync-server`). */
+  applicationName?: string
 }
 
 const SCHEMA_LOCK_KEY = 0x5707e5 // pg_advisory_xact_lock key that serializes schema creation
@@ -46,7 +55,7 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
   private readonly devices: string
   private readonly entries: string
 
-  private constructor(options: PostgresSharedSyncLogOptions) {
+  private constructor(private readonly options: PostgresSharedSyncLogOptions) {
     const prefix = options.tablePrefix ?? 'storex_sync_'
     if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) {
       throw new SharedSyncLogError('INVALID_ARGUMENT', `tablePrefix must be lower-case letters, digits and underscores, got ${JSON.stringify(prefix)}`)
@@ -58,10 +67,34 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+      application_name: options.applicationName ?? 'storex-sync-server',
     })
+    this.onConnectionError = options.onConnectionError ?? (() => {})
     // An idle connection that the server drops must not crash the process;
-    // the next query opens a new one.
-    this.pool.on('error', () => {})
+    // the pool discards it and the next query opens a new one.
+    this.pool.on('error', (error) => this.onConnectionError(error))
+    // ... and so must one terminated while checked out, between queries or
+    // inside `pool.query` (whose own listener catches only the first error).
+    this.pool.on('connect', (client) => {
+      client.on('error', (error) => this.onConnectionError(error))
+    })
+  }
+
+  private readonly onConnectionError: (error: Error) => void
+
+  /** The database this log is in (for a `PostgresNotifier` on the same database). */
+  get connectionString(): string {
+    return this.options.connectionString
+  }
+
+  /** The pool's counts, for metrics and readiness. */
+  poolStats(): { total: number; idle: number; waiting: number } {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount }
+  }
+
+  /** Resolves when the database answers a query (for readiness checks). */
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1')
   }
 
   /** Connects, creates the tables if they do not exist, and returns the log. */
@@ -112,9 +145,10 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
     const userKey = String(options.userId)
     return this.transaction(async (client) => {
       await client.query(`INSERT INTO ${this.users} (user_key) VALUES ($1) ON CONFLICT DO NOTHING`, [userKey])
+      // A random id (not the serial): a new id tells nothing about how many devices the server has.
       const result = await client.query(
-        `INSERT INTO ${this.devices} (user_key, shared_until) VALUES ($1, $2) RETURNING id`,
-        [userKey, options.sharedUntil ?? null],
+        `INSERT INTO ${this.devices} (id, user_key, shared_until) VALUES ($1, $2, $3) RETURNING id`,
+        [randomDeviceNumber(), userKey, options.sharedUntil ?? null],
       )
       return Number(result.rows[0].id)
     })
@@ -140,6 +174,12 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
     const userKey = String(options.userId)
     const id = toDbId(options.deviceId)
     if (id === null) throw SharedSyncLogError.unknownDevice(options.deviceId)
+    entries.forEach((entry, index) => {
+      if (entry.data.includes('\u0000')) {
+        // PostgreSQL text cannot hold NUL; refuse it as a client mistake rather than fail in the database.
+        throw new SharedSyncLogError('INVALID_ARGUMENT', `entry ${index} has data with the NUL character (U+0000), which PostgreSQL cannot store; escape it (JSON.stringify does)`)
+      }
+    })
     const sharedOn = resolveNow(options.now)
     const extra = options.extraSentInfo === undefined ? null : JSON.stringify(options.extraSentInfo)
     await this.transaction(async (client) => {
@@ -237,9 +277,26 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
     if (result.rowCount === 0) throw SharedSyncLogError.invalidMemo(update.memo)
   }
 
+  /** What a user stores: devices, entries and bytes of entry data (for quotas). */
+  async usage(userId: UserId): Promise<{ devices: number; entries: number; bytes: number }> {
+    const userKey = String(userId)
+    const [devices, entries] = await Promise.all([
+      this.pool.query(`SELECT count(*) AS n FROM ${this.devices} WHERE user_key = $1`, [userKey]),
+      this.pool.query(`SELECT count(*) AS n, coalesce(sum(octet_length(data)), 0) AS bytes FROM ${this.entries} WHERE user_key = $1`, [userKey]),
+    ])
+    return { devices: Number(devices.rows[0].n), entries: Number(entries.rows[0].n), bytes: Number(entries.rows[0].bytes) }
+  }
+
   private async transaction<T>(run: (client: PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const client = await this.pool.connect()
     let broken = false
+    // A checked-out connection has no listener of the pool's: without this one,
+    // a connection terminated mid-transaction would crash the process.
+    const onError = (error: Error) => {
+      broken = true
+      this.onConnectionError(error)
+    }
+    client.on('error', onError)
     try {
       await client.query(begin)
       const result = await run(client)
@@ -253,6 +310,7 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
       }
       throw error
     } finally {
+      client.removeListener('error', onError)
       client.release(broken)
     }
   }
@@ -266,4 +324,12 @@ function toDbId(deviceId: unknown): number | null {
     return Number.isSafeInteger(value) ? value : null
   }
   return null
+}
+
+/** A random positive safe integer of at least 2^40: unguessable, still a JSON number and a bigint. */
+function randomDeviceNumber(): number {
+  const bytes = randomBytes(7)
+  bytes[0]! &= 0x1f // 53 bits
+  const value = Number(Buffer.concat([Buffer.alloc(1), bytes]).readBigUInt64BE())
+  return value < 2 ** 40 ? value + 2 ** 40 : value
 }

@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'tsup'
+
+const packageDir = dirname(dirname(fileURLToPath(import.meta.url)))
+
+export interface Harness {
+  cli: string
+  dir: string
+  tokenFile: string
+  cleanup(): void
+}
+
+/** Bundles `storex-sync-server` as the published build does (workspace packages from source, npm dependencies external). */
+export async function buildCli(tokens: Record<string, string>): Promise<Harness> {
+  const buildDir = join(packageDir, '.test-build', `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`)
+  await build({
+    entry: { cli: join(packageDir, 'src/cli.ts') },
+    outDir: buildDir,
+    format: ['esm'],
+    target: 'node20',
+    dts: false,
+    silent: true,
+    config: false,
+    noExternal: [/^@storex-sync\//],
+    external: ['fastify', 'zod', 'pg', 'better-sqlite3', 'jose', 'prom-client', /^@fastify\//, /^@worldbrain\//],
+    esbuildOptions(options) {
+      options.conditions = ['source']
+    },
+  })
+  const dir = mkdtempSync(join(tmpdir(), 'storex-sync-process-'))
+  const tokenFile = join(dir, 'tokens.json')
+  writeFileSync(tokenFile, JSON.stringify(tokens))
+  return {
+    cli: join(buildDir, 'cli.js'),
+    dir,
+    tokenFile,
+    cleanup() {
+      rmSync(buildDir, { recursive: true, force: true })
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+export interface RunningCli {
+  child: ChildProcess
+  url: string
+  /** Everything printed so far. */
+  output(): { stdout: string; stderr: string }
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string | null>
+  stop(signal?: NodeJS.Signals): Promise<number | string | null>
+}
+
+/** Starts the server and resolves once it printed its status line. */
+export function startCli(harness: Harness, args: string[], env: Record<string, string> = {}): Promise<RunningCli> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [harness.cli, ...args], { cwd: harness.dir, env: { ...process.env, ...env } })
+    let stdout = ''
+    let stderr = ''
+    let started = false
+    const exited = new Promise<number | string | null>((done) => child.on('exit', (code, signal) => done(code ?? signal)))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`the server printed no status line within 15 s\n${stdout}\n${stderr}`))
+    }, 15_000)
+    child.stderr!.on('data', (chunk) => (stderr += chunk))
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk
+      const match = /listening on (http:\/\/\S+)/.exec(stdout)
+      if (match && !started) {
+        started = true
+        clearTimeout(timer)
+        resolve({
+          child,
+          url: match[1]!,
+          output: () => ({ stdout, stderr }),
+          exited,
+          stop: (signal = 'SIGTERM') => {
+            child.kill(signal)
+            return exited
+          },
+        })
+      }
+    })
+    void exited.then((code) => {
+      clearTimeout(timer)
+      if (!started) reject(new Error(`the server exited with ${code}\n${stdout}\n${stderr}`))
+    })
+  })
+}
