@@ -31,6 +31,7 @@ interface BroadcastChannelLike {
 export class ChangeChannel {
   private readonly listeners = new Set<SyncChangeListener>()
   private channel: BroadcastChannelLike | null = null
+  private poster: BroadcastChannelLike | null = null
 
   constructor(private readonly channelName: string | null) {}
 
@@ -50,22 +51,24 @@ export class ChangeChannel {
     if (!this.channelName) {
       return
     }
-    // Posting needs no listener here, so a short-lived channel is used when none is open.
-    const channel = this.channel ?? createChannel(this.channelName)
+    // Through the listening channel when there is one (a channel does not hear itself), else through
+    // one kept open for posting (not one per write); neither holds a Node process open.
+    if (!this.channel && !this.poster) {
+      this.poster = createChannel(this.channelName)
+      this.poster?.unref?.()
+    }
     try {
-      channel?.postMessage({ kind: change.kind, entries: change.entries, collections: change.collections })
+      ;(this.channel ?? this.poster)?.postMessage({ kind: change.kind, entries: change.entries, collections: change.collections })
     } catch {
       // Another instance missing one notification only delays its refresh.
-    } finally {
-      if (channel && channel !== this.channel) {
-        channel.close()
-      }
     }
   }
 
   close(): void {
     this.channel?.close()
     this.channel = null
+    this.poster?.close()
+    this.poster = null
   }
 
   private open() {
