@@ -1,4 +1,5 @@
 export { ClientSyncLogStorage } from './storage'
+export { CLIENT_SYNC_LOG_COLLECTION } from './internal/schema'
 export type { ReceivedClientSyncLogEntry, ObjectHistory, PendingLogEntry, ClientSyncLogStorageOptions } from './storage'
 export type { SyncChange, SyncChangeListener } from './internal/change-channel'
 export type { DeviceIdentity } from './internal/device-state'

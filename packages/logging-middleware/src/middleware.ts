@@ -1,5 +1,6 @@
 import type { OperationBatch, StorageRegistry } from '@worldbrain/storex'
 import {
+  CLIENT_SYNC_LOG_COLLECTION,
   getObjectKey,
   getObjectPk,
   getPkFields,
@@ -39,7 +40,6 @@ export interface StorageMiddlewareContext {
 
 type PendingEntry = PendingLogEntry
 
-const LOG_COLLECTION = 'clientSyncLogEntry'
 const IN_CHUNK = 500
 const LOGGED_OPERATIONS = new Set(['createObject', 'updateObject', 'updateObjects', 'deleteObject', 'deleteObjects', 'executeBatch'])
 
@@ -76,10 +76,13 @@ export class SyncLoggingMiddleware {
     if (options.onEntriesLogged) {
       this.entriesLoggedListeners.add(options.onEntriesLogged)
     }
-    if (this.includeCollections.has(LOG_COLLECTION)) {
+    // The log's own collections (entries, quarantines, state) never sync as data.
+    const logCollections = Object.keys(this.clientSyncLog.getConfig?.().collections ?? { [CLIENT_SYNC_LOG_COLLECTION]: null })
+    const ownCollection = logCollections.find((name) => this.includeCollections.has(name))
+    if (ownCollection) {
       throw new SyncLoggingError(
         'UNKNOWN_COLLECTION',
-        `includeCollections names '${LOG_COLLECTION}', the log itself; list only your app's synced collections.`,
+        `includeCollections names '${ownCollection}', a collection of the client sync log itself; list only your app's synced collections.`,
       )
     }
   }
@@ -367,10 +370,10 @@ export class SyncLoggingMiddleware {
       return
     }
     const collections = this.storageRegistry.collections ?? {}
-    if (!collections[LOG_COLLECTION]) {
+    if (!collections[CLIENT_SYNC_LOG_COLLECTION]) {
       throw new SyncLoggingError(
         'CLIENT_SYNC_LOG_NOT_REGISTERED',
-        `the '${LOG_COLLECTION}' collection is not registered. Call registerModuleMapCollections(storageManager.registry, { clientSyncLog }) ` +
+        `the '${CLIENT_SYNC_LOG_COLLECTION}' collection is not registered. Call registerModuleMapCollections(storageManager.registry, { clientSyncLog }) ` +
           `before storageManager.finishInitialization().`,
       )
     }

@@ -440,5 +440,12 @@ describe('SyncLoggingMiddleware construction', () => {
           includeCollections: ['clientSyncLogEntry'],
         }),
     ).toThrow(SyncLoggingError)
+    // Any collection the client sync log owns (its state, its quarantines), named by the log itself.
+    const clientSyncLog = new ClientSyncLogStorage({ storageManager: { registry: { collections: {} }, backend: undefined } as any })
+    for (const collection of ['clientSyncLogState', 'clientSyncLogQuarantine']) {
+      expect(
+        () => new SyncLoggingMiddleware({ storageManager: { registry: { collections: {} } as any }, clientSyncLog, includeCollections: ['note', collection] }),
+      ).toThrow(expect.objectContaining({ code: 'UNKNOWN_COLLECTION', message: expect.stringContaining(`'${collection}'`) }))
+    }
   })
 })
