@@ -5,9 +5,9 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build } from 'tsup'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
 import { createPostgresDatabase, findPostgres } from './postgres-context'
+import { bundleAsPublished } from './process-harness'
 
 const postgres = await findPostgres('the command on PostgreSQL')
 
@@ -23,20 +23,7 @@ const TOKENS = { 'alice-token-0123456789-0123456789': 'alice', 'bob-token-012345
 beforeAll(async () => {
   // The command and a client script, bundled as the published build bundles them
   // (workspace packages from source, npm dependencies external).
-  await build({
-    entry: { cli: join(packageDir, 'src/cli.ts'), 'sync-device': join(packageDir, 'test/fixtures/sync-device.ts') },
-    outDir: buildDir,
-    format: ['esm'],
-    target: 'node20',
-    dts: false,
-    silent: true,
-    config: false,
-    noExternal: [/^@storex-sync\//],
-    external: ['fastify', 'zod', 'pg', 'better-sqlite3', 'jose', 'prom-client', /^@fastify\//, /^@worldbrain\//],
-    esbuildOptions(options) {
-      options.conditions = ['source']
-    },
-  })
+  await bundleAsPublished({ cli: join(packageDir, 'src/cli.ts'), 'sync-device': join(packageDir, 'test/fixtures/sync-device.ts') }, buildDir)
   dir = mkdtempSync(join(tmpdir(), 'storex-sync-cli-'))
   tokenFile = join(dir, 'tokens.json')
   writeFileSync(tokenFile, JSON.stringify(TOKENS))

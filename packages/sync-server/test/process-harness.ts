@@ -14,12 +14,11 @@ export interface Harness {
   cleanup(): void
 }
 
-/** Bundles `storex-sync-server` as the published build does (workspace packages from source, npm dependencies external). */
-export async function buildCli(tokens: Record<string, string>): Promise<Harness> {
-  const buildDir = join(packageDir, '.test-build', `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`)
+/** Bundles these entries as the published build does (workspace packages from source, npm dependencies external). */
+export async function bundleAsPublished(entry: Record<string, string>, outDir: string): Promise<void> {
   await build({
-    entry: { cli: join(packageDir, 'src/cli.ts') },
-    outDir: buildDir,
+    entry,
+    outDir,
     format: ['esm'],
     target: 'node20',
     dts: false,
@@ -31,6 +30,12 @@ export async function buildCli(tokens: Record<string, string>): Promise<Harness>
       options.conditions = ['source']
     },
   })
+}
+
+/** Bundles `storex-sync-server` as the published build does, with a token file beside it. */
+export async function buildCli(tokens: Record<string, string>): Promise<Harness> {
+  const buildDir = join(packageDir, '.test-build', `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`)
+  await bundleAsPublished({ cli: join(packageDir, 'src/cli.ts') }, buildDir)
   const dir = mkdtempSync(join(tmpdir(), 'storex-sync-process-'))
   const tokenFile = join(dir, 'tokens.json')
   writeFileSync(tokenFile, JSON.stringify(tokens))
