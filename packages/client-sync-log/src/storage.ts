@@ -308,8 +308,7 @@ export class ClientSyncLogStorage extends StorageModule {
       if (options.markDone && (await this.operation('findState', { where: { id: baselineRowId(collection) } }))?.length) {
         return 0 // another tab recorded it meanwhile
       }
-      const device = options.deviceId !== undefined ? null : (state.device ?? { deviceId: newProvisionalDeviceId(), registered: false })
-      const deviceId = options.deviceId ?? device!.deviceId
+      const { deviceId, device } = writingDevice(state, options.deviceId)
       const low = await this.find({ createdOn: { $lte: state.baselineCounter + unknown.length } })
       const { entries, counter } = baselineEntries({
         storageRegistry: this.storageRegistry,
@@ -364,8 +363,7 @@ export class ClientSyncLogStorage extends StorageModule {
     execute: (batch: OperationBatch) => Promise<R>
   }): Promise<{ result: R; entries: ClientSyncLogEntry[] }> {
     return this.withDeviceState(options.now, async (state, write) => {
-      const device = options.deviceId !== undefined ? null : (state.device ?? { deviceId: newProvisionalDeviceId(), registered: false })
-      const deviceId = options.deviceId ?? device!.deviceId
+      const { deviceId, device } = writingDevice(state, options.deviceId)
       const entries = options.entries.map(
         (entry) => ({ ...entry, createdOn: this.clock.next(options.now), deviceId, sharedOn: null, needsIntegration: false }) as ClientSyncLogEntry,
       )
@@ -868,6 +866,18 @@ export class ClientSyncLogStorage extends StorageModule {
     }
     return { deleted: ids.length }
   }
+}
+
+/**
+ * Who writes: the given id, or the stored one, or (for a device's first write) a provisional id
+ * made here; `device` is the identity to store when it is new.
+ */
+function writingDevice(state: DeviceStateSnapshot, given: DeviceId | undefined): { deviceId: DeviceId; device: DeviceIdentity | null } {
+  if (given !== undefined) {
+    return { deviceId: given, device: null }
+  }
+  const device = state.device ?? { deviceId: newProvisionalDeviceId(), registered: false }
+  return { deviceId: device.deviceId, device }
 }
 
 /** An id made on the device before it reached the shared log; replaced by the registered one at the first sync. */
