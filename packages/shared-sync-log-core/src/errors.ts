@@ -6,7 +6,8 @@ export const SHARED_SYNC_LOG_PACKAGE = '@storex-sync/shared-sync-log-core'
 /**
  * Error thrown by every `SharedSyncLog` implementation of this project (the
  * in-memory one, `@storex-sync/shared-sync-log-storex`, the HTTP client).
- * Codes: `UNKNOWN_DEVICE`, `INVALID_MEMO`, `INVALID_ARGUMENT`; refusals of a write
+ * Codes: `UNKNOWN_DEVICE`, `INVALID_MEMO`, `INVALID_ARGUMENT`, `SNAPSHOT_REQUIRED`,
+ * `SNAPSHOT_UNAVAILABLE`; refusals of a write
  * (`ENTRIES_REFUSED`, `REQUEST_TOO_LARGE`) are `SharedSyncLogRefusalError`s.
  */
 export class SharedSyncLogError extends SyncError {
@@ -24,6 +25,24 @@ export class SharedSyncLogError extends SyncError {
       'UNKNOWN_DEVICE',
       `device ${JSON.stringify(deviceId)} is not registered for this user; ` +
         'create one with sharedSyncLog.createDeviceId({ userId }) and store its id on the device',
+    )
+  }
+
+  /** A device behind the compacted part of the log: it must start again from a snapshot. */
+  static snapshotRequired(deviceId: DeviceId): SharedSyncLogError {
+    return new SharedSyncLogError(
+      'SNAPSHOT_REQUIRED',
+      `device ${JSON.stringify(deviceId)} has not read entries that the log has since compacted away (it was retired after ` +
+        'a long silence, or created after a compaction); bootstrap it from a snapshot (getSnapshotPage, which doSync does by ' +
+        'itself), then markAsSeen() the snapshot\'s memo. Its writes are still accepted.',
+    )
+  }
+
+  static snapshotUnavailable(): SharedSyncLogError {
+    return new SharedSyncLogError(
+      'SNAPSHOT_UNAVAILABLE',
+      'this shared log keeps no replica to take a snapshot from; start the server with a replica ' +
+        '(@storex-sync/sync-server --replica) or wrap the log with withReplica() from @storex-sync/replica.',
     )
   }
 

@@ -8,6 +8,10 @@ export type {
   SharedSyncLogEntryInput,
   SharedSyncLogMemo,
   SharedSyncLogUpdate,
+  SharedSyncLogCompactionOptions,
+  SharedSyncLogCompactionResult,
+  SharedSyncLogSnapshotObject,
+  SharedSyncLogSnapshotPage,
   UserId,
 } from './types'
 export { resolveNow } from './types'
@@ -25,6 +29,7 @@ export {
   type SharedSyncLogLimits,
 } from './limits'
 export { SharedSyncLogError, SHARED_SYNC_LOG_PACKAGE } from './errors'
+export { decideCompaction, validateRetention, type CompactionDecision, type CompactionDevice } from './compaction'
 export { MemorySharedSyncLog, type MemorySharedSyncLogOptions } from './memory'
 export { randomStringId } from './internal/random-id'
 export {

@@ -1,4 +1,5 @@
 import { SharedSyncLogError } from './errors'
+import { decideCompaction, validateRetention } from './compaction'
 import { randomStringId } from './internal/random-id'
 import { enforceLimits, validateLimits, type SharedSyncLogLimits } from './limits'
 import {
@@ -6,6 +7,8 @@ import {
   type DeviceId,
   type Now,
   type SharedSyncLog,
+  type SharedSyncLogCompactionOptions,
+  type SharedSyncLogCompactionResult,
   type SharedSyncLogDeviceInfo,
   type SharedSyncLogEntry,
   type SharedSyncLogEntryInput,
@@ -38,6 +41,8 @@ interface StoredDevice {
   sharedUntil: number | null
   /** Sequence of the last entry this device has seen (0: none). */
   seenUntil: number
+  /** Wall-clock time (ms) of its creation, last write or last read: what retirement looks at. */
+  activeAt: number
 }
 
 interface StoredEntry {
@@ -51,8 +56,12 @@ interface StoredEntry {
 }
 
 interface StoredUser {
+  /** The entries after `compactedUntil`, in sequence order (gapless). */
   entries: StoredEntry[]
   keys: Set<string>
+  /** Entries up to this sequence were compacted away. */
+  compactedUntil: number
+  lastSequence: number
 }
 
 /**
@@ -88,17 +97,43 @@ export class MemorySharedSyncLog implements SharedSyncLog {
     return Date.now()
   }
 
-  async createDeviceId(options: { userId: UserId; sharedUntil?: number | null }): Promise<DeviceId> {
+  async createDeviceId(options: { userId: UserId; sharedUntil?: number | null; now?: Now }): Promise<DeviceId> {
     validateUserId(options.userId)
     const deviceId: DeviceId = this.autoPkType === 'int' ? ++this.lastIntDeviceId : randomStringId()
-    this.devices.set(deviceId, { userKey: String(options.userId), sharedUntil: options.sharedUntil ?? null, seenUntil: 0 })
+    this.devices.set(deviceId, {
+      userKey: String(options.userId),
+      sharedUntil: options.sharedUntil ?? null,
+      seenUntil: 0,
+      activeAt: resolveNow(options.now),
+    })
     return deviceId
   }
 
   async getDeviceInfo(options: { userId: UserId; deviceId: DeviceId }): Promise<SharedSyncLogDeviceInfo | null> {
     validateUserId(options.userId)
     const device = this.findDevice(options.userId, options.deviceId)
-    return device ? { sharedUntil: device.sharedUntil } : null
+    if (!device) {
+      return null
+    }
+    return device.seenUntil < this.getUser(options.userId).compactedUntil
+      ? { sharedUntil: device.sharedUntil, snapshotRequired: true }
+      : { sharedUntil: device.sharedUntil }
+  }
+
+  async compact(options: SharedSyncLogCompactionOptions): Promise<SharedSyncLogCompactionResult> {
+    validateUserId(options.userId)
+    validateRetention(options.retentionMs)
+    const now = resolveNow(options.now)
+    const user = this.getUser(options.userId)
+    const devices = [...this.devices].filter(([, device]) => device.userKey === String(options.userId))
+    const decision = decideCompaction(
+      devices.map(([deviceId, device]) => ({ deviceId, seenUntil: device.seenUntil, activeAt: device.activeAt })),
+      { compactedUntil: user.compactedUntil, lastSequence: user.lastSequence, retentionMs: options.retentionMs, now },
+    )
+    const deleted = decision.compactUntil - user.compactedUntil
+    user.entries.splice(0, deleted)
+    user.compactedUntil = decision.compactUntil
+    return { deletedEntries: deleted, retiredDevices: decision.retiredDevices, remainingEntries: user.entries.length }
   }
 
   async writeEntries(
@@ -108,8 +143,10 @@ export class MemorySharedSyncLog implements SharedSyncLog {
     validateUserId(options.userId)
     validateEntryInputs(entries)
     this.requireDevice(options.userId, options.deviceId)
+    const device = this.requireDevice(options.userId, options.deviceId)
     enforceLimits(entries, options, this.limits)
     const sharedOn = resolveNow(options.now)
+    device.activeAt = Math.max(device.activeAt, sharedOn)
     const hasExtraSentInfo = options.extraSentInfo !== undefined
     const user = this.getUser(options.userId)
     for (const entry of entries) {
@@ -119,7 +156,7 @@ export class MemorySharedSyncLog implements SharedSyncLog {
       }
       user.keys.add(key)
       user.entries.push({
-        sequence: user.entries.length + 1,
+        sequence: ++user.lastSequence,
         deviceId: options.deviceId,
         createdOn: entry.createdOn,
         sharedOn,
@@ -134,21 +171,31 @@ export class MemorySharedSyncLog implements SharedSyncLog {
     validateUserId(options.userId)
     validateBatchSize(options.batchSize)
     const device = this.requireDevice(options.userId, options.deviceId)
-    const log = this.getUser(options.userId).entries
+    const user = this.getUser(options.userId)
+    if (device.seenUntil < user.compactedUntil) {
+      throw SharedSyncLogError.snapshotRequired(options.deviceId)
+    }
+    const log = user.entries
     const limit = options.batchSize ?? Infinity
     const picked: StoredEntry[] = []
     let end = device.seenUntil
     let hasMore = false
-    // Sequences are 1-based and gapless, so the entry after the cursor is at index `seenUntil`.
-    for (let index = device.seenUntil; index < log.length; index += 1) {
+    let remaining = 0
+    // Sequences are gapless after the compacted part, so the entry after the cursor is at index `seenUntil - compactedUntil`.
+    for (let index = device.seenUntil - user.compactedUntil; index < log.length; index += 1) {
       const entry = log[index]!
+      if (hasMore) {
+        remaining += entry.deviceId === options.deviceId ? 0 : 1
+        continue
+      }
       if (entry.deviceId === options.deviceId) {
         end = entry.sequence
         continue
       }
       if (picked.length === limit) {
         hasMore = true
-        break
+        remaining += 1
+        continue
       }
       picked.push(entry)
       end = entry.sequence
@@ -157,6 +204,7 @@ export class MemorySharedSyncLog implements SharedSyncLog {
       entries: picked.map((entry) => this.toPublicEntry(options.userId, entry)),
       memo: createSequenceMemo(end),
       hasMore,
+      remaining,
     }
   }
 
@@ -167,11 +215,12 @@ export class MemorySharedSyncLog implements SharedSyncLog {
     validateUserId(options.userId)
     const device = this.requireDevice(options.userId, options.deviceId)
     const sequence = readSequenceMemo(update?.memo)
-    if (sequence > this.getUser(options.userId).entries.length) {
+    if (sequence > this.getUser(options.userId).lastSequence) {
       throw SharedSyncLogError.invalidMemo(update.memo)
     }
     device.seenUntil = Math.max(device.seenUntil, sequence)
     device.sharedUntil = resolveNow(options.now)
+    device.activeAt = Math.max(device.activeAt, device.sharedUntil)
   }
 
   private findDevice(userId: UserId, deviceId: DeviceId): StoredDevice | null {
@@ -191,7 +240,7 @@ export class MemorySharedSyncLog implements SharedSyncLog {
     const key = String(userId)
     let user = this.users.get(key)
     if (!user) {
-      user = { entries: [], keys: new Set() }
+      user = { entries: [], keys: new Set(), compactedUntil: 0, lastSequence: 0 }
       this.users.set(key, user)
     }
     return user

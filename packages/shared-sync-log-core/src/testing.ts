@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { describeCompaction } from './internal/compaction-tests'
 import { measureWriteBytes, readRefusal } from './limits'
 import type { DeviceId, SharedSyncLog, SharedSyncLogEntry, SharedSyncLogEntryInput, SharedSyncLogUpdate, UserId } from './types'
 
@@ -37,6 +38,7 @@ export function runSharedSyncLogTests(name: string, setup: () => Promise<SharedS
   const OTHER_USER = 2
 
   describe(`SharedSyncLog conformance: ${name}`, () => {
+    describeCompaction(withLog, { user: USER, otherUser: OTHER_USER })
     describe('limits', () => {
       it('publishes limits it honours: a write of exactly maxWriteBytes passes, one byte more is refused for its size', withLog(async ({ log }) => {
         if (typeof log.getLimits !== 'function') {

@@ -50,11 +50,74 @@ export interface SharedSyncLogUpdate<Data = string> {
   memo: SharedSyncLogMemo
   /** True when more entries wait beyond this page. */
   hasMore: boolean
+  /**
+   * Optional: how many entries of other devices wait beyond this page (for
+   * progress with totals). Logs that cannot tell cheaply leave it out.
+   */
+  remaining?: number
 }
 
 export interface SharedSyncLogDeviceInfo {
   /** Wall-clock time (ms) of the device's last `markAsSeen()`, or what it was created with. */
   sharedUntil: number | null
+  /**
+   * True when entries this device has not read were compacted away (it was
+   * retired after a silence longer than the retention, or created after a
+   * compaction): it must bootstrap from a snapshot (`getSnapshotPage`) before
+   * it can read the log again. Its writes are still accepted.
+   */
+  snapshotRequired?: boolean
+}
+
+/** What `compact()` is told. */
+export interface SharedSyncLogCompactionOptions {
+  userId: UserId
+  /**
+   * A device that has not written or read for longer than this (ms), and has
+   * entries it has not read, is retired: it no longer holds compaction back,
+   * and when it returns it bootstraps from a snapshot (its offline writes are
+   * still accepted and shared).
+   */
+  retentionMs: number
+  /** Wall-clock time of the compaction (ms) or '$now' (the default). */
+  now?: Now
+}
+
+export interface SharedSyncLogCompactionResult {
+  /** Entries deleted by this call. */
+  deletedEntries: number
+  /** Devices this call retired (their next `getUnsyncedEntries()` throws `SNAPSHOT_REQUIRED`). */
+  retiredDevices: DeviceId[]
+  /** Entries the log still holds for the user. */
+  remainingEntries: number
+}
+
+/** One object of a snapshot: the entries a reconciler needs to decide it and to merge later entries. */
+export interface SharedSyncLogSnapshotObject<Data = string> {
+  collection: string
+  pk: unknown
+  /**
+   * The object's compacted history in the log's entry form, oldest first: its
+   * create and the latest write of each field (a live object), or the delete
+   * that must still win over late entries (a tombstone).
+   */
+  entries: Array<SharedSyncLogEntry<Data>>
+}
+
+/** One page of a snapshot of a user's data (see `SharedSyncLog.getSnapshotPage`). */
+export interface SharedSyncLogSnapshotPage<Data = string> {
+  /**
+   * The log position the snapshot was taken at (the same on every page of
+   * one snapshot). Once every page is stored, pass it to `markAsSeen()`: the
+   * device then reads the log from there. Entries after it that a page
+   * already holds arrive again and are recognised as duplicates.
+   */
+  memo: SharedSyncLogMemo
+  objects: Array<SharedSyncLogSnapshotObject<Data>>
+  /** Pass to the next call for the next page; `null` after the last page. */
+  cursor: string | null
+  /** The whole snapshot, for progress: objects (live and deleted), entries, bytes of entry data (UTF-8). */
+  totals: { objects: number; entries: number; bytes: number }
 }
 
 export type Now = number | '$now'
@@ -65,7 +128,7 @@ export type Now = number | '$now'
  * `runSharedSyncLogTests()` from `./testing` checks an implementation.
  */
 export interface SharedSyncLog {
-  createDeviceId(options: { userId: UserId; sharedUntil?: number | null }): Promise<DeviceId>
+  createDeviceId(options: { userId: UserId; sharedUntil?: number | null; now?: Now }): Promise<DeviceId>
   /** `null` for a device that does not exist or belongs to another user. */
   getDeviceInfo(options: { userId: UserId; deviceId: DeviceId }): Promise<SharedSyncLogDeviceInfo | null>
   /**
@@ -88,6 +151,20 @@ export interface SharedSyncLog {
   getLimits?(): Promise<SharedSyncLogLimits>
   /** Optional: the log's wall clock (ms since epoch), to tell how far off a device's clock is. */
   getServerTime?(): Promise<number>
+  /**
+   * Optional: deletes the user's entries that every active device has read,
+   * after retiring devices silent for longer than `retentionMs`. A device
+   * behind the deleted entries (retired, or created after them) gets
+   * `SharedSyncLogError` `SNAPSHOT_REQUIRED` from `getUnsyncedEntries()` until
+   * a `markAsSeen()` with a snapshot's memo moves it past them.
+   */
+  compact?(options: SharedSyncLogCompactionOptions): Promise<SharedSyncLogCompactionResult>
+  /**
+   * Optional: the user's current data, a page at a time, from a replica that
+   * integrates this log (see `@storex-sync/replica`). Throws
+   * `SharedSyncLogError` `SNAPSHOT_UNAVAILABLE` where no replica is kept.
+   */
+  getSnapshotPage?(options: { userId: UserId; deviceId: DeviceId; cursor?: string | null; limit?: number }): Promise<SharedSyncLogSnapshotPage>
 }
 
 export function resolveNow(now: Now | undefined): number {
