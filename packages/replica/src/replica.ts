@@ -1,6 +1,7 @@
 import type { OperationBatch, StorageRegistry } from '@worldbrain/storex'
 import { StorageModule, type StorageModuleConfig, type StorageModuleConstructorArgs } from '@worldbrain/storex-pattern-modules'
-import { DEFAULT_MAX_CLOCK_DRIFT_MS, getObjectKey } from '@storex-sync/client-sync-log'
+import { DEFAULT_MAX_CLOCK_DRIFT_MS, getObjectKey, type ClientSyncLogEntry, type ReconcilerFunction } from '@storex-sync/client-sync-log'
+import { foldObjectHistory } from '@storex-sync/reconciliation'
 import {
   SharedSyncLogError,
   utf8Length,
@@ -14,7 +15,7 @@ import {
 } from '@storex-sync/shared-sync-log-core'
 import { ReplicaError } from './errors'
 import { decodeReplicaEntry, jsonReplicaSerializer, replicaEntryKey, type ReplicaSerializer } from './internal/decode'
-import { mergeHistory } from './internal/history'
+import { mergeHistory, verdictOf } from './internal/history'
 import { decodeCursor, encodeCursor, pageLimit } from './internal/cursor'
 import {
   REPLICA_OBJECT_COLLECTION,
@@ -42,6 +43,14 @@ export interface SyncReplicaOptions extends StorageModuleConstructorArgs {
    * off for custom reconcilers whose verdict depends on superseded entries.
    */
   compactHistories?: boolean
+  /**
+   * The app's reconciler, when it is not the default one: each object is
+   * then what it decides on the object's whole history (needs
+   * `storageRegistry`), and histories are compacted only when it carries
+   * `compactableHistory`. Default: the default reconciler's rules, without
+   * needing the schema.
+   */
+  reconciler?: ReconcilerFunction
   /**
    * The app's schema (its newest version). With it, entries are checked as
    * devices check them (unknown collections and fields, pk types) and kept
@@ -110,12 +119,12 @@ export class SyncReplica extends StorageModule {
   private readonly now: () => number
   private readonly maxClockDriftMs: number
   private readonly storageRegistry: StorageRegistry | undefined
+  private readonly verdict: (history: ClientSyncLogEntry[]) => Promise<Record<string, unknown> | null>
 
   constructor(options: SyncReplicaOptions) {
     super(options)
-    const missing = ['createDeviceId', 'getUnsyncedEntries', 'markAsSeen'].filter(
-      (method) => typeof (options.sharedSyncLog as unknown as Record<string, unknown> | undefined)?.[method] !== 'function',
-    )
+    const log = options.sharedSyncLog as unknown as Record<string, unknown> | undefined
+    const missing = ['createDeviceId', 'getUnsyncedEntries', 'markAsSeen'].filter((method) => typeof log?.[method] !== 'function')
     if (missing.length) {
       throw new ReplicaError('INVALID_ARGUMENT', `SyncReplica needs a sharedSyncLog (missing ${missing.join(', ')}); pass the log the server stores.`)
     }
@@ -125,7 +134,13 @@ export class SyncReplica extends StorageModule {
     this.sharedSyncLog = options.sharedSyncLog
     this.serializer = options.serializer ?? jsonReplicaSerializer
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
-    this.compactHistories = options.compactHistories ?? true
+    if (options.reconciler && !options.storageRegistry) {
+      throw new ReplicaError('INVALID_ARGUMENT', 'a SyncReplica with a reconciler of the app needs its storageRegistry (the schema the reconciler reads); pass both, or neither for the default rules.')
+    }
+    this.compactHistories = options.compactHistories ?? (options.reconciler ? options.reconciler.compactableHistory === true : true)
+    this.verdict = options.reconciler
+      ? verdictOf(options.reconciler, options.storageRegistry!)
+      : async (history) => foldObjectHistory(history)
     this.now = options.now ?? Date.now
     this.maxClockDriftMs = options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS
     this.storageRegistry = options.storageRegistry
@@ -218,10 +233,8 @@ export class SyncReplica extends StorageModule {
   /** One live object, or null. */
   async getObject(options: { userId: UserId; collection: string; pk: unknown }): Promise<Record<string, unknown> | null> {
     validateUserId(options.userId)
-    const [row] = (await this.operation('findObjectsByKeys', {
-      userId: String(options.userId),
-      keys: [getObjectKey(options.collection, options.pk)],
-    })) as ReplicaObjectRecord[]
+    const keys = [getObjectKey(options.collection, options.pk)]
+    const [row] = (await this.operation('findObjectsByKeys', { userId: String(options.userId), keys })) as ReplicaObjectRecord[]
     return row?.exists ? (row.object ?? {}) : null
   }
 
@@ -331,7 +344,11 @@ export class SyncReplica extends StorageModule {
     const totals = { objects: user.objects, liveObjects: user.liveObjects, entries: user.entries, bytes: user.bytes }
     for (const [objectKey, group] of incoming) {
       const before = existing.get(objectKey)
-      const after = await mergeHistory(before?.entries ?? [], group.entries, { decode: (stored) => this.decode(stored), compact: this.compactHistories })
+      const after = await mergeHistory(before?.entries ?? [], group.entries, {
+        decode: (stored) => this.decode(stored),
+        compact: this.compactHistories,
+        verdict: this.verdict,
+      })
       const bytes = after.entries.reduce((sum, entry) => sum + utf8Length(entry.data), 0)
       totals.objects += before ? 0 : 1
       totals.liveObjects += (after.object ? 1 : 0) - (before?.exists ? 1 : 0)

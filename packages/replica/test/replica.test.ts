@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
 import { MemorySharedSyncLog, type SharedSyncLogEntryData } from '@storex-sync/shared-sync-log-core'
 import { createPostgresStorage, createSqliteStorage, findPostgresUrl, type TestStorage } from '@storex-sync/test-backends'
+import type { ReconcilerFunction } from '@storex-sync/client-sync-log'
 import { SyncReplica, withReplica } from '../src'
 
 const USER = 'alice'
@@ -141,5 +142,48 @@ describe('SyncReplica and clocks', () => {
     } finally {
       await storage.cleanup()
     }
+  })
+})
+
+describe('SyncReplica with the app reconciler', () => {
+  it('holds what a custom reconciler decides, keeps the whole history when it is not compactable, and refuses to run without the schema', async () => {
+    const log = new MemorySharedSyncLog()
+    // Lowest price wins: a verdict that looks at every write, so nothing may be compacted away.
+    const lowestPriceWins: ReconcilerFunction = (entries, { storageRegistry }) => {
+      const byPk = new Map<string, typeof entries>()
+      for (const entry of entries) byPk.set(String(entry.pk), [...(byPk.get(String(entry.pk)) ?? []), entry])
+      return [...byPk.values()].flatMap((history) => {
+        const prices = history.flatMap((entry) => (entry.operation !== 'delete' && typeof entry.value['price'] === 'number' ? [entry.value['price'] as number] : []))
+        const created = history.find((entry) => entry.operation === 'create')
+        if (!created || created.operation !== 'create') return []
+        return [{ operation: 'createObject', collection: created.collection, args: { ...created.value, price: Math.min(...prices), id: created.pk } }]
+      })
+    }
+    let replica!: SyncReplica
+    const storage = await createSqliteStorage({
+      setup: (storageManager) => {
+        storageManager.registry.registerCollections({ product: { version: new Date('2024-01-01'), fields: { name: { type: 'string' }, price: { type: 'int' } } } })
+        replica = new SyncReplica({ storageManager, sharedSyncLog: log, reconciler: lowestPriceWins, storageRegistry: storageManager.registry })
+        registerModuleMapCollections(storageManager.registry, { replica })
+      },
+    })
+    try {
+      const device = await log.createDeviceId({ userId: USER })
+      const prices = [30, 10, 20]
+      await log.writeEntries(
+        [
+          { createdOn: 1, data: data({ operation: 'create', collection: 'product', pk: 'p1', value: { name: 'tea', price: prices[0] } }) },
+          { createdOn: 2, data: data({ operation: 'modify', collection: 'product', pk: 'p1', value: { price: prices[1] } }) },
+          { createdOn: 3, data: data({ operation: 'modify', collection: 'product', pk: 'p1', value: { price: prices[2] } }) },
+        ],
+        { userId: USER, deviceId: device },
+      )
+      await replica.catchUp(USER)
+      expect(await replica.getObject({ userId: USER, collection: 'product', pk: 'p1' })).toEqual({ name: 'tea', price: 10 })
+      expect((await replica.getSnapshotPage({ userId: USER })).objects[0]!.entries).toHaveLength(3)
+    } finally {
+      await storage.cleanup()
+    }
+    expect(() => new SyncReplica({ storageManager: {} as any, sharedSyncLog: log, reconciler: lowestPriceWins })).toThrow(/needs its storageRegistry/)
   })
 })

@@ -1,6 +1,7 @@
 import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
 import type { StorageRegistry } from '@worldbrain/storex'
-import { findObsoleteEntries, getObjectKey, reviveDateFields, type ClientSyncLogEntry } from '@storex-sync/client-sync-log'
+import { findObsoleteEntries, getObjectKey, reviveDateFields, type ClientSyncLogEntry, type ReconcilerFunction } from '@storex-sync/client-sync-log'
+import { reconcileSyncLog } from '@storex-sync/reconciliation'
 import { SyncReplica, withReplica } from '@storex-sync/replica'
 import type { SharedSyncLog, SharedSyncLogEntry, SharedSyncLogEntryInput, UserId } from '@storex-sync/shared-sync-log-core'
 import type { SimulationBackendFactory, SimulationStorage } from './backends'
@@ -49,16 +50,17 @@ export class ArchivingSharedSyncLog implements SharedSyncLog {
 export async function openCloudReplica(
   log: SharedSyncLog,
   factory: SimulationBackendFactory,
-  now: () => number,
-  collections: Record<string, unknown>,
+  app: { now: () => number; collections: Record<string, unknown>; reconciler: ReconcilerFunction },
 ): Promise<{ replica: SyncReplica; served: SharedSyncLog; storage: SimulationStorage; catchUpErrors: unknown[] }> {
   let replica!: SyncReplica
   const storage = await factory({
     name: 'cloud',
     setup: (storageManager) => {
       // The server knows the app's newest schema, so it keeps aside what devices keep aside.
-      storageManager.registry.registerCollections(structuredClone(collections) as never)
-      replica = new SyncReplica({ storageManager, sharedSyncLog: log, now, storageRegistry: storageManager.registry })
+      storageManager.registry.registerCollections(structuredClone(app.collections) as never)
+      // The app's own reconciler unless it is the default one (whose rules the replica has built in).
+      const custom = app.reconciler === (reconcileSyncLog as ReconcilerFunction) ? {} : { reconciler: app.reconciler }
+      replica = new SyncReplica({ storageManager, sharedSyncLog: log, now: app.now, storageRegistry: storageManager.registry, ...custom })
       registerModuleMapCollections(storageManager.registry, { replica })
     },
   })

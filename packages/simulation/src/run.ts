@@ -208,7 +208,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
   // Every entry the log accepts is archived: the checks know the whole history after compaction.
   const inner = new ArchivingSharedSyncLog(options.createSharedSyncLog ? await options.createSharedSyncLog() : new MemorySharedSyncLog())
   // Issue 13: the server's replica of the user's data beside the log (snapshots, compaction).
-  const cloud = schedule.replica ? await openCloudReplica(inner, defaultBackends['sqlite']!, () => simTime, schema.collections) : null
+  const cloud = schedule.replica ? await openCloudReplica(inner, defaultBackends['sqlite']!, { now: () => simTime, collections: schema.collections, reconciler }) : null
   const served = cloud?.served ?? inner
   // Issue 16: a log with a largest write and refusals, between the devices and the real log.
   const limited = schedule.limits ? new LimitedSharedSyncLog(served, schedule.limits) : null
@@ -248,6 +248,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
   }
   // The wrapper asks for what the app's reconciler asks for.
   failingReconciler.reconcileLocalWrites = reconciler.reconcileLocalWrites
+  failingReconciler.compactableHistory = reconciler.compactableHistory
 
   /** Opens a StorageManager over the device's database (a new one, or `database` again) with sync set up. */
   const openTab = async (
@@ -648,49 +649,54 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
       if (violations.length) break
     }
 
-    // Final round: every device on the newest app version; no faults; everyone syncs until everything has reached everyone.
-    for (const device of devices) {
-      if (!device.olderApp) continue
-      const outcome = await updateApp(device) // not inside trace?.(): that skips its argument without a trace
-      trace?.(`final round: ${device.name} ${outcome}`)
-    }
-    if (!violations.length) {
-      for (let round = 0; round < 2; round += 1) {
-        for (const device of devices) {
-          simTime += 100
-          const outcome = await sync(device, { kind: 'none' })
-          trace?.(`final round ${round + 1}: ${device.name} ${outcome}`)
-        }
+    try {
+      // Final round: every device on the newest app version; no faults; everyone syncs until everything has reached everyone.
+      for (const device of devices) {
+        if (!device.olderApp) continue
+        const outcome = await updateApp(device) // not inside trace?.(): that skips its argument without a trace
+        trace?.(`final round: ${device.name} ${outcome}`)
       }
-    }
-    // Issue 16: the quarantines are exactly what had to be; after an upgrade and a
-    // retry only entries refused for good are left, and discarding them converges.
-    if (!violations.length && limited) {
-      violations.push(...(await checkOutgoingQuarantines(devices, limited, false)))
       if (!violations.length) {
-        limited.upgrade()
-        for (const device of devices) {
-          const outcome = await retryOutgoing(device)
-          trace?.(`final: ${device.name} ${outcome}`)
-        }
         for (let round = 0; round < 2; round += 1) {
           for (const device of devices) {
             simTime += 100
             const outcome = await sync(device, { kind: 'none' })
-            trace?.(`final after upgrade ${round + 1}: ${device.name} ${outcome}`)
+            trace?.(`final round ${round + 1}: ${device.name} ${outcome}`)
           }
         }
-        violations.push(...(await checkOutgoingQuarantines(devices, limited, true)))
-        for (const device of devices) {
-          const outcome = await discardOutgoing(device, reconciler)
-          trace?.(`final: ${device.name} ${outcome}`)
+      }
+      // Issue 16: the quarantines are exactly what had to be; after an upgrade and a
+      // retry only entries refused for good are left, and discarding them converges.
+      if (!violations.length && limited) {
+        violations.push(...(await checkOutgoingQuarantines(devices, limited, false)))
+        if (!violations.length) {
+          limited.upgrade()
+          for (const device of devices) {
+            const outcome = await retryOutgoing(device)
+            trace?.(`final: ${device.name} ${outcome}`)
+          }
+          for (let round = 0; round < 2; round += 1) {
+            for (const device of devices) {
+              simTime += 100
+              const outcome = await sync(device, { kind: 'none' })
+              trace?.(`final after upgrade ${round + 1}: ${device.name} ${outcome}`)
+            }
+          }
+          violations.push(...(await checkOutgoingQuarantines(devices, limited, true)))
+          for (const device of devices) {
+            const outcome = await discardOutgoing(device, reconciler)
+            trace?.(`final: ${device.name} ${outcome}`)
+          }
         }
       }
-    }
-    if (!violations.length) {
-      violations.push(
-        ...(await checkFinalState({ devices, registry: newestRegistry(), synced, unsynced, inner, rogueEntries, rogueDeviceId, expectedState, replica: cloud?.replica ?? null })),
-      )
+      if (!violations.length) {
+        violations.push(
+          ...(await checkFinalState({ devices, registry: newestRegistry(), synced, unsynced, inner, rogueEntries, rogueDeviceId, expectedState, replica: cloud?.replica ?? null })),
+        )
+      }
+    } catch (error) {
+      // Whatever the final rounds and checks throw is a finding, never a crash of the harness.
+      violations.push(`[unexpected error] the final round threw: ${errorText(error)}`)
     }
     stats.entries = violations.length ? stats.entries : (await devices[0]!.clientSyncLog.getEntries()).length
   } finally {

@@ -6,6 +6,7 @@ import {
 } from '@storex-sync/client-sync-log'
 import { utf8Length, type SharedSyncLogSnapshotPage } from '@storex-sync/shared-sync-log-core'
 import { decodeOrQuarantine, jsonSyncSerializer } from './decode'
+import { positiveInteger } from './do-sync'
 import { SyncOrchestratorError } from './errors'
 import { createEmitter } from './internal/events'
 import { wallNow } from './internal/now'
@@ -45,7 +46,7 @@ export async function bootstrapFromSnapshot(options: BootstrapOptions, mode: Boo
   }
   const emit = createEmitter(options.events)
   const serializer = options.serializer ?? jsonSyncSerializer
-  const limit = options.snapshotPageSize ?? DEFAULT_SNAPSHOT_PAGE_SIZE
+  const limit = positiveInteger(options.snapshotPageSize, DEFAULT_SNAPSHOT_PAGE_SIZE, 'snapshotPageSize')
   const done = { objects: 0, entries: 0, bytes: 0 }
   let cursor: string | null = null
   let memo: unknown
