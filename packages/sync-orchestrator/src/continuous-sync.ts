@@ -1,6 +1,6 @@
 import { doSync, validateSyncOptions } from './do-sync'
 import { SyncOrchestratorError } from './errors'
-import type { SyncOptions, SyncResult, SyncStage } from './types'
+import type { SyncOptions, SyncProgress, SyncResult, SyncStage } from './types'
 
 /** How long to wait after a failed sync: exponential, with jitter. */
 export interface ContinuousSyncBackoff {
@@ -27,6 +27,12 @@ export type ContinuousSyncReason = 'start' | 'interval' | 'local-write' | 'retry
 export interface ContinuousSyncEventMap {
   started: { reason: ContinuousSyncReason; attempt: number }
   progress: ContinuousSyncCounts
+  /**
+   * How far a long step of the running sync is, with totals: the start from
+   * the replica's snapshot (objects, entries, bytes) and reading the log
+   * (entries): doSync's `progress` event, for a progress bar.
+   */
+  syncProgress: SyncProgress
   finished: ContinuousSyncCounts & { durationMs: number; result: SyncResult }
   /** A sync failed; the next attempt is `retryInMs` away (null when paused or stopped). */
   error: { error: unknown; consecutiveFailures: number; retryInMs: number | null }
@@ -399,6 +405,7 @@ export class ContinuousSync {
           changed = true
         }
         if (changed) this.emit('progress', { ...progress })
+        if (name === 'progress') this.emit('syncProgress', payload)
       },
     }
     this.emit('started', { reason, attempt: this.failures + 1 })

@@ -14,7 +14,8 @@ import type { SyncStage } from './types'
  * - `SERVER_UNREACHABLE`: the shared log did not answer (network, timeouts, server errors);
  * - `CLOCK_OFF`: this device's clock is far from the shared log's;
  * - `DEVICE_UNKNOWN`: the shared log does not know this device (removed, or another user's);
- * - `DEVICE_RETIRED`: the shared log retired this device;
+ * - `DEVICE_RETIRED`: the server retired this device after a silence longer than its retention: the next sync sends
+ *   its changes and starts again from the server's copy (a snapshot);
  * - `NOT_SYNCING`: automatic sync is stopped or paused, or has never finished a sync.
  * - `NOT_REGISTERED`: the device wrote offline from its first start and has not reached the shared log yet.
  */
@@ -259,12 +260,12 @@ export async function diagnoseSync(options: DiagnoseSyncOptions): Promise<SyncDi
         | null
       if (!info) {
         kinds.add('unknownDevice')
-      } else if (info['retired'] === true || typeof info['retiredAt'] === 'number') {
+      } else if (info['snapshotRequired'] === true) {
         add({
           code: 'DEVICE_RETIRED',
-          severity: 'problem',
-          message: 'The server has retired this device: its changes are no longer accepted.',
-          advice: 'Sign in again to register this device anew (unsent changes are kept and sent then).',
+          severity: 'waiting',
+          message: 'This device was away longer than the server keeps its history of changes.',
+          advice: 'Nothing is lost: the next sync sends the changes made here, then loads the current data from the server.',
           details: { info },
         })
       }

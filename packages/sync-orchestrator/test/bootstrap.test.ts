@@ -3,7 +3,8 @@ import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules
 import { MemorySharedSyncLog, type SharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { SyncReplica, withReplica } from '@storex-sync/replica'
 import { clientBackends, createSqliteStorage, type TestStorage } from '@storex-sync/test-backends'
-import type { SyncProgress } from '@storex-sync/sync-orchestrator'
+import { reconcileSyncLog } from '@storex-sync/reconciliation'
+import { ContinuousSync, type SyncProgress } from '@storex-sync/sync-orchestrator'
 import { createTestDevice, type TestDevice } from './devices'
 
 const USER = 'user-1'
@@ -87,6 +88,30 @@ describe.each(clientBackends)('a new device on $kind', ({ kind }) => {
     await newcomer.sync()
     await writer.sync()
     expect(await writer.contents()).toEqual(await newcomer.contents())
+  })
+
+  it('ContinuousSync reports the bootstrap as syncProgress with totals', async () => {
+    const { sharedSyncLog } = await cloud()
+    const writer = await device({ name: 'writer', kind: 'sqlite', sharedSyncLog, userId: USER })
+    await writeHistory(writer, 12, 1)
+    await writer.sync()
+    const newcomer = await device({ name: 'new', kind, sharedSyncLog, userId: USER })
+    const continuous = new ContinuousSync({
+      storageManager: newcomer.storageManager,
+      clientSyncLog: newcomer.clientSyncLog,
+      sharedSyncLog,
+      reconciler: reconcileSyncLog,
+      userId: USER,
+      deviceId: newcomer.deviceId,
+      snapshotPageSize: 5,
+    })
+    const seen: SyncProgress[] = []
+    continuous.on('syncProgress', (progress) => seen.push(progress))
+    await continuous.syncNow()
+    continuous.stop()
+    expect(seen.map((progress) => progress.objects?.done)).toEqual([5, 10, 12])
+    expect(seen.every((progress) => progress.objects?.total === 12)).toBe(true)
+    expect(await newcomer.contents()).toEqual(await writer.contents())
   })
 
   it('replays the log instead when told to', async () => {

@@ -26,6 +26,18 @@ describe.each(clientBackends.map((backend) => backend.kind))('the sync doctor on
   }
   const codes = (diagnosis: { findings: Array<{ code: SyncFindingCode }> }) => diagnosis.findings.map((finding) => finding.code)
 
+  it('tells a device retired by compaction that its next sync sends its changes and starts again from a snapshot', async () => {
+    const { log, a, b, diagnose } = await setup()
+    await a.storageManager.collection('note').createObject({ title: 'one' })
+    await a.sync()
+    await a.sync()
+    await log.inner.compact({ userId: USER, retentionMs: 0, now: Date.now() + HOUR })
+    const diagnosis = await diagnose(b)
+    expect(codes(diagnosis)).toContain('DEVICE_RETIRED')
+    expect(diagnosis.findings.find((finding) => finding.code === 'DEVICE_RETIRED')).toMatchObject({ severity: 'waiting', message: expect.stringMatching(/away longer/) })
+    expect(codes(await diagnose(a))).not.toContain('DEVICE_RETIRED')
+  })
+
   it('a device that is in sync has no findings', async () => {
     const { a, b, diagnose } = await setup()
     await a.storageManager.collection('note').createObject({ title: 'one' })
