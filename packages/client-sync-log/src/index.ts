@@ -12,6 +12,7 @@ export {
 export type { EntryProblem, EntryProblemReason, EntryCheckOptions } from './entry-check'
 export { compareEntries, reviveDateFields } from './internal/entries'
 export { compactHistory, findObsoleteEntries } from './history'
+export type { ObjectSyncState } from './object-states'
 export { HybridLogicalClock, HLC_TICKS_PER_MS, hlcWallTime } from './clock'
 export { getPkFields, getObjectPk, getPkWhere, withoutPkFields, getObjectKey } from './pk'
 export { ClientSyncLogError } from './errors'

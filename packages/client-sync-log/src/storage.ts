@@ -1,4 +1,5 @@
 import { findObsoleteEntries } from './history'
+import { objectSyncStates, type ObjectSyncState } from './object-states'
 import type { OperationBatch, StorageRegistry } from '@worldbrain/storex'
 import {
   StorageModule,
@@ -47,6 +48,7 @@ import {
   quarantineOutgoing,
   releaseOutgoing,
   settleBehindDeletes,
+  UNSHARED_QUARANTINED,
   type OutgoingDiscardPlan,
   type OutgoingQuarantineContext,
   type OutgoingQuarantineInput,
@@ -664,6 +666,22 @@ export class ClientSyncLogStorage extends StorageModule {
   }
 
   /** Counts own entries not yet shared and received entries not yet integrated (deferred ones included). */
+  /**
+   * Which objects have changes not yet sent (or set aside) or not yet
+   * applied, per object, for an app to show "not synced yet" next to them.
+   * Objects absent from the result are in sync. `collection` narrows it.
+   */
+  async getObjectSyncStates(options: { collection?: string } = {}): Promise<ObjectSyncState[]> {
+    const where = (condition: Record<string, unknown>) => (options.collection ? { ...condition, collection: options.collection } : condition)
+    const [unsent, setAside, pending, deferred] = await Promise.all([
+      this.find(where({ unshared: 1 })),
+      this.find(where({ unshared: UNSHARED_QUARANTINED })),
+      this.find(where({ needsIntegration: NEEDS_INTEGRATION })),
+      this.find(where({ needsIntegration: DEFERRED_INTEGRATION })),
+    ])
+    return objectSyncStates({ unsent, setAside, unapplied: [...pending, ...deferred] })
+  }
+
   async countPending(): Promise<{ unshared: number; needsIntegration: number }> {
     const unshared = await this.operation('countEntries', { where: { unshared: 1 } })
     const needsIntegration = await this.operation('countEntries', { where: { needsIntegration: NEEDS_INTEGRATION } })
