@@ -5,10 +5,9 @@ import {
   type ReceivedClientSyncLogEntry,
 } from '@storex-sync/client-sync-log'
 import { utf8Length, type SharedSyncLogSnapshotPage } from '@storex-sync/shared-sync-log-core'
-import { decodeOrQuarantine, jsonSyncSerializer } from './decode'
-import { positiveInteger } from './do-sync'
+import { decodeOrQuarantine } from './decode'
 import { SyncOrchestratorError } from './errors'
-import { createEmitter } from './internal/events'
+import { syncContextOf, type SyncContext } from './internal/context'
 import { wallNow } from './internal/now'
 import type { CommonSyncOptions, QuarantinedEntrySummary, SyncOptions, SyncResult } from './types'
 
@@ -25,7 +24,7 @@ export type BootstrapMode =
    */
   | 'merge'
 
-type BootstrapOptions = CommonSyncOptions & Pick<SyncOptions, 'storageManager' | 'reconciler'> & { snapshotPageSize?: number }
+type BootstrapOptions = CommonSyncOptions & Pick<SyncOptions, 'storageManager' | 'reconciler'> & { snapshotPageSize?: number; syncContext?: SyncContext }
 
 /**
  * Starts a device from the replica's snapshot (`sharedSyncLog.getSnapshotPage`)
@@ -44,9 +43,7 @@ export async function bootstrapFromSnapshot(options: BootstrapOptions, mode: Boo
         'sync through a server that keeps a replica (@storex-sync/sync-server --replica) or a log wrapped with withReplica().',
     )
   }
-  const emit = createEmitter(options.events)
-  const serializer = options.serializer ?? jsonSyncSerializer
-  const limit = positiveInteger(options.snapshotPageSize, DEFAULT_SNAPSHOT_PAGE_SIZE, 'snapshotPageSize')
+  const { emit, serializer, snapshotPageSize: limit } = syncContextOf(options)
   const done = { objects: 0, entries: 0, bytes: 0 }
   let cursor: string | null = null
   let memo: unknown

@@ -1,4 +1,5 @@
-import { doSync, validateSyncOptions } from './do-sync'
+import { doSync } from './do-sync'
+import { validateSyncOptions } from './options'
 import { SyncOrchestratorError } from './errors'
 import type { SyncOptions, SyncProgress, SyncResult, SyncStage } from './types'
 

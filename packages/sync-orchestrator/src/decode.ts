@@ -9,12 +9,6 @@ import type { StorageRegistry } from '@worldbrain/storex'
 import { wallNow } from './internal/now'
 import type { CommonSyncOptions, SyncSerializer } from './types'
 
-/** JSON, with dates revived afterwards from the schema's datetime fields. */
-export const jsonSyncSerializer: SyncSerializer = {
-  serializeSharedSyncLogEntryData: (data) => JSON.stringify(data),
-  deserializeSharedSyncLogEntryData: (serialized) => JSON.parse(serialized),
-}
-
 async function decodeEntry(
   entry: SharedSyncLogEntry,
   serializer: SyncSerializer,

@@ -1,13 +1,9 @@
-export {
-  doSync,
-  receiveLogEntries,
-  shareLogEntries,
-  integrateReceivedEntries,
-  validateSyncOptions,
-  jsonSyncSerializer,
-  DEFAULT_BATCH_SIZE,
-  DEFAULT_INTEGRATION_BATCH_SIZE,
-} from './do-sync'
+export { doSync } from './do-sync'
+export { receiveLogEntries } from './receive'
+export { shareLogEntries } from './send'
+export { integrateReceivedEntries } from './integrate'
+export { validateSyncOptions, DEFAULT_BATCH_SIZE, DEFAULT_INTEGRATION_BATCH_SIZE } from './options'
+export { jsonSyncSerializer } from './serializer'
 export { bootstrapFromSnapshot, DEFAULT_SNAPSHOT_PAGE_SIZE, type BootstrapMode } from './bootstrap'
 export { SyncOrchestratorError } from './errors'
 export { retryQuarantinedEntries, type RetryQuarantinedEntriesOptions } from './quarantine'

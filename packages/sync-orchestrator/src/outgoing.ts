@@ -1,5 +1,5 @@
 import { getPkWhere, type ClientSyncLogStorage } from '@storex-sync/client-sync-log'
-import { integrateReceivedEntries } from './do-sync'
+import { integrateReceivedEntries } from './integrate'
 import { SyncOrchestratorError } from './errors'
 import type { SyncOptions, SyncResult } from './types'
 

@@ -1,7 +1,8 @@
 import type { ClientSyncLogStorage, QuarantineReason, ReceivedClientSyncLogEntry } from '@storex-sync/client-sync-log'
 import type { SharedSyncLogEntry } from '@storex-sync/shared-sync-log-core'
 import type { StorageRegistry } from '@worldbrain/storex'
-import { decodeOrQuarantine, jsonSyncSerializer } from './decode'
+import { decodeOrQuarantine } from './decode'
+import { jsonSyncSerializer } from './serializer'
 import { wallNow } from './internal/now'
 import type { CommonSyncOptions } from './types'
 

@@ -1,4 +1,3 @@
-import { touchedObjectsOf } from './internal/touched'
 import { getObjectKey, type ClientSyncLogEntry, type OutgoingQuarantineReason } from '@storex-sync/client-sync-log'
 import {
   measureEntryBytes,
@@ -10,9 +9,9 @@ import {
   type SharedSyncLogLimits,
 } from '@storex-sync/shared-sync-log-core'
 import type { StorageRegistry } from '@worldbrain/storex'
-import { DEFAULT_BATCH_SIZE, emptyResult, jsonSyncSerializer, positiveInteger } from './do-sync'
+import { syncContextOf } from './internal/context'
+import { emptyResult } from './options'
 import { SyncOrchestratorError } from './errors'
-import { createEmitter } from './internal/events'
 import { reconcilesLocalWrites } from './internal/local-writes'
 import { wallNow } from './internal/now'
 import type { CommonSyncOptions, OutgoingQuarantinedSummary, SyncOptions, SyncResult } from './types'
@@ -75,9 +74,8 @@ export async function shareLogEntries(
   options: CommonSyncOptions & { storageRegistry?: StorageRegistry } & Partial<Pick<SyncOptions, 'reconciler' | 'reconcileLocalWrites'>>,
   result: SyncResult = emptyResult(),
 ): Promise<SyncResult> {
-  const emit = createEmitter(options.events)
-  const serializer = options.serializer ?? jsonSyncSerializer
-  const batchSize = positiveInteger(options.batchSize, DEFAULT_BATCH_SIZE, 'batchSize')
+  const context = syncContextOf(options)
+  const { emit, serializer, batchSize } = context
   const { clientSyncLog, sharedSyncLog } = options
   const limits = await readLimits(sharedSyncLog)
   const maxEntries = Math.min(batchSize, limits.maxEntriesPerWrite ?? Infinity)
@@ -184,7 +182,7 @@ export async function shareLogEntries(
       return sendChunk(second.filter((item) => !isBlocked(item.key, item.entry.createdOn)))
     }
     await clientSyncLog.markAsShared(chunk.map((item) => item.entry), { sharedOn: now, ...ownWritesPending })
-    touchedObjectsOf(options)?.add(chunk.map((item) => item.entry))
+    context.touchedObjects.add(chunk.map((item) => item.entry))
     result.sent.entries += chunk.length
     result.sent.batches += 1
     pageSent += chunk.length
@@ -267,7 +265,7 @@ export async function shareLogEntries(
     }
     if (filtered.length) {
       await clientSyncLog.markAsShared(filtered, { sharedOn: now, ...ownWritesPending })
-      touchedObjectsOf(options)?.add(filtered)
+      context.touchedObjects.add(filtered)
     }
     result.sent.filtered += filtered.length
     if (!chunks.length) {

@@ -14,8 +14,3 @@ export class TouchedObjects {
     return [...this.objects.values()]
   }
 }
-
-/** The collector runStages passes along to the stages (absent when a stage is called on its own). */
-export function touchedObjectsOf(options: object): TouchedObjects | undefined {
-  return (options as { touchedObjects?: TouchedObjects }).touchedObjects
-}
