@@ -11,15 +11,20 @@ async function main() {
   const { storageManager, clientSyncLog, continuousSync, sharedSyncLog, userId } = await openSyncedStorage({ ...__SYNC_CONFIG__, url })
   const items = storageManager.collection('item')
 
-  async function renderDevice() {
+  async function renderConnection() {
     const identity = await clientSyncLog.getDeviceIdentity()
-    $('device').textContent = identity?.registered
-      ? `device ${identity.deviceId}`
-      : 'not connected to the sync server yet: your changes are kept on this device'
+    // The device id is for tests and support, never shown: people think in devices, not numbers.
+    document.body.dataset['deviceId'] = identity?.registered ? String(identity.deviceId) : ''
+    $('connection').textContent = identity?.registered
+      ? 'Connected to your account'
+      : 'Not connected yet: your changes are kept on this device'
   }
 
   async function renderItems() {
-    const all = ((await items.findObjects({})) as Item[]).sort((a, b) => a.id.localeCompare(b.id))
+    // Ids start with the time they were made (see sync-setup.ts): sorting by id lists items in the
+    // order they were created, the same on every device.
+    const all = ((await items.findObjects({})) as Item[]).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    const states = new Map((await clientSyncLog.getObjectSyncStates({ collection: 'item' })).map((state) => [state.pk, state]))
     const list = $('items')
     const focused = document.activeElement?.closest('li')?.dataset['id']
     list.replaceChildren(
@@ -33,7 +38,16 @@ async function main() {
         title.addEventListener('change', () => write(() => items.updateObjects({ id: item.id }, { title: title.value })))
         const remove = Object.assign(document.createElement('button'), { className: 'delete', type: 'button', textContent: 'Delete' })
         remove.addEventListener('click', () => write(() => items.deleteObjects({ id: item.id })))
-        li.append(done, title, remove)
+        li.append(done, title)
+        const state = states.get(item.id)
+        if (state && (state.unsent || state.setAside)) {
+          const badge = Object.assign(document.createElement('span'), {
+            className: state.setAside ? 'sync-badge refused' : 'sync-badge',
+            textContent: state.setAside ? 'could not be synced' : 'not synced yet',
+          })
+          li.append(badge)
+        }
+        li.append(remove)
         return li
       }),
     )
@@ -41,21 +55,41 @@ async function main() {
   }
 
   function renderStatus() {
-    void renderDevice()
+    void renderConnection()
     const status = continuousSync.status
     const online = navigator.onLine
     $('network').textContent = online ? 'online' : 'offline'
     $('network').className = online ? 'online' : 'offline'
     $('sync-state').textContent = status.syncing
-      ? 'syncing...'
-      : status.consecutiveFailures
-        ? `failed ${status.consecutiveFailures}x, retrying${status.nextSyncAt ? ` at ${new Date(status.nextSyncAt).toLocaleTimeString()}` : ''}`
-        : status.state
-    $('last-sync').textContent = status.lastSyncAt ? new Date(status.lastSyncAt).toLocaleTimeString() : 'never'
-    const pending = status.pendingChanges
-    $('pending').textContent = pending ? `${pending.unshared} to send, ${pending.needsIntegration} to apply` : '...'
-    $('last-error').textContent = status.lastError ? String((status.lastError as Error).message ?? status.lastError) : ''
+      ? 'Syncing…'
+      : status.state === 'paused'
+        ? 'Paused while offline'
+        : status.state === 'stopped'
+          ? 'Stopped'
+          : status.consecutiveFailures
+            ? `Could not sync; trying again${status.nextSyncAt ? ` at ${new Date(status.nextSyncAt).toLocaleTimeString()}` : ' soon'}`
+            : 'Up to date'
+    $('last-sync').textContent = status.lastSyncAt ? new Date(status.lastSyncAt).toLocaleTimeString() : 'not yet'
+    $('pending').textContent = describePending(status.pendingChanges)
+    const error = status.lastError
+    $('last-error').textContent = error ? plainError(error) : ''
+    $('error-details').textContent = error ? String((error as Error).message ?? error) : ''
+    $<HTMLDetailsElement>('error-details-box').hidden = !error
   }
+
+  // The first sync of a new device loads the user's data from the server's copy, page by page.
+  continuousSync.on('syncProgress', (progress) => {
+    if (progress.phase !== 'bootstrap' || !progress.objects) return
+    const { done, total } = progress.objects
+    $('loading').hidden = false
+    $<HTMLProgressElement>('loading-bar').value = total ? done / total : 1
+    $('loading-text').textContent = `Loading your data: ${done} of ${total ?? '?'} items`
+    document.body.dataset['loadingSteps'] = String(Number(document.body.dataset['loadingSteps'] ?? 0) + 1)
+    if (total !== null && done >= total) {
+      document.body.dataset['loaded'] = `${done}/${total}`
+      setTimeout(() => ($('loading').hidden = true), 1_500)
+    }
+  })
 
   // The sync doctor: every reason this device is not in sync, in plain words.
   let diagnosing = false
@@ -135,7 +169,30 @@ async function main() {
   document.body.dataset['ready'] = 'true'
 }
 
+/** What waits to be sent or applied, in words. */
+function describePending(pending: { unshared: number; needsIntegration: number } | null): string {
+  if (!pending) return '…'
+  if (!pending.unshared && !pending.needsIntegration) return 'All saved and synced'
+  const parts: string[] = []
+  if (pending.unshared) parts.push(`${pending.unshared} ${pending.unshared === 1 ? 'change' : 'changes'} not synced yet`)
+  if (pending.needsIntegration) parts.push(`${pending.needsIntegration} ${pending.needsIntegration === 1 ? 'change' : 'changes'} from your other devices arriving`)
+  return parts.join(', ')
+}
+
+/** The error of the last sync as the person using the app needs it; the library's message stays in Details. */
+function plainError(error: unknown): string {
+  const { code, status } = error as { code?: string; status?: number }
+  if (!navigator.onLine || code === 'NETWORK_ERROR' || code === 'TIMEOUT' || (error instanceof TypeError && /fetch/i.test(error.message))) {
+    return 'Could not reach the sync server. Your changes are kept on this device and sent when it is back.'
+  }
+  if (status === 401 || code === 'UNAUTHENTICATED') return 'Your sign-in has expired. Sign in again to keep syncing.'
+  if (typeof status === 'number' && status >= 500) return 'The sync server has a problem right now. Syncing resumes by itself.'
+  return 'Syncing did not work this time. It is tried again by itself.'
+}
+
 main().catch((error) => {
-  $('last-error').textContent = `Could not start: ${(error as Error).message}`
+  $('last-error').textContent = 'The app could not start. Reload the page to try again.'
+  $('error-details').textContent = String((error as Error)?.message ?? error)
+  $<HTMLDetailsElement>('error-details-box').hidden = false
   console.error(error)
 })

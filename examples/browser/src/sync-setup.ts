@@ -54,7 +54,8 @@ export async function openSyncedStorage(options: { url: string; token: string; u
   // on the first write, so the app works offline from its first start; the first sync that reaches
   // the server registers it.
 
-  const pkMiddleware = new CustomAutoPkMiddleware()
+  // Ids that start with the time they are made: items sort by creation on every device.
+  const pkMiddleware = new CustomAutoPkMiddleware({ pkGenerator: () => `${Date.now().toString(36).padStart(9, '0')}-${crypto.randomUUID()}` })
   pkMiddleware.setup({ storageRegistry: storageManager.registry, collections: ['item'] })
   const logging = new SyncLoggingMiddleware({ storageManager, clientSyncLog, includeCollections: ['item'] })
   logging.enable()
@@ -70,6 +71,8 @@ export async function openSyncedStorage(options: { url: string; token: string; u
     intervalMs: 5_000,
     debounceMs: 300,
     backoff: { initialMs: 1_000, maxMs: 10_000 },
+    // A new device loads the user's data from the server's copy in pages of this many items (progress per page).
+    snapshotPageSize: 100,
     // Live updates: the server tells this tab at once when another device wrote (the interval stays as
     // the fallback). The stream needs the registered device id, so it opens once the first sync made one.
     subscribeToChanges: (onChange) => {

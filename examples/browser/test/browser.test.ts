@@ -37,6 +37,10 @@ async function open(context: BrowserContext, url: string): Promise<Page> {
 }
 
 const text = (page: Page, id: string) => page.locator(`#${id}`).innerText()
+/** The registered device id the page keeps out of sight (for tests and support). */
+const deviceIdOf = (page: Page) => page.evaluate(() => document.body.dataset['deviceId'] ?? '')
+const badges = (page: Page) => page.$$eval('#items li', (rows) => rows.map((row) => row.querySelector('.sync-badge')?.textContent ?? ''))
+const SYNCED = 'All saved and synced'
 
 describe.skipIf(skip)('examples/browser in Chromium', () => {
   let example: Awaited<ReturnType<typeof startBrowserExample>>
@@ -67,13 +71,27 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
     const contextB = await browser.newContext()
     const a = await open(contextA, example.url)
     const b = await open(contextB, example.url)
-    expect(await text(a, 'device')).not.toBe(await text(b, 'device'))
+    await expect.poll(() => deviceIdOf(a), { timeout: 10_000 }).not.toBe('')
+    await expect.poll(() => deviceIdOf(b), { timeout: 10_000 }).not.toBe('')
+    expect(await deviceIdOf(a)).not.toBe(await deviceIdOf(b))
+    // Plain words for people: no device number on the page.
+    expect(await text(a, 'connection')).toBe('Connected to your account')
+    expect(await a.locator('main').innerText()).not.toContain(await deviceIdOf(a))
 
     // Add an item on A; it reaches B.
     await a.fill('#new-title', 'Milk')
     await a.click('#add')
     await expect.poll(() => itemsOn(a)).toEqual([{ title: 'Milk', done: false }])
-    await expect.poll(() => text(a, 'pending'), { timeout: 10_000 }).toBe('0 to send, 0 to apply')
+    await expect.poll(() => text(a, 'pending'), { timeout: 10_000 }).toBe(SYNCED)
+    await b.click('#sync-now')
+    await expect.poll(() => itemsOn(b), { timeout: 10_000 }).toEqual([{ title: 'Milk', done: false }])
+    // Items keep the order they were created in (not alphabetical), on every device.
+    await a.fill('#new-title', 'Apples')
+    await a.click('#add')
+    await b.click('#sync-now')
+    await expect.poll(async () => (await itemsOn(b)).map((item) => item.title), { timeout: 10_000 }).toEqual(['Milk', 'Apples'])
+    await a.locator('#items li').nth(1).locator('.delete').click()
+    await expect.poll(() => text(a, 'pending'), { timeout: 10_000 }).toBe(SYNCED)
     await b.click('#sync-now')
     await expect.poll(() => itemsOn(b), { timeout: 10_000 }).toEqual([{ title: 'Milk', done: false }])
 
@@ -82,13 +100,19 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
     await expect.poll(() => text(b, 'network')).toBe('offline')
     await a.locator('#items li .title').fill('Milk (A)')
     await a.locator('#items li .title').press('Enter')
-    await expect.poll(() => text(a, 'pending'), { timeout: 10_000 }).toBe('0 to send, 0 to apply')
+    await expect.poll(() => text(a, 'pending'), { timeout: 10_000 }).toBe(SYNCED)
     await b.locator('#items li .done').check()
     await b.locator('#items li .title').fill('Oat milk')
     await b.locator('#items li .title').press('Enter')
     await b.click('#sync-now') // offline: fails and shows the error
-    await expect.poll(() => text(b, 'last-error'), { timeout: 10_000 }).not.toBe('')
-    await expect.poll(() => text(b, 'pending')).toBe('2 to send, 0 to apply')
+    await expect.poll(() => text(b, 'last-error'), { timeout: 10_000 }).toBe(
+      'Could not reach the sync server. Your changes are kept on this device and sent when it is back.',
+    )
+    // The library's own message stays out of sight, in Details.
+    expect(await b.locator('#error-details').textContent()).toMatch(/@storex-sync\/shared-sync-log-http/)
+    await expect.poll(() => text(b, 'pending')).toBe('2 changes not synced yet')
+    await expect.poll(() => badges(b)).toEqual(['not synced yet'])
+    expect(await badges(a)).toEqual([''])
     // The sync doctor says why, in plain words.
     await expect.poll(() => text(b, 'health'), { timeout: 10_000 }).toBe('Not in sync:')
     await expect.poll(() => text(b, 'findings'), { timeout: 10_000 }).toMatch(/2 changes made on this device have not been sent yet; the oldest is \d+ seconds? old\./)
@@ -97,7 +121,8 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
 
     await contextB.setOffline(false)
     await expect.poll(() => text(b, 'network')).toBe('online')
-    await expect.poll(() => text(b, 'pending'), { timeout: 15_000 }).toBe('0 to send, 0 to apply')
+    await expect.poll(() => text(b, 'pending'), { timeout: 15_000 }).toBe(SYNCED)
+    await expect.poll(() => badges(b)).toEqual([''])
     await a.click('#sync-now')
     const resolved = [{ title: 'Oat milk', done: true }]
     await expect.poll(() => itemsOn(a), { timeout: 10_000 }).toEqual(resolved)
@@ -125,7 +150,8 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
     const tab1 = await open(device, example.url)
     const tab2 = await open(device, example.url)
     const elsewhere = await open(other, example.url)
-    expect(await text(tab1, 'device')).toBe(await text(tab2, 'device'))
+    await expect.poll(() => deviceIdOf(tab1), { timeout: 10_000 }).not.toBe('')
+    await expect.poll(() => deviceIdOf(tab2), { timeout: 10_000 }).toBe(await deviceIdOf(tab1))
     const titles = async (page: Page) => (await itemsOn(page)).map((item) => item.title).sort()
 
     // The other tab shows a change within a second, without "Sync now".
@@ -143,8 +169,8 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
     await Promise.all([burst(tab1, 'tab 1'), burst(tab2, 'tab 2')])
     const written = ['Written in tab 1', ...[1, 2].flatMap((tab) => Array.from({ length: 10 }, (_, index) => `tab ${tab} ${index}`))]
     await expect.poll(() => titles(tab1), { timeout: 10_000 }).toEqual(expect.arrayContaining(written))
-    await expect.poll(() => text(tab1, 'pending'), { timeout: 15_000 }).toBe('0 to send, 0 to apply')
-    await expect.poll(() => text(tab2, 'pending'), { timeout: 15_000 }).toBe('0 to send, 0 to apply')
+    await expect.poll(() => text(tab1, 'pending'), { timeout: 15_000 }).toBe(SYNCED)
+    await expect.poll(() => text(tab2, 'pending'), { timeout: 15_000 }).toBe(SYNCED)
     await elsewhere.click('#sync-now')
     await expect.poll(() => titles(elsewhere), { timeout: 15_000 }).toEqual(expect.arrayContaining(written))
     await expect.poll(() => titles(elsewhere), { timeout: 15_000 }).toEqual(await titles(tab1))
@@ -158,13 +184,14 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
     // The sync server cannot be reached (the page itself loads from the app's origin, as from a service worker cache).
     await device.route('**/sync/**', (route) => route.abort('internetdisconnected'))
     const page = await open(device, example.url)
-    await expect.poll(() => text(page, 'device')).toContain('not connected to the sync server yet')
+    await expect.poll(() => text(page, 'connection')).toBe('Not connected yet: your changes are kept on this device')
     for (const title of ['Bread', 'Butter']) {
       await page.fill('#new-title', title)
       await page.click('#add')
     }
     await expect.poll(async () => (await itemsOn(page)).map((item) => item.title)).toEqual(expect.arrayContaining(['Bread', 'Butter']))
-    await expect.poll(() => text(page, 'pending'), { timeout: 10_000 }).toBe('2 to send, 0 to apply')
+    await expect.poll(() => text(page, 'pending'), { timeout: 10_000 }).toBe('2 changes not synced yet')
+    await expect.poll(() => badges(page)).toEqual(['not synced yet', 'not synced yet'])
     await page.screenshot({ path: join(OUTPUT, 'first-run-offline.png') })
     // Still there after a reload, still offline.
     await page.reload()
@@ -173,8 +200,8 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
 
     // The server appears: the next retry registers the device and sends what was written offline.
     await device.unroute('**/sync/**')
-    await expect.poll(() => text(page, 'device'), { timeout: 20_000 }).toMatch(/^device /)
-    await expect.poll(() => text(page, 'pending'), { timeout: 20_000 }).toBe('0 to send, 0 to apply')
+    await expect.poll(() => text(page, 'connection'), { timeout: 20_000 }).toBe('Connected to your account')
+    await expect.poll(() => text(page, 'pending'), { timeout: 20_000 }).toBe(SYNCED)
     const other = await browser.newContext()
     const elsewhere = await open(other, example.url)
     await expect.poll(async () => (await itemsOn(elsewhere)).map((item) => item.title), { timeout: 15_000 }).toEqual(
