@@ -1,0 +1,3 @@
+export { createSyncedDevice, type SyncedDevice, type SyncedDeviceOptions, type DeviceStorageManager } from './device'
+export { SyncedDeviceError, DEVICE_PACKAGE } from './errors'
+export { StorageManager, type StorexStorageManager } from './storex'

@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { IDBKeyRange, indexedDB } from 'fake-indexeddb'
+import { MemorySharedSyncLog } from '@storex-sync/shared-sync-log-core'
+import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
+import { openSqliteBackend } from '@storex-sync/storex-backend-sql'
+import type { ReconcilerFunction } from '@storex-sync/client-sync-log'
+import { reconcileSyncLog } from '@storex-sync/reconciliation'
+import { StorageManager } from '@storex-sync/test-backends'
+import { createSyncedDevice } from '../src'
+
+const collections = {
+  note: { version: new Date('2024-01-01'), fields: { title: { type: 'string' }, body: { type: 'text', optional: true } } },
+  draft: { version: new Date('2024-01-01'), fields: { text: { type: 'text' } } },
+}
+
+const cleanups: Array<() => Promise<unknown>> = []
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!()
+})
+
+let databases = 0
+async function newStorageManager(kind: 'indexeddb' | 'sqlite') {
+  if (kind === 'sqlite') {
+    const backend = await openSqliteBackend({ filename: ':memory:', autoPkType: 'string' })
+    cleanups.push(() => backend.close())
+    return new StorageManager({ backend: backend as any })
+  }
+  const backend = new DexieStorageBackend({ dbName: `device-test-${process.pid}-${++databases}`, idbImplementation: { factory: indexedDB, range: IDBKeyRange as any } })
+  cleanups.push(() => backend.cleanup())
+  return new StorageManager({ backend: backend as any })
+}
+
+describe.each(['indexeddb', 'sqlite'] as const)('createSyncedDevice on %s', (kind) => {
+  it('sets up a device in one call: ids, logging of the synced collections only, sync, continuous sync and the doctor', async () => {
+    const sharedSyncLog = new MemorySharedSyncLog()
+    const make = async () =>
+      createSyncedDevice({ storageManager: await newStorageManager(kind), collections, syncedCollections: ['note'], sharedSyncLog, userId: 'alice' })
+    const phone = await make()
+    const laptop = await make()
+
+    const { object } = await phone.storageManager.collection('note').createObject({ title: 'from the phone' })
+    expect(typeof object.id).toBe('string')
+    await phone.storageManager.collection('draft').createObject({ id: 'local-1', text: 'stays here' })
+    expect((await phone.diagnose()).findings.map((finding) => finding.code)).toEqual(expect.arrayContaining(['UNSENT_ENTRIES', 'NOT_REGISTERED']))
+
+    await phone.sync()
+    await laptop.continuousSync.syncNow()
+    await laptop.continuousSync.stop()
+    expect(await laptop.storageManager.collection('note').findObjects({})).toEqual([expect.objectContaining({ id: object.id, title: 'from the phone' })])
+    expect(await laptop.storageManager.collection('draft').findObjects({})).toEqual([])
+    expect((await phone.diagnose()).inSync).toBe(true)
+  })
+
+  it('keeps every part swappable: the reconciler, the id generator, own pks, a device id managed by the app', async () => {
+    const sharedSyncLog = new MemorySharedSyncLog()
+    const seen: string[] = []
+    const recording: ReconcilerFunction = (entries, options) => {
+      seen.push(...entries.map((entry) => entry.operation))
+      return reconcileSyncLog(entries, options)
+    }
+    let counter = 0
+    const deviceId = await sharedSyncLog.createDeviceId({ userId: 'bob' })
+    const first = await createSyncedDevice({
+      storageManager: await newStorageManager(kind),
+      collections,
+      sharedSyncLog,
+      userId: 'bob',
+      deviceId,
+      pkGenerator: () => `note-${++counter}`,
+      ownPkCollections: ['draft'],
+    })
+    const second = await createSyncedDevice({ storageManager: await newStorageManager(kind), collections, sharedSyncLog, userId: 'bob', reconciler: recording })
+    const { object } = await first.storageManager.collection('note').createObject({ title: 't' })
+    expect(object.id).toBe('note-1')
+    await first.storageManager.collection('draft').createObject({ id: 'my-own-key', text: 'synced too' })
+    expect((await first.clientSyncLog.getEntries()).map((entry) => entry.deviceId)).toEqual([deviceId, deviceId])
+    await first.sync()
+    await second.sync()
+    expect(seen).toEqual(['create', 'create'])
+    expect(await second.storageManager.collection('draft').findObjects({})).toEqual([expect.objectContaining({ id: 'my-own-key' })])
+  })
+
+  it('says what is missing', async () => {
+    await expect(createSyncedDevice({} as any)).rejects.toMatchObject({ code: 'INVALID_OPTION', message: expect.stringMatching(/^@storex-sync\/device: createSyncedDevice\(\) needs storageManager, collections, sharedSyncLog, userId/) })
+    await expect(
+      createSyncedDevice({ storageManager: await newStorageManager(kind), collections, syncedCollections: ['nope'], sharedSyncLog: new MemorySharedSyncLog(), userId: 'u' }),
+    ).rejects.toThrow(/syncedCollections names 'nope'/)
+  })
+})
