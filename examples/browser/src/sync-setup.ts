@@ -1,15 +1,6 @@
-import * as storex from '@worldbrain/storex'
-import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
-import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
-import { ClientSyncLogStorage } from '@storex-sync/client-sync-log'
-import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'
-import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
-import { reconcileSyncLog } from '@storex-sync/reconciliation'
+import { StorageManager, createSyncedDevice } from '@storex-sync/device'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
-import { ContinuousSync } from '@storex-sync/sync-orchestrator'
-
-// @worldbrain/storex is CommonJS: this import works from ESM and CJS alike.
-const StorageManager = ((storex as any).default?.default ?? (storex as any).default) as typeof storex.default
+import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
 
 export const itemCollections = {
   item: {
@@ -29,20 +20,10 @@ export interface Item {
 
 /**
  * The app's database in this browser's IndexedDB, with sync logging, and a
- * ContinuousSync against the sync server at `url` (same origin here).
+ * ContinuousSync against the sync server at `url` (same origin here): one
+ * createSyncedDevice call.
  */
 export async function openSyncedStorage(options: { url: string; token: string; userId: string }) {
-  const storageManager = new StorageManager({
-    backend: new DexieStorageBackend({
-      dbName: 'storex-sync-example',
-      idbImplementation: { factory: indexedDB, range: IDBKeyRange as any },
-    }) as any,
-  })
-  storageManager.registry.registerCollections(itemCollections)
-  const clientSyncLog = new ClientSyncLogStorage({ storageManager })
-  registerModuleMapCollections(storageManager.registry, { clientSyncLog })
-  await storageManager.finishInitialization()
-
   // Few retries: ContinuousSync backs off by itself, and the status should show an error quickly.
   const sharedSyncLog = new HttpSharedSyncLog({
     url: options.url,
@@ -53,42 +34,39 @@ export async function openSyncedStorage(options: { url: string; token: string; u
   // No device id up front: the client sync log keeps one in the database (every tab shares it), made
   // on the first write, so the app works offline from its first start; the first sync that reaches
   // the server registers it.
-
-  // Ids that start with the time they are made: items sort by creation on every device.
-  const pkMiddleware = new CustomAutoPkMiddleware({ pkGenerator: () => `${Date.now().toString(36).padStart(9, '0')}-${crypto.randomUUID()}` })
-  pkMiddleware.setup({ storageRegistry: storageManager.registry, collections: ['item'] })
-  const logging = new SyncLoggingMiddleware({ storageManager, clientSyncLog, includeCollections: ['item'] })
-  logging.enable()
-  storageManager.setMiddleware([pkMiddleware, logging])
-
-  const continuousSync = new ContinuousSync({
-    storageManager,
-    clientSyncLog,
+  const device = await createSyncedDevice({
+    storageManager: new StorageManager({
+      backend: new DexieStorageBackend({ dbName: 'storex-sync-example', idbImplementation: { factory: indexedDB, range: IDBKeyRange as any } }),
+    }),
+    collections: itemCollections,
     sharedSyncLog,
-    reconciler: reconcileSyncLog,
     userId: options.userId,
-    loggingMiddleware: logging,
-    intervalMs: 5_000,
-    debounceMs: 300,
-    backoff: { initialMs: 1_000, maxMs: 10_000 },
-    // A new device loads the user's data from the server's copy in pages of this many items (progress per page).
-    snapshotPageSize: 100,
-    // Live updates: the server tells this tab at once when another device wrote (the interval stays as
-    // the fallback). The stream needs the registered device id, so it opens once the first sync made one.
-    subscribeToChanges: (onChange) => {
-      let close: (() => void) | null = null
-      const timer = setInterval(() => {
-        void clientSyncLog.getDeviceIdentity().then((identity) => {
-          if (!identity?.registered || close) return
+    // Ids that start with the time they are made: items sort by creation on every device.
+    pkGenerator: () => `${Date.now().toString(36).padStart(9, '0')}-${crypto.randomUUID()}`,
+    continuousSync: {
+      intervalMs: 5_000,
+      debounceMs: 300,
+      backoff: { initialMs: 1_000, maxMs: 10_000 },
+      // A new device loads the user's data from the server's copy in pages of this many items (progress per page).
+      snapshotPageSize: 100,
+      // Live updates: the server tells this tab at once when another device wrote (the interval stays as
+      // the fallback). The stream needs the registered device id, so it opens once the first sync made one.
+      subscribeToChanges: (onChange) => {
+        let close: (() => void) | null = null
+        const timer = setInterval(() => {
+          void device.clientSyncLog.getDeviceIdentity().then((identity) => {
+            if (!identity?.registered || close) return
+            clearInterval(timer)
+            close = sharedSyncLog.subscribe({ userId: options.userId, deviceId: identity.deviceId, onChange })
+          })
+        }, 500)
+        return () => {
           clearInterval(timer)
-          close = sharedSyncLog.subscribe({ userId: options.userId, deviceId: identity.deviceId, onChange })
-        })
-      }, 500)
-      return () => {
-        clearInterval(timer)
-        close?.()
-      }
+          close?.()
+        }
+      },
     },
   })
+  const { storageManager, clientSyncLog, continuousSync } = device
   return { storageManager, clientSyncLog, continuousSync, sharedSyncLog, userId: options.userId }
 }
