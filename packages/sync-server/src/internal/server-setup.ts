@@ -140,6 +140,7 @@ function serverSideLog(
       return update
     },
     markAsSeen: (update, options) => log.markAsSeen(update, options),
+    ...(log.getSnapshotPage ? { getSnapshotPage: log.getSnapshotPage.bind(log) } : {}),
   }
 }
 
