@@ -11,6 +11,7 @@ export {
 } from './entry-check'
 export type { EntryProblem, EntryProblemReason, EntryCheckOptions } from './entry-check'
 export { compareEntries, reviveDateFields } from './internal/entries'
+export { compactHistory, findObsoleteEntries } from './history'
 export { HybridLogicalClock, HLC_TICKS_PER_MS, hlcWallTime } from './clock'
 export { getPkFields, getObjectPk, getPkWhere, withoutPkFields, getObjectKey } from './pk'
 export { ClientSyncLogError } from './errors'

@@ -1,3 +1,4 @@
+import { findObsoleteEntries } from './history'
 import type { OperationBatch, StorageRegistry } from '@worldbrain/storex'
 import {
   StorageModule,
@@ -816,31 +817,7 @@ export class ClientSyncLogStorage extends StorageModule {
       if (history.some((entry) => entry.needsIntegration || entry.sharedOn === null)) {
         continue
       }
-      let lastDelete = -1
-      history.forEach((entry, index) => {
-        if (entry.operation === 'delete') {
-          lastDelete = index
-        }
-      })
-      const laterFields = new Set<string>()
-      for (let index = history.length - 1; index >= 0; index -= 1) {
-        const entry = history[index]!
-        const removable = entry.sharedOn !== null && entry !== newest
-        if (index < lastDelete) {
-          if (removable) {
-            obsolete.push(entry)
-          }
-          continue
-        }
-        if (entry.operation === 'modify' && removable && Object.keys(entry.value).every((field) => laterFields.has(field))) {
-          obsolete.push(entry)
-        }
-        if (entry.operation !== 'delete') {
-          for (const field of Object.keys(entry.value)) {
-            laterFields.add(field)
-          }
-        }
-      }
+      obsolete.push(...findObsoleteEntries(history, (entry) => entry !== newest))
     }
 
     const ids = obsolete.map((entry) => getEntryId(entry.deviceId, entry.createdOn))

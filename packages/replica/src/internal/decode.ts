@@ -1,0 +1,55 @@
+import { checkEntry, type ClientSyncLogEntry } from '@storex-sync/client-sync-log'
+import type { SharedSyncLogEntryData } from '@storex-sync/shared-sync-log-core'
+import type { StoredReplicaEntry } from './schema'
+
+/** Turns the data the shared log stores back into entry data; the devices' serializer. */
+export interface ReplicaSerializer {
+  deserializeSharedSyncLogEntryData(serialized: string): SharedSyncLogEntryData | Promise<SharedSyncLogEntryData>
+}
+
+export const jsonReplicaSerializer: ReplicaSerializer = {
+  deserializeSharedSyncLogEntryData: (serialized) => JSON.parse(serialized),
+}
+
+export type DecodedEntry = { ok: true; entry: ClientSyncLogEntry } | { ok: false; reason: string; message: string }
+
+/**
+ * Decodes one entry of the log into the form the reconciler takes. The
+ * replica knows no schema: it checks the shape and the clock value only; the
+ * devices check collections and fields against their own schema.
+ */
+export async function decodeReplicaEntry(stored: StoredReplicaEntry, serializer: ReplicaSerializer): Promise<DecodedEntry> {
+  let data: Partial<SharedSyncLogEntryData>
+  try {
+    data = (await serializer.deserializeSharedSyncLogEntryData(stored.data)) as Partial<SharedSyncLogEntryData>
+    if (!data || typeof data !== 'object' || Array.isArray(data)) {
+      throw new Error(`the serializer returned ${JSON.stringify(data)}, not an object`)
+    }
+  } catch (error) {
+    return {
+      ok: false,
+      reason: 'UNDECODABLE_ENTRY',
+      message: `could not decode the data (${(error as Error)?.message ?? String(error)}); give the replica the serializer the devices use`,
+    }
+  }
+  const candidate = {
+    deviceId: stored.deviceId,
+    createdOn: stored.createdOn,
+    sharedOn: stored.sharedOn,
+    needsIntegration: true,
+    operation: data.operation,
+    collection: data.collection,
+    pk: data.pk,
+    ...(data.operation !== 'delete' ? { value: data.value ?? undefined } : {}),
+  }
+  const problem = checkEntry(candidate as ClientSyncLogEntry, {})
+  if (problem) {
+    return { ok: false, reason: problem.reason, message: problem.message }
+  }
+  return { ok: true, entry: candidate as ClientSyncLogEntry }
+}
+
+/** The identity of an entry: the same device and clock value is the same entry. */
+export function replicaEntryKey(entry: { deviceId: unknown; createdOn: number }): string {
+  return JSON.stringify([entry.deviceId, entry.createdOn])
+}

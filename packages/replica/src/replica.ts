@@ -1,0 +1,350 @@
+import type { OperationBatch } from '@worldbrain/storex'
+import { StorageModule, type StorageModuleConfig, type StorageModuleConstructorArgs } from '@worldbrain/storex-pattern-modules'
+import { compactHistory, compareEntries, getObjectKey, type ClientSyncLogEntry } from '@storex-sync/client-sync-log'
+import { foldObjectHistory } from '@storex-sync/reconciliation'
+import {
+  SharedSyncLogError,
+  utf8Length,
+  validateUserId,
+  type Now,
+  type SharedSyncLog,
+  type SharedSyncLogCompactionResult,
+  type SharedSyncLogSnapshotPage,
+  type SharedSyncLogUpdate,
+  type UserId,
+} from '@storex-sync/shared-sync-log-core'
+import { ReplicaError } from './errors'
+import { decodeReplicaEntry, jsonReplicaSerializer, replicaEntryKey, type ReplicaSerializer } from './internal/decode'
+import { decodeCursor, encodeCursor, pageLimit } from './internal/cursor'
+import {
+  REPLICA_OBJECT_COLLECTION,
+  REPLICA_QUARANTINE_COLLECTION,
+  REPLICA_USER_COLLECTION,
+  replicaModuleConfig,
+  type ReplicaObjectRecord,
+  type ReplicaQuarantineRecord,
+  type ReplicaUserRecord,
+  type StoredReplicaEntry,
+} from './internal/schema'
+import { PerUserLock } from './internal/user-lock'
+
+export interface SyncReplicaOptions extends StorageModuleConstructorArgs {
+  /** The log to integrate; the replica registers a device of its own for each user. */
+  sharedSyncLog: SharedSyncLog
+  /** The devices' serializer (default: JSON, as doSync's default). */
+  serializer?: ReplicaSerializer
+  /** Entries read from the log per page while catching up (default 1000). */
+  batchSize?: number
+  /**
+   * Keep only the entries that can still change the default reconciler's
+   * verdict (see `compactHistory` of @storex-sync/client-sync-log): at most
+   * fields + 1 per live object, one per deleted object. Default true; turn it
+   * off for custom reconcilers whose verdict depends on superseded entries.
+   */
+  compactHistories?: boolean
+}
+
+export interface ReplicaCatchUpResult {
+  /** Entries read from the log. */
+  entries: number
+  /** Objects whose history changed. */
+  objects: number
+  /** Entries that could not be decoded, kept aside in the replica's quarantine. */
+  quarantined: number
+}
+
+export interface ReplicaObject {
+  collection: string
+  pk: unknown
+  /** The object's fields without its pk, as the default reconciler makes them of its history. */
+  object: Record<string, unknown>
+}
+
+export interface ReplicaStats {
+  /** Objects the replica holds a history for (live and deleted). */
+  objects: number
+  liveObjects: number
+  /** Entries kept in those histories, and their data's UTF-8 bytes. */
+  entries: number
+  bytes: number
+}
+
+const DEFAULT_BATCH_SIZE = 1000
+const KEY_CHUNK = 500
+
+/**
+ * The cloud as a device: a per-user replica of the data that integrates the
+ * shared log with the default reconciler's rules, so it equals what the
+ * devices converge to. It serves snapshots to new devices
+ * (`getSnapshotPage`), lets the log be compacted below what it has
+ * integrated (`compact`), and answers read-only, paged queries of a user's
+ * data (`getObjects`). It knows no app schema: it keeps each object's
+ * compacted history and the fields the reconciler makes of it, in three
+ * collections of its own on any Storex backend.
+ */
+export class SyncReplica extends StorageModule {
+  private readonly sharedSyncLog: SharedSyncLog
+  private readonly serializer: ReplicaSerializer
+  private readonly batchSize: number
+  private readonly compactHistories: boolean
+  private readonly lock = new PerUserLock()
+
+  constructor(options: SyncReplicaOptions) {
+    super(options)
+    const missing = ['createDeviceId', 'getUnsyncedEntries', 'markAsSeen'].filter(
+      (method) => typeof (options.sharedSyncLog as unknown as Record<string, unknown> | undefined)?.[method] !== 'function',
+    )
+    if (missing.length) {
+      throw new ReplicaError('INVALID_ARGUMENT', `SyncReplica needs a sharedSyncLog (missing ${missing.join(', ')}); pass the log the server stores.`)
+    }
+    if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) {
+      throw new ReplicaError('INVALID_ARGUMENT', `batchSize must be a positive whole number, got ${String(options.batchSize)}.`)
+    }
+    this.sharedSyncLog = options.sharedSyncLog
+    this.serializer = options.serializer ?? jsonReplicaSerializer
+    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
+    this.compactHistories = options.compactHistories ?? true
+  }
+
+  getConfig(): StorageModuleConfig {
+    return replicaModuleConfig()
+  }
+
+  /** Integrates every entry of the user's log the replica has not read yet. One catch-up per user at a time. */
+  catchUp(userId: UserId): Promise<ReplicaCatchUpResult> {
+    validateUserId(userId)
+    return this.lock.run(String(userId), () => this.integrateUnread(userId))
+  }
+
+  /** The user ids the replica holds data for. */
+  async listUsers(): Promise<string[]> {
+    const users = (await this.operation('findUsers', {})) as ReplicaUserRecord[]
+    return users.map((user) => user.userId).sort()
+  }
+
+  async getStats(userId: UserId): Promise<ReplicaStats> {
+    validateUserId(userId)
+    const user = await this.findUser(userId)
+    return {
+      objects: user?.objects ?? 0,
+      liveObjects: user?.liveObjects ?? 0,
+      entries: user?.entries ?? 0,
+      bytes: user?.bytes ?? 0,
+    }
+  }
+
+  /**
+   * One page of the user's data for a device to start from: every object's
+   * compacted history (tombstones too), in a stable order. The first call
+   * (no cursor) catches up and fixes the snapshot's memo and totals.
+   */
+  async getSnapshotPage(options: { userId: UserId; cursor?: string | null; limit?: number }): Promise<SharedSyncLogSnapshotPage> {
+    validateUserId(options.userId)
+    const limit = pageLimit(options.limit, 500, 5000)
+    let state = options.cursor ? decodeCursor(options.cursor) : null
+    if (!state) {
+      await this.catchUp(options.userId)
+      const user = await this.findUser(options.userId)
+      if (!user) {
+        throw new ReplicaError('REPLICA_BEHIND', 'the replica could not read the log for this user; check the shared log is reachable.')
+      }
+      state = { memo: user.memo, after: '', totals: { objects: user.objects, entries: user.entries, bytes: user.bytes } }
+    }
+    const rows = (await this.operation('findObjectsAfter', {
+      userId: String(options.userId),
+      after: state.after,
+      limit: limit + 1,
+    })) as ReplicaObjectRecord[]
+    const page = rows.slice(0, limit)
+    const userKey = String(options.userId)
+    return {
+      memo: state.memo,
+      objects: page.map((row) => ({
+        collection: row.collection,
+        pk: row.pk,
+        entries: row.entries.map((entry) => ({ userId: options.userId ?? userKey, ...entry })),
+      })),
+      cursor: rows.length > limit ? encodeCursor({ ...state, after: page[page.length - 1]!.objectKey }) : null,
+      totals: state.totals ?? { objects: 0, entries: 0, bytes: 0 },
+    }
+  }
+
+  /**
+   * Read-only, paged: the user's live objects (all collections, or one), in
+   * a stable order. For an app's backend: a web view, an export.
+   */
+  async getObjects(options: { userId: UserId; collection?: string; cursor?: string | null; limit?: number }): Promise<{ objects: ReplicaObject[]; cursor: string | null }> {
+    validateUserId(options.userId)
+    const limit = pageLimit(options.limit, 100, 5000)
+    const after = options.cursor ? decodeCursor(options.cursor).after : ''
+    const params = { userId: String(options.userId), collection: options.collection, after, limit: limit + 1 }
+    const rows = (await this.operation(options.collection ? 'findLiveObjectsOfCollectionAfter' : 'findLiveObjectsAfter', params)) as ReplicaObjectRecord[]
+    const page = rows.slice(0, limit)
+    return {
+      objects: page.map((row) => ({ collection: row.collection, pk: row.pk, object: row.object ?? {} })),
+      cursor: rows.length > limit ? encodeCursor({ memo: null, after: page[page.length - 1]!.objectKey, totals: null }) : null,
+    }
+  }
+
+  /** One live object, or null. */
+  async getObject(options: { userId: UserId; collection: string; pk: unknown }): Promise<Record<string, unknown> | null> {
+    validateUserId(options.userId)
+    const [row] = (await this.operation('findObjectsByKeys', {
+      userId: String(options.userId),
+      keys: [getObjectKey(options.collection, options.pk)],
+    })) as ReplicaObjectRecord[]
+    return row?.exists ? (row.object ?? {}) : null
+  }
+
+  /** Entries the replica could not decode, with the reason: never dropped, never blocking the rest. */
+  async getQuarantinedEntries(userId: UserId): Promise<ReplicaQuarantineRecord[]> {
+    validateUserId(userId)
+    return (await this.operation('findQuarantine', { userId: String(userId) })) as ReplicaQuarantineRecord[]
+  }
+
+  /**
+   * Catches up, then compacts the user's log (see `SharedSyncLog.compact`):
+   * the replica's own cursor is then at the end, so nothing it has not
+   * integrated is deleted.
+   */
+  async compact(options: { userId: UserId; retentionMs: number; now?: Now }): Promise<SharedSyncLogCompactionResult> {
+    if (typeof this.sharedSyncLog.compact !== 'function') {
+      throw new ReplicaError('INVALID_ARGUMENT', 'this shared log cannot compact (it has no compact()); use a log of @storex-sync that does.')
+    }
+    validateUserId(options.userId)
+    return this.lock.run(String(options.userId), async () => {
+      await this.integrateUnread(options.userId)
+      return this.sharedSyncLog.compact!(options)
+    })
+  }
+
+  private async findUser(userId: UserId): Promise<ReplicaUserRecord | null> {
+    return ((await this.operation('findUser', { userId: String(userId) })) as ReplicaUserRecord | null) ?? null
+  }
+
+  private async integrateUnread(userId: UserId): Promise<ReplicaCatchUpResult> {
+    let user = await this.findUser(userId)
+    if (!user) {
+      const deviceId = await this.sharedSyncLog.createDeviceId({ userId })
+      const record: ReplicaUserRecord = { id: String(userId), userId: String(userId), deviceId, memo: null, objects: 0, liveObjects: 0, entries: 0, bytes: 0 }
+      const { object } = await this.operation('createUser', { object: record })
+      user = object as ReplicaUserRecord
+    }
+    const result: ReplicaCatchUpResult = { entries: 0, objects: 0, quarantined: 0 }
+    while (true) {
+      let update: SharedSyncLogUpdate
+      try {
+        update = await this.sharedSyncLog.getUnsyncedEntries({ userId, deviceId: user.deviceId, batchSize: this.batchSize })
+      } catch (error) {
+        if (error instanceof SharedSyncLogError && error.code === 'SNAPSHOT_REQUIRED') {
+          throw new ReplicaError(
+            'REPLICA_BEHIND',
+            `the log compacted entries of user ${JSON.stringify(String(userId))} that the replica had not integrated (it was silent for longer than the retention); ` +
+              'delete its rows of this user and catch up again from a log that still holds every entry, or keep the replica catching up after every write.',
+            { cause: error },
+          )
+        }
+        throw error
+      }
+      const page = await this.integratePage(user, update)
+      result.entries += update.entries.length
+      result.objects += page.objects
+      result.quarantined += page.quarantined
+      await this.sharedSyncLog.markAsSeen(update, { userId, deviceId: user.deviceId })
+      if (!update.hasMore) {
+        return result
+      }
+    }
+  }
+
+  /** Merges one page into the histories and stores them with the new memo, in one batch. */
+  private async integratePage(user: ReplicaUserRecord, update: SharedSyncLogUpdate): Promise<{ objects: number; quarantined: number }> {
+    const incoming = new Map<string, { collection: string; pk: unknown; entries: StoredReplicaEntry[] }>()
+    const problems: ReplicaQuarantineRecord[] = []
+    for (const entry of update.entries) {
+      const stored: StoredReplicaEntry = { deviceId: entry.deviceId, createdOn: entry.createdOn, sharedOn: entry.sharedOn, data: entry.data }
+      const decoded = await decodeReplicaEntry(stored, this.serializer)
+      if (!decoded.ok) {
+        problems.push({ id: JSON.stringify([user.userId, replicaEntryKey(stored)]), userId: user.userId, entryKey: replicaEntryKey(stored), ...stored, reason: decoded.reason, message: decoded.message })
+        continue
+      }
+      const key = getObjectKey(decoded.entry.collection, decoded.entry.pk)
+      const group = incoming.get(key) ?? { collection: decoded.entry.collection, pk: decoded.entry.pk, entries: [] }
+      group.entries.push(stored)
+      incoming.set(key, group)
+    }
+    const existing = await this.findRows(user.userId, [...incoming.keys()])
+    const batch: OperationBatch = []
+    const totals = { objects: user.objects, liveObjects: user.liveObjects, entries: user.entries, bytes: user.bytes }
+    for (const [objectKey, group] of incoming) {
+      const before = existing.get(objectKey)
+      const after = await this.mergeHistory(before?.entries ?? [], group.entries)
+      const bytes = after.entries.reduce((sum, entry) => sum + utf8Length(entry.data), 0)
+      totals.objects += before ? 0 : 1
+      totals.liveObjects += (after.object ? 1 : 0) - (before?.exists ? 1 : 0)
+      totals.entries += after.entries.length - (before?.entries.length ?? 0)
+      totals.bytes += bytes - (before?.bytes ?? 0)
+      const record = { entries: after.entries, object: after.object, exists: after.object !== null, bytes }
+      batch.push(
+        before
+          ? { operation: 'updateObjects', collection: REPLICA_OBJECT_COLLECTION, where: { userId: user.userId, objectKey }, updates: record }
+          : { operation: 'createObject', collection: REPLICA_OBJECT_COLLECTION, args: { id: JSON.stringify([user.userId, objectKey]), userId: user.userId, objectKey, collection: group.collection, pk: group.pk, ...record } },
+      )
+    }
+    const newProblems = await this.withoutKnownProblems(user.userId, problems)
+    for (const problem of newProblems) {
+      batch.push({ operation: 'createObject', collection: REPLICA_QUARANTINE_COLLECTION, args: problem })
+    }
+    batch.push({
+      operation: 'updateObjects',
+      collection: REPLICA_USER_COLLECTION,
+      where: { userId: user.userId },
+      updates: { memo: update.memo, ...totals },
+    })
+    await this.operation('executeBatch', { batch })
+    Object.assign(user, totals, { memo: update.memo })
+    return { objects: incoming.size, quarantined: newProblems.length }
+  }
+
+  /** The object's history with the new entries (each entry once), compacted, and what the reconciler makes of it. */
+  private async mergeHistory(
+    current: StoredReplicaEntry[],
+    received: StoredReplicaEntry[],
+  ): Promise<{ entries: StoredReplicaEntry[]; object: Record<string, unknown> | null }> {
+    const byKey = new Map<string, StoredReplicaEntry>()
+    for (const entry of [...current, ...received]) {
+      const key = replicaEntryKey(entry)
+      if (!byKey.has(key)) byKey.set(key, entry)
+    }
+    const decoded: Array<{ stored: StoredReplicaEntry; entry: ClientSyncLogEntry }> = []
+    for (const stored of byKey.values()) {
+      const outcome = await decodeReplicaEntry(stored, this.serializer)
+      if (outcome.ok) decoded.push({ stored, entry: outcome.entry })
+    }
+    const history = decoded.map((item) => item.entry)
+    const kept = this.compactHistories ? compactHistory(history) : [...history].sort(compareEntries)
+    const storedOf = new Map(decoded.map((item) => [item.entry, item.stored]))
+    return { entries: kept.map((entry) => storedOf.get(entry)!), object: foldObjectHistory(kept) }
+  }
+
+  private async findRows(userId: string, keys: string[]): Promise<Map<string, ReplicaObjectRecord>> {
+    const rows = new Map<string, ReplicaObjectRecord>()
+    for (let index = 0; index < keys.length; index += KEY_CHUNK) {
+      const part = keys.slice(index, index + KEY_CHUNK)
+      for (const row of (await this.operation('findObjectsByKeys', { userId, keys: part })) as ReplicaObjectRecord[]) {
+        rows.set(row.objectKey, row)
+      }
+    }
+    return rows
+  }
+
+  private async withoutKnownProblems(userId: string, problems: ReplicaQuarantineRecord[]): Promise<ReplicaQuarantineRecord[]> {
+    if (!problems.length) return []
+    const known = new Set(
+      ((await this.operation('findQuarantineByKeys', { userId, keys: problems.map((problem) => problem.entryKey) })) as ReplicaQuarantineRecord[]).map(
+        (problem) => problem.entryKey,
+      ),
+    )
+    return problems.filter((problem) => !known.has(problem.entryKey))
+  }
+}

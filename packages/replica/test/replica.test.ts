@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
+import { MemorySharedSyncLog, type SharedSyncLogEntryData } from '@storex-sync/shared-sync-log-core'
+import { createPostgresStorage, createSqliteStorage, findPostgresUrl, type TestStorage } from '@storex-sync/test-backends'
+import { SyncReplica, withReplica } from '../src'
+
+const USER = 'alice'
+const postgres = await findPostgresUrl()
+if ('skipReason' in postgres) console.warn(`@storex-sync/replica: PostgreSQL cases skipped: ${postgres.skipReason}`)
+
+const backends: Array<{ kind: string; create: (setup: (storageManager: any) => void) => Promise<TestStorage> }> = [
+  { kind: 'sqlite', create: (setup) => createSqliteStorage({ setup }) },
+  ...('url' in postgres ? [{ kind: 'postgres', create: (setup: (storageManager: any) => void) => createPostgresStorage({ setup, serverUrl: postgres.url }) }] : []),
+]
+
+function data(value: SharedSyncLogEntryData): string {
+  return JSON.stringify(value)
+}
+
+describe.each(backends)('SyncReplica on $kind', ({ create }) => {
+  const cleanups: Array<() => Promise<void>> = []
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!()
+  })
+
+  async function setup() {
+    const log = new MemorySharedSyncLog()
+    let replica!: SyncReplica
+    const storage = await create((storageManager) => {
+      replica = new SyncReplica({ storageManager, sharedSyncLog: log })
+      registerModuleMapCollections(storageManager.registry, { replica })
+    })
+    cleanups.push(() => storage.cleanup())
+    const device = await log.createDeviceId({ userId: USER })
+    let clock = 1000
+    const write = (...items: SharedSyncLogEntryData[]) =>
+      log.writeEntries(items.map((item) => ({ createdOn: clock++, data: data(item) })), { userId: USER, deviceId: device })
+    return { log, replica, device, write }
+  }
+
+  it('integrates the log by the default rules and keeps at most fields + 1 entries per live object, a tombstone per deleted one', async () => {
+    const { replica, write } = await setup()
+    await write({ operation: 'create', collection: 'note', pk: 'n1', value: { title: 'a', body: 'x' } })
+    for (let edit = 0; edit < 20; edit += 1) {
+      await write({ operation: 'modify', collection: 'note', pk: 'n1', value: edit % 2 ? { title: `t${edit}` } : { body: `b${edit}` } })
+    }
+    await write({ operation: 'create', collection: 'note', pk: 'n2', value: { title: 'gone' } })
+    await write({ operation: 'modify', collection: 'note', pk: 'n2', value: { title: 'still gone' } })
+    await write({ operation: 'delete', collection: 'note', pk: 'n2' })
+    await write({ operation: 'modify', collection: 'note', pk: 'missing', value: { title: 'no half objects' } })
+
+    expect(await replica.catchUp(USER)).toEqual({ entries: 25, objects: 3, quarantined: 0 })
+    expect(await replica.getObject({ userId: USER, collection: 'note', pk: 'n1' })).toEqual({ title: 't19', body: 'b18' })
+    expect(await replica.getObject({ userId: USER, collection: 'note', pk: 'n2' })).toBeNull()
+    const { objects } = await replica.getObjects({ userId: USER })
+    expect(objects).toEqual([{ collection: 'note', pk: 'n1', object: { title: 't19', body: 'b18' } }])
+
+    const snapshot = await replica.getSnapshotPage({ userId: USER })
+    const histories = new Map(snapshot.objects.map((object) => [object.pk, object.entries.map((entry) => JSON.parse(entry.data).operation)]))
+    expect(histories.get('n1')).toEqual(['create', 'modify', 'modify'])
+    expect(histories.get('n2')).toEqual(['delete'])
+    expect(histories.get('missing')).toEqual(['modify'])
+    expect(snapshot.totals).toEqual({ objects: 3, entries: 5, bytes: expect.any(Number) })
+    expect(snapshot.totals.bytes).toBe(snapshot.objects.flatMap((object) => object.entries).reduce((sum, entry) => sum + Buffer.byteLength(entry.data), 0))
+    expect(await replica.getStats(USER)).toEqual({ objects: 3, liveObjects: 1, entries: 5, bytes: snapshot.totals.bytes })
+  })
+
+  it('pages a snapshot in a stable order with the same memo and totals on every page', async () => {
+    const { replica, write } = await setup()
+    for (let index = 0; index < 25; index += 1) {
+      await write({ operation: 'create', collection: 'item', pk: `i${String(index).padStart(2, '0')}`, value: { n: index } })
+    }
+    const first = await replica.getSnapshotPage({ userId: USER, limit: 10 })
+    await write({ operation: 'create', collection: 'item', pk: 'later', value: { n: 99 } })
+    const pages = [first]
+    while (pages[pages.length - 1]!.cursor) {
+      pages.push(await replica.getSnapshotPage({ userId: USER, cursor: pages[pages.length - 1]!.cursor, limit: 10 }))
+    }
+    expect(pages.map((page) => page.objects.length)).toEqual([10, 10, 5])
+    expect(new Set(pages.map((page) => JSON.stringify([page.memo, page.totals]))).size).toBe(1)
+    expect(first.totals.objects).toBe(25)
+    const pks = pages.flatMap((page) => page.objects.map((object) => object.pk))
+    expect(pks).toEqual([...pks].sort())
+    await expect(replica.getSnapshotPage({ userId: USER, cursor: 'not a cursor' })).rejects.toMatchObject({ code: 'INVALID_CURSOR' })
+  })
+
+  it('keeps entries it cannot decode aside without blocking the others, once', async () => {
+    const { log, replica, device, write } = await setup()
+    await log.writeEntries([{ createdOn: 1, data: '{not json' }], { userId: USER, deviceId: device })
+    await write({ operation: 'create', collection: 'note', pk: 'ok', value: { title: 'fine' } })
+    expect(await replica.catchUp(USER)).toMatchObject({ entries: 2, quarantined: 1 })
+    expect(await replica.getObject({ userId: USER, collection: 'note', pk: 'ok' })).toEqual({ title: 'fine' })
+    const [kept] = await replica.getQuarantinedEntries(USER)
+    expect(kept).toMatchObject({ reason: 'UNDECODABLE_ENTRY', data: '{not json', createdOn: 1 })
+    expect(await replica.catchUp(USER)).toEqual({ entries: 0, objects: 0, quarantined: 0 })
+    expect(await replica.getQuarantinedEntries(USER)).toHaveLength(1)
+  })
+
+  it('compacts the log below what it integrated, through withReplica', async () => {
+    const { log, replica, device } = await setup()
+    const shared = withReplica(log, replica)
+    for (let index = 0; index < 10; index += 1) {
+      await shared.writeEntries([{ createdOn: 100 + index, data: data({ operation: 'modify', collection: 'note', pk: 'n', value: { v: index } }) }], { userId: USER, deviceId: device })
+    }
+    // The writer has not read its own part of the log: it holds compaction back until it does.
+    expect((await shared.compact!({ userId: USER, retentionMs: 60_000 })).deletedEntries).toBe(0)
+    const update = await shared.getUnsyncedEntries({ userId: USER, deviceId: device })
+    await shared.markAsSeen(update, { userId: USER, deviceId: device })
+    expect(await shared.compact!({ userId: USER, retentionMs: 60_000 })).toMatchObject({ deletedEntries: 10, remainingEntries: 0 })
+    const newcomer = await shared.createDeviceId({ userId: USER })
+    await expect(shared.getUnsyncedEntries({ userId: USER, deviceId: newcomer })).rejects.toMatchObject({ code: 'SNAPSHOT_REQUIRED' })
+    const snapshot = await shared.getSnapshotPage!({ userId: USER, deviceId: newcomer })
+    await shared.markAsSeen({ memo: snapshot.memo }, { userId: USER, deviceId: newcomer })
+    expect((await shared.getUnsyncedEntries({ userId: USER, deviceId: newcomer })).entries).toEqual([])
+  })
+})
