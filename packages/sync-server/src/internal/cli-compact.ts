@@ -24,6 +24,9 @@ PostgreSQL: safe while servers run (a per-user lock). SQLite: stop the server
 first, or let it compact on its own schedule (--compaction-interval).
 `
 
+/** `1 entry`, `3 entries`. */
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
+
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
 /** `30d`, `12h`, `90m`, `3600s`, `500ms`, or a number of ms. */
@@ -85,8 +88,8 @@ export async function runCompactCommand(argv: string[], io: CompactIo, fail: (me
       io.err(`storex-sync-server compact: user ${failure.userId} failed (left as it was): ${message}`)
     }
     io.out(
-      `compaction done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${result.users} user${result.users === 1 ? '' : 's'}, ` +
-        `${result.deletedEntries} entr${result.deletedEntries === 1 ? 'y' : 'ies'} deleted, ${result.retiredDevices} device${result.retiredDevices === 1 ? '' : 's'} retired, ${result.failures.length} failed\n`,
+      `compaction done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${count(result.users, 'user', 'users')}, ` +
+        `${count(result.deletedEntries, 'entry', 'entries')} deleted, ${count(result.retiredDevices, 'device', 'devices')} retired, ${result.failures.length} failed\n`,
     )
     return result.failures.length ? 1 : 0
   } finally {
@@ -99,9 +102,9 @@ function progressBar(progress: CompactionProgress): string {
   const width = 30
   const filled = progress.usersTotal ? Math.round((progress.usersDone / progress.usersTotal) * width) : width
   // \r and "erase to end of line": the bar is redrawn in place.
-  return `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${progress.usersDone}/${progress.usersTotal} users | ${progress.deletedEntries} entries deleted | ${progress.retiredDevices} devices retired\x1b[K`
+  return `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${progress.usersDone}/${progress.usersTotal} users | ${count(progress.deletedEntries, 'entry', 'entries')} deleted | ${count(progress.retiredDevices, 'device', 'devices')} retired\x1b[K`
 }
 
 function progressLine(progress: CompactionProgress): string {
-  return `user ${progress.usersDone}/${progress.usersTotal} (${progress.userId}) done | ${progress.deletedEntries} entries deleted so far | ${progress.retiredDevices} devices retired so far\n`
+  return `user ${progress.usersDone}/${progress.usersTotal} (${progress.userId}) done | ${count(progress.deletedEntries, 'entry', 'entries')} deleted so far | ${count(progress.retiredDevices, 'device', 'devices')} retired so far\n`
 }
