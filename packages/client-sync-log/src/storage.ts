@@ -561,6 +561,44 @@ export class ClientSyncLogStorage extends StorageModule {
     return { inserted, duplicates: candidates.length - inserted }
   }
 
+  /** True when the log holds any entry (a device with none can start from a snapshot). */
+  async hasEntries(): Promise<boolean> {
+    return (await this.find({}, { limit: 1 })).length > 0
+  }
+
+  /**
+   * Stores the entries of a snapshot page as received and already integrated,
+   * in the same database batch as `operations` (the objects they make), for a
+   * device whose log holds none of these objects yet (a new device). Entries
+   * already held are skipped; the clock observes every createdOn.
+   */
+  async insertSnapshotEntries(
+    entries: ReceivedClientSyncLogEntry[],
+    operations: OperationBatch,
+    options: { now: number },
+  ): Promise<{ inserted: number }> {
+    const byId = new Map<string, ClientSyncLogEntry>()
+    entries.forEach((received, index) => {
+      const entry = {
+        ...received,
+        sharedOn: options.now,
+        needsIntegration: false,
+      } as ClientSyncLogEntry
+      validateEntry(entry, `Snapshot entry #${index}`, { now: options.now })
+      byId.set(getEntryId(entry.deviceId, entry.createdOn), entry)
+    })
+    const inserted = await this.withDeviceState(options.now, async (state, write) => {
+      const existing = new Set((await this.findIn('id', [...byId.keys()])).map((entry) => entry.id))
+      const toInsert = [...byId].filter(([id]) => !existing.has(id)).map(([, entry]) => entry)
+      await write([...operations, ...this.getInsertEntriesBatch(toInsert)], { clock: latestOf(toInsert, state.clock) })
+      return toInsert.length
+    })
+    for (const entry of byId.values()) {
+      this.clock.observe(entry.createdOn)
+    }
+    return { inserted }
+  }
+
   /**
    * Objects with entries that need integration, the one with the oldest such
    * entry first, each with its whole history. At most `maxObjects` (may be
@@ -794,10 +832,13 @@ export class ClientSyncLogStorage extends StorageModule {
    * (the delete stays as a tombstone), and modifies whose every field a later
    * create or modify overwrites. Objects with entries awaiting integration
    * or not yet shared are left alone, and so is the entry with the greatest createdOn (the clock
-   * restarts from it).
+   * restarts from it). With `objects`, only their histories are looked at (doSync passes the objects
+   * a sync touched, so the log keeps at most fields + 1 entries per live object without a full scan).
    */
-  async deleteObsoleteEntries(): Promise<{ deleted: number }> {
-    const entries = await this.getEntries()
+  async deleteObsoleteEntries(options: { objects?: Array<{ collection: string; pk: ObjectPk }> } = {}): Promise<{ deleted: number }> {
+    const entries = options.objects
+      ? this.revive(await this.findIn('objectKey', [...new Set(options.objects.map((object) => getObjectKey(object.collection, object.pk)))]))
+      : await this.getEntries()
     if (!entries.length) {
       return { deleted: 0 }
     }

@@ -108,4 +108,11 @@ export type ReconcilerFunction = ((
    * above). doSync's `reconcileLocalWrites` option overrides it.
    */
   reconcileLocalWrites?: boolean
+  /**
+   * True: the verdict depends only on the entries `compactHistory` keeps (the
+   * default reconciler's rules), so doSync may drop the others from the log
+   * and a replica may keep only those. Leave it unset for reconcilers that
+   * look at superseded entries.
+   */
+  compactableHistory?: boolean
 }

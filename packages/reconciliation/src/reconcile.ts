@@ -76,8 +76,13 @@ export function reconcileSyncLog(entries: ClientSyncLogEntry[], options: Reconci
  * `createReconciler({ doubleCreateBehaviour: 'error' })`.
  */
 export function createReconciler(options: { doubleCreateBehaviour?: DoubleCreateBehaviour } = {}): ReconcilerFunction {
-  return (entries, { storageRegistry }) => reconcileSyncLog(entries, { storageRegistry, ...options })
+  const reconciler: ReconcilerFunction = (entries, { storageRegistry }) => reconcileSyncLog(entries, { storageRegistry, ...options })
+  reconciler.compactableHistory = true
+  return reconciler
 }
+
+// Per-field last writer wins looks only at each field's latest write and the latest delete.
+;(reconcileSyncLog as ReconcilerFunction).compactableHistory = true
 
 /** The one entry check of client-sync-log, with this package's error. */
 function validateEntry(entry: ClientSyncLogEntry, storageRegistry: StorageRegistry): void {

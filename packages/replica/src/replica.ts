@@ -1,7 +1,6 @@
-import type { OperationBatch } from '@worldbrain/storex'
+import type { OperationBatch, StorageRegistry } from '@worldbrain/storex'
 import { StorageModule, type StorageModuleConfig, type StorageModuleConstructorArgs } from '@worldbrain/storex-pattern-modules'
-import { compactHistory, compareEntries, getObjectKey, type ClientSyncLogEntry } from '@storex-sync/client-sync-log'
-import { foldObjectHistory } from '@storex-sync/reconciliation'
+import { DEFAULT_MAX_CLOCK_DRIFT_MS, getObjectKey } from '@storex-sync/client-sync-log'
 import {
   SharedSyncLogError,
   utf8Length,
@@ -15,6 +14,7 @@ import {
 } from '@storex-sync/shared-sync-log-core'
 import { ReplicaError } from './errors'
 import { decodeReplicaEntry, jsonReplicaSerializer, replicaEntryKey, type ReplicaSerializer } from './internal/decode'
+import { mergeHistory } from './internal/history'
 import { decodeCursor, encodeCursor, pageLimit } from './internal/cursor'
 import {
   REPLICA_OBJECT_COLLECTION,
@@ -42,6 +42,23 @@ export interface SyncReplicaOptions extends StorageModuleConstructorArgs {
    * off for custom reconcilers whose verdict depends on superseded entries.
    */
   compactHistories?: boolean
+  /**
+   * The app's schema (its newest version). With it, entries are checked as
+   * devices check them (unknown collections and fields, pk types) and kept
+   * aside when they fail, so the replica never holds what devices refuse;
+   * entries kept aside for an unknown collection or field are retried at
+   * every catch-up (after the server is given a newer schema). Without it,
+   * the replica checks shapes and clocks only.
+   */
+  storageRegistry?: StorageRegistry
+  /** The server's wall clock (ms). Default Date.now. */
+  now?: () => number
+  /**
+   * How far ahead of `now` an entry's createdOn may lie before it is kept
+   * aside (CLOCK_OUT_OF_RANGE) and retried at every catch-up, as devices do.
+   * Default DEFAULT_MAX_CLOCK_DRIFT_MS of @storex-sync/client-sync-log (24 hours).
+   */
+  maxClockDriftMs?: number
 }
 
 export interface ReplicaCatchUpResult {
@@ -70,6 +87,8 @@ export interface ReplicaStats {
 }
 
 const DEFAULT_BATCH_SIZE = 1000
+/** As on devices: reasons that time (a clock catching up) or an app update can lift. */
+const RETRIED_REASONS = new Set(['CLOCK_OUT_OF_RANGE', 'UNKNOWN_COLLECTION', 'UNKNOWN_FIELD'])
 const KEY_CHUNK = 500
 
 /**
@@ -88,6 +107,9 @@ export class SyncReplica extends StorageModule {
   private readonly batchSize: number
   private readonly compactHistories: boolean
   private readonly lock = new PerUserLock()
+  private readonly now: () => number
+  private readonly maxClockDriftMs: number
+  private readonly storageRegistry: StorageRegistry | undefined
 
   constructor(options: SyncReplicaOptions) {
     super(options)
@@ -104,6 +126,13 @@ export class SyncReplica extends StorageModule {
     this.serializer = options.serializer ?? jsonReplicaSerializer
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
     this.compactHistories = options.compactHistories ?? true
+    this.now = options.now ?? Date.now
+    this.maxClockDriftMs = options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS
+    this.storageRegistry = options.storageRegistry
+  }
+
+  private decode(stored: StoredReplicaEntry) {
+    return decodeReplicaEntry(stored, this.serializer, { now: this.now(), maxClockDriftMs: this.maxClockDriftMs, storageRegistry: this.storageRegistry })
   }
 
   getConfig(): StorageModuleConfig {
@@ -231,6 +260,7 @@ export class SyncReplica extends StorageModule {
       user = object as ReplicaUserRecord
     }
     const result: ReplicaCatchUpResult = { entries: 0, objects: 0, quarantined: 0 }
+    await this.retryQuarantine(user)
     while (true) {
       let update: SharedSyncLogUpdate
       try {
@@ -257,13 +287,36 @@ export class SyncReplica extends StorageModule {
     }
   }
 
+  /** Entries kept aside until time or a schema update lifts the reason are integrated once it has. */
+  private async retryQuarantine(user: ReplicaUserRecord): Promise<void> {
+    const waiting = ((await this.operation('findQuarantine', { userId: user.userId })) as ReplicaQuarantineRecord[]).filter(
+      (record) => RETRIED_REASONS.has(record.reason),
+    )
+    const ready: ReplicaQuarantineRecord[] = []
+    for (const record of waiting) {
+      if ((await this.decode(record)).ok) ready.push(record)
+    }
+    if (ready.length) {
+      await this.integrateEntries(user, ready, { release: ready.map((record) => record.id!) })
+    }
+  }
+
   /** Merges one page into the histories and stores them with the new memo, in one batch. */
-  private async integratePage(user: ReplicaUserRecord, update: SharedSyncLogUpdate): Promise<{ objects: number; quarantined: number }> {
+  private integratePage(user: ReplicaUserRecord, update: SharedSyncLogUpdate): Promise<{ objects: number; quarantined: number }> {
+    const entries = update.entries.map((entry) => ({ deviceId: entry.deviceId, createdOn: entry.createdOn, sharedOn: entry.sharedOn, data: entry.data }))
+    return this.integrateEntries(user, entries, { memo: update.memo })
+  }
+
+  private async integrateEntries(
+    user: ReplicaUserRecord,
+    entries: StoredReplicaEntry[],
+    options: { memo?: unknown; release?: string[] },
+  ): Promise<{ objects: number; quarantined: number }> {
     const incoming = new Map<string, { collection: string; pk: unknown; entries: StoredReplicaEntry[] }>()
     const problems: ReplicaQuarantineRecord[] = []
-    for (const entry of update.entries) {
+    for (const entry of entries) {
       const stored: StoredReplicaEntry = { deviceId: entry.deviceId, createdOn: entry.createdOn, sharedOn: entry.sharedOn, data: entry.data }
-      const decoded = await decodeReplicaEntry(stored, this.serializer)
+      const decoded = await this.decode(stored)
       if (!decoded.ok) {
         problems.push({ id: JSON.stringify([user.userId, replicaEntryKey(stored)]), userId: user.userId, entryKey: replicaEntryKey(stored), ...stored, reason: decoded.reason, message: decoded.message })
         continue
@@ -278,7 +331,7 @@ export class SyncReplica extends StorageModule {
     const totals = { objects: user.objects, liveObjects: user.liveObjects, entries: user.entries, bytes: user.bytes }
     for (const [objectKey, group] of incoming) {
       const before = existing.get(objectKey)
-      const after = await this.mergeHistory(before?.entries ?? [], group.entries)
+      const after = await mergeHistory(before?.entries ?? [], group.entries, { decode: (stored) => this.decode(stored), compact: this.compactHistories })
       const bytes = after.entries.reduce((sum, entry) => sum + utf8Length(entry.data), 0)
       totals.objects += before ? 0 : 1
       totals.liveObjects += (after.object ? 1 : 0) - (before?.exists ? 1 : 0)
@@ -295,36 +348,19 @@ export class SyncReplica extends StorageModule {
     for (const problem of newProblems) {
       batch.push({ operation: 'createObject', collection: REPLICA_QUARANTINE_COLLECTION, args: problem })
     }
+    if (options.release?.length) {
+      batch.push({ operation: 'deleteObjects', collection: REPLICA_QUARANTINE_COLLECTION, where: { id: { $in: options.release } } })
+    }
+    const memo = options.memo !== undefined ? { memo: options.memo } : {}
     batch.push({
       operation: 'updateObjects',
       collection: REPLICA_USER_COLLECTION,
       where: { userId: user.userId },
-      updates: { memo: update.memo, ...totals },
+      updates: { ...memo, ...totals },
     })
     await this.operation('executeBatch', { batch })
-    Object.assign(user, totals, { memo: update.memo })
+    Object.assign(user, totals, memo)
     return { objects: incoming.size, quarantined: newProblems.length }
-  }
-
-  /** The object's history with the new entries (each entry once), compacted, and what the reconciler makes of it. */
-  private async mergeHistory(
-    current: StoredReplicaEntry[],
-    received: StoredReplicaEntry[],
-  ): Promise<{ entries: StoredReplicaEntry[]; object: Record<string, unknown> | null }> {
-    const byKey = new Map<string, StoredReplicaEntry>()
-    for (const entry of [...current, ...received]) {
-      const key = replicaEntryKey(entry)
-      if (!byKey.has(key)) byKey.set(key, entry)
-    }
-    const decoded: Array<{ stored: StoredReplicaEntry; entry: ClientSyncLogEntry }> = []
-    for (const stored of byKey.values()) {
-      const outcome = await decodeReplicaEntry(stored, this.serializer)
-      if (outcome.ok) decoded.push({ stored, entry: outcome.entry })
-    }
-    const history = decoded.map((item) => item.entry)
-    const kept = this.compactHistories ? compactHistory(history) : [...history].sort(compareEntries)
-    const storedOf = new Map(decoded.map((item) => [item.entry, item.stored]))
-    return { entries: kept.map((entry) => storedOf.get(entry)!), object: foldObjectHistory(kept) }
   }
 
   private async findRows(userId: string, keys: string[]): Promise<Map<string, ReplicaObjectRecord>> {

@@ -114,3 +114,32 @@ describe.each(backends)('SyncReplica on $kind', ({ create }) => {
     expect((await shared.getUnsyncedEntries({ userId: USER, deviceId: newcomer })).entries).toEqual([])
   })
 })
+
+describe('SyncReplica and clocks', () => {
+  it('keeps an entry from a clock far ahead aside, and integrates it once time has caught up', async () => {
+    const log = new MemorySharedSyncLog()
+    const clock = { now: 1_000_000 }
+    let replica!: SyncReplica
+    const storage = await createSqliteStorage({
+      setup: (storageManager) => {
+        replica = new SyncReplica({ storageManager, sharedSyncLog: log, now: () => clock.now, maxClockDriftMs: 60_000 })
+        registerModuleMapCollections(storageManager.registry, { replica })
+      },
+    })
+    try {
+      const device = await log.createDeviceId({ userId: USER })
+      const ahead = (clock.now + 10 * 60_000) * 1000
+      await log.writeEntries([{ createdOn: ahead, data: data({ operation: 'create', collection: 'note', pk: 'future', value: { title: 'from ahead' } }) }], { userId: USER, deviceId: device })
+      expect(await replica.catchUp(USER)).toMatchObject({ quarantined: 1 })
+      expect(await replica.getObject({ userId: USER, collection: 'note', pk: 'future' })).toBeNull()
+      expect((await replica.getQuarantinedEntries(USER))[0]).toMatchObject({ reason: 'CLOCK_OUT_OF_RANGE' })
+      clock.now += 10 * 60_000
+      await replica.catchUp(USER)
+      expect(await replica.getObject({ userId: USER, collection: 'note', pk: 'future' })).toEqual({ title: 'from ahead' })
+      expect(await replica.getQuarantinedEntries(USER)).toEqual([])
+      expect(await replica.getStats(USER)).toMatchObject({ objects: 1, liveObjects: 1, entries: 1 })
+    } finally {
+      await storage.cleanup()
+    }
+  })
+})

@@ -17,7 +17,7 @@ export class SimulatedFault extends Error {
   }
 }
 
-type Method = 'writeEntries' | 'getUnsyncedEntries' | 'markAsSeen'
+type Method = 'writeEntries' | 'getUnsyncedEntries' | 'markAsSeen' | 'getSnapshotPage'
 
 export interface FaultySharedSyncLogHooks {
   /**
@@ -43,7 +43,14 @@ export class FaultySharedSyncLog implements SharedSyncLog {
   constructor(
     readonly inner: SharedSyncLog,
     private readonly hooks: FaultySharedSyncLogHooks = {},
-  ) {}
+  ) {
+    if (inner.getSnapshotPage) {
+      // Snapshot pages fail like any other call: a bootstrap is interrupted and tried again.
+      this.getSnapshotPage = (options) => this.run('getSnapshotPage', () => inner.getSnapshotPage!(options))
+    }
+  }
+
+  getSnapshotPage?: SharedSyncLog['getSnapshotPage']
 
   /** Arms one fault for the next sync (or none), and restarts the call count. */
   arm(fault: SharedLogFault | null): void {

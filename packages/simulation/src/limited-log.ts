@@ -33,7 +33,11 @@ export class LimitedSharedSyncLog implements SharedSyncLog {
   constructor(
     readonly inner: SharedSyncLog,
     readonly spec: SharedLogLimitsSpec,
-  ) {}
+  ) {
+    if (inner.getSnapshotPage) this.getSnapshotPage = (options) => inner.getSnapshotPage!(options)
+  }
+
+  getSnapshotPage?: SharedSyncLog['getSnapshotPage']
 
   /** The largest write accepted now. */
   get maxWriteBytes(): number {

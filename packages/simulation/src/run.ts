@@ -12,7 +12,9 @@ import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
 import { reconcileSyncLog } from '@storex-sync/reconciliation'
 import { MemorySharedSyncLog, type DeviceId, type SharedSyncLog, type SharedSyncLogEntry } from '@storex-sync/shared-sync-log-core'
 import { doSync, type SyncEventEmitter } from '@storex-sync/sync-orchestrator'
+import type { SyncReplica } from '@storex-sync/replica'
 import { defaultBackends, type SimulationBackendFactory, type SimulationStorage } from './backends'
+import { ArchivingSharedSyncLog, checkReplica, entriesThatMatter, openCloudReplica } from './cloud'
 import { SimulationError } from './errors'
 import { FaultySharedSyncLog, SimulatedFault, type SharedLogFault } from './faulty-log'
 import { LimitedSharedSyncLog } from './limited-log'
@@ -58,6 +60,10 @@ export interface RunStats {
   /** Quarantined own entries dropped because a later delete of their object made them moot. */
   outgoingSettled: number
   integrationFailures: number
+  /** Devices that started from the replica's snapshot: new ones ('fresh'), and retired ones back with data ('merge'). */
+  bootstraps: { fresh: number; merge: number }
+  /** Compaction steps, the devices they retired and the log entries they deleted. */
+  compactions: { runs: number; retiredDevices: number; deletedEntries: number }
   durationMs: number
 }
 
@@ -189,7 +195,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
   }
 
   const violations: string[] = []
-  const stats: RunStats = { steps: 0, syncs: 0, faultsFired: 0, entries: 0, quarantined: 0, outgoingQuarantined: 0, outgoingSettled: 0, integrationFailures: 0, durationMs: 0 }
+  const stats: RunStats = { steps: 0, syncs: 0, faultsFired: 0, entries: 0, quarantined: 0, outgoingQuarantined: 0, outgoingSettled: 0, integrationFailures: 0, bootstraps: { fresh: 0, merge: 0 }, compactions: { runs: 0, retiredDevices: 0, deletedEntries: 0 }, durationMs: 0 }
   let simTime = T0
   const devices: Device[] = []
   const byDeviceId = new Map<string, Device>()
@@ -198,12 +204,15 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
   let rogueDeviceId: DeviceId | null = null
   let failReconcilerSeed: number | null = null
   const backgroundWrites: Array<Promise<void>> = []
-  const cleanedUp = new Set<string>()
 
-  const inner = options.createSharedSyncLog ? await options.createSharedSyncLog() : new MemorySharedSyncLog()
+  // Every entry the log accepts is archived: the checks know the whole history after compaction.
+  const inner = new ArchivingSharedSyncLog(options.createSharedSyncLog ? await options.createSharedSyncLog() : new MemorySharedSyncLog())
+  // Issue 13: the server's replica of the user's data beside the log (snapshots, compaction).
+  const cloud = schedule.replica ? await openCloudReplica(inner, defaultBackends['sqlite']!, () => simTime, schema.collections) : null
+  const served = cloud?.served ?? inner
   // Issue 16: a log with a largest write and refusals, between the devices and the real log.
-  const limited = schedule.limits ? new LimitedSharedSyncLog(inner, schedule.limits) : null
-  const sharedSyncLog = new FaultySharedSyncLog(limited ?? inner, {
+  const limited = schedule.limits ? new LimitedSharedSyncLog(served, schedule.limits) : null
+  const sharedSyncLog = new FaultySharedSyncLog(limited ?? served, {
     beforeMarkAsSeen: async (deviceId, entries) => {
       let device = byDeviceId.get(stringify(deviceId))
       for (const candidate of devices) {
@@ -314,7 +323,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
         // No id yet: the device writes under the id its log makes and registers at its first sync.
         device.offlineFirst = true
       } else {
-        device.deviceId = await sharedSyncLog.createDeviceId({ userId: USER })
+        device.deviceId = await sharedSyncLog.createDeviceId({ userId: USER, now: simTime })
         byDeviceId.set(stringify(device.deviceId), device)
       }
       device.olderApp = !!spec.olderApp && !!olderSchema && spec.backend === 'indexeddb'
@@ -349,7 +358,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
     }
     const remember = (collection: string, pk: unknown) => knownPks.get(collection)!.add(String(pk))
 
-    const write = async (device: Device, step: Exclude<Step, { op: 'sync' | 'tick' | 'clockJump' | 'badEntry' | 'cleanup' | 'syncAllTabs' | 'appUpdate' | 'refusedWrite' | 'serverUpgrade' | 'retryOutgoing' | 'discardOutgoing' }>): Promise<string> => {
+    const write = async (device: Device, step: Exclude<Step, { op: 'sync' | 'tick' | 'clockJump' | 'badEntry' | 'cleanup' | 'syncAllTabs' | 'appUpdate' | 'refusedWrite' | 'serverUpgrade' | 'retryOutgoing' | 'discardOutgoing' | 'compact' }>): Promise<string> => {
       const collection = synced[step.collection % synced.length]!
       const { storage } = tabOf(device, step.tab)
       const registry = schemaRegistry(storage)
@@ -480,6 +489,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
         emit: (name: string, payload: any) => {
           if (name === 'syncFailed') return
           if (name === 'objectIntegrationFailed') stats.integrationFailures += 1
+          if (name === 'bootstrapFinished') stats.bootstraps[payload.mode as 'fresh' | 'merge'] += 1
           if (name === 'entriesQuarantined') stats.quarantined += payload.entries.length
           if (name === 'outgoingEntriesQuarantined') stats.outgoingQuarantined += payload.entries.length
           if (name === 'outgoingEntriesSettled') stats.outgoingSettled += payload.dropped
@@ -525,6 +535,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
           userId: USER,
           ...(device.offlineFirst ? {} : { deviceId: device.deviceId }),
           batchSize: schedule.batchSize,
+          snapshotPageSize: schedule.batchSize,
           integrationBatchSize: schedule.integrationBatchSize,
           events,
         })
@@ -549,6 +560,10 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
       simTime += 100
       let outcome: string
       const device = 'device' in step ? devices[step.device % devices.length]! : null
+      if (device && (schedule.devices[device.index]!.joinAt ?? 0) > index) {
+        trace?.(`#${index} ${device.name} ${stringify(step)} -> not joined yet`)
+        continue
+      }
       try {
         switch (step.op) {
           case 'tick':
@@ -560,7 +575,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
             outcome = `clock jumps ${step.ms} ms (wall ${new Date(wallClock(device!)).toISOString()})`
             break
           case 'badEntry': {
-            rogueDeviceId ??= await inner.createDeviceId({ userId: USER })
+            rogueDeviceId ??= await inner.createDeviceId({ userId: USER, now: simTime })
             const variant = step.variant % BAD_ENTRY_VARIANTS
             // Variants 6 to 9: usable data from a broken clock (2^53, ten years ahead, negative, fractional).
             const createdOn = [2 ** 53, (simTime + 10 * 365 * 24 * HOUR_MS) * 1000 + index, -1000 - index, simTime * 1000 + index + 0.5][variant - 6] ?? simTime * 1000 + index
@@ -603,9 +618,22 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
           case 'discardOutgoing':
             outcome = await discardOutgoing(device!, reconciler)
             break
+          case 'compact': {
+            if (!cloud || !served.compact) {
+              outcome = 'no replica in this schedule'
+              break
+            }
+            const retentionMs = [0, HOUR_MS, 24 * HOUR_MS][step.retention % 3]!
+            const compacted = await served.compact({ userId: USER, retentionMs, now: simTime })
+            stats.compactions.runs += 1
+            stats.compactions.retiredDevices += compacted.retiredDevices.length
+            stats.compactions.deletedEntries += compacted.deletedEntries
+            const retired = compacted.retiredDevices.map((id) => byDeviceId.get(stringify(id))?.name ?? JSON.stringify(id))
+            outcome = `compacted (retention ${retentionMs} ms): deleted ${compacted.deletedEntries}, ${compacted.remainingEntries} left, retired ${retired.join(', ') || 'none'}`
+            break
+          }
           case 'cleanup': {
             const { deleted } = await device!.clientSyncLog.deleteObsoleteEntries()
-            cleanedUp.add(device!.name)
             outcome = `deleted ${deleted} obsolete log entries`
             break
           }
@@ -661,7 +689,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
     }
     if (!violations.length) {
       violations.push(
-        ...(await checkFinalState({ devices, registry: newestRegistry(), synced, unsynced, inner, rogueEntries, rogueDeviceId, expectedState, cleanedUp })),
+        ...(await checkFinalState({ devices, registry: newestRegistry(), synced, unsynced, inner, rogueEntries, rogueDeviceId, expectedState, replica: cloud?.replica ?? null })),
       )
     }
     stats.entries = violations.length ? stats.entries : (await devices[0]!.clientSyncLog.getEntries()).length
@@ -670,9 +698,25 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
     // Other tabs close first; tab 0's cleanup drops the database.
     await Promise.allSettled(devices.flatMap((device) => device.tabs.slice(1).map((tab) => tab.storage.cleanup())))
     await Promise.allSettled(devices.map((device) => device.storage?.cleanup()))
+    await cloud?.storage.cleanup()
     stats.durationMs = Date.now() - started
   }
   return { violations, stats }
+}
+
+/** An entry of the archive in the client log's form (the simulation's devices serialize with JSON). */
+function decodeArchived(shared: SharedSyncLogEntry): ClientSyncLogEntry {
+  const data = JSON.parse(shared.data)
+  return {
+    deviceId: shared.deviceId,
+    createdOn: shared.createdOn,
+    sharedOn: shared.sharedOn,
+    needsIntegration: false,
+    operation: data.operation,
+    collection: data.collection,
+    pk: data.pk,
+    ...(data.operation === 'delete' ? {} : { value: data.value ?? {} }),
+  } as ClientSyncLogEntry
 }
 
 async function checkFinalState(context: {
@@ -681,20 +725,19 @@ async function checkFinalState(context: {
   synced: string[]
   /** Collections that are not synced: each device holds exactly its own local writes there. */
   unsynced: string[]
-  inner: SharedSyncLog
+  inner: ArchivingSharedSyncLog
   rogueEntries: Array<{ deviceId: DeviceId; createdOn: number }>
   rogueDeviceId: DeviceId | null
   expectedState: ExpectedStateFunction | false
-  /** Devices that deleted obsolete entries: their logs may lack entries, never their data. */
-  cleanedUp: Set<string>
+  /** The server's replica, when the schedule has one: it must equal every device. */
+  replica: SyncReplica | null
 }): Promise<string[]> {
   const { devices, registry, synced, inner } = context
   const problems: string[] = []
   const key = (entry: { deviceId: unknown; createdOn: number }) => stringify([entry.deviceId, entry.createdOn])
 
-  // What the shared log holds, read by a fresh observer device.
-  const observer = await inner.createDeviceId({ userId: USER })
-  const shared: SharedSyncLogEntry[] = (await inner.getUnsyncedEntries({ userId: USER, deviceId: observer })).entries
+  // What the shared log ever accepted (compaction may have deleted it from the log since).
+  const shared: SharedSyncLogEntry[] = inner.entries()
   const sharedOwn = shared.filter((entry) => stringify(entry.deviceId) !== stringify(context.rogueDeviceId))
   const sharedKeys = new Set(sharedOwn.map(key))
   if (sharedKeys.size !== sharedOwn.length) {
@@ -702,6 +745,8 @@ async function checkFinalState(context: {
   }
 
   const contents: DeviceContents[] = []
+  /** Quarantine ids held by some device (or the replica): nothing bad is dropped. */
+  const keptAside = new Set<string>()
   const allEntries = new Map<string, ClientSyncLogEntry>()
   for (const device of devices) {
     const deviceContents: DeviceContents = {}
@@ -753,20 +798,38 @@ async function checkFinalState(context: {
     }
     const quarantinedEntries = await device.clientSyncLog.getQuarantinedEntries()
     const quarantined = new Set(quarantinedEntries.map((entry) => entry.id))
+    quarantined.forEach((id) => keptAside.add(id))
     const expectedQuarantine = new Set(context.rogueEntries.map((entry) => getQuarantineId(entry.deviceId, entry.createdOn)))
-    if (stringify([...quarantined].sort()) !== stringify([...expectedQuarantine].sort())) {
+    // With a replica, a device that started from a snapshot never reads the rogue entries the replica
+    // keeps aside itself: it must hold no others, and someone must hold each (checked below).
+    const mismatch = context.replica
+      ? [...quarantined].some((id) => !expectedQuarantine.has(id))
+      : stringify([...quarantined].sort()) !== stringify([...expectedQuarantine].sort())
+    if (mismatch) {
       const extra = quarantinedEntries.filter((entry) => !expectedQuarantine.has(entry.id)).map((entry) => `${entry.reason}: ${entry.message}`)
       problems.push(
         `[bad input] ${device.name} quarantined ${quarantined.size} entries, expected exactly the ${expectedQuarantine.size} rogue ones${extra.length ? `; not rogue: ${extra.join('; ')}` : ''}`,
       )
     }
   }
+  // Logs shrink (compaction at each sync, cleanup steps, snapshots of compacted histories), but
+  // never below what can still change a verdict.
+  const history = sharedOwn.map(decodeArchived)
+  const mustHold = context.expectedState === false ? new Set<string>() : entriesThatMatter(history)
   for (const device of devices) {
-    if (context.cleanedUp.has(device.name)) continue
     const keys = new Set((await device.clientSyncLog.getEntries()).map(key))
-    for (const sharedKey of sharedKeys) {
+    for (const sharedKey of mustHold) {
       if (!keys.has(sharedKey)) {
-        problems.push(`[1 identical] ${device.name}'s log lacks the shared entry ${sharedKey}`)
+        problems.push(`[1 identical] ${device.name}'s log lacks the shared entry ${sharedKey}, which can still change a verdict`)
+      }
+    }
+  }
+  if (context.replica) {
+    problems.push(...(await checkReplica(context.replica, USER, contents[0]!, registry, synced)))
+    for (const entry of await context.replica.getQuarantinedEntries(USER)) keptAside.add(getQuarantineId(entry.deviceId, entry.createdOn))
+    for (const rogue of context.rogueEntries) {
+      if (!keptAside.has(getQuarantineId(rogue.deviceId, rogue.createdOn))) {
+        problems.push(`[bad input] the rogue entry ${key(rogue)} was dropped: neither a device nor the replica keeps it aside`)
       }
     }
   }
@@ -779,19 +842,7 @@ async function checkFinalState(context: {
   }
   if (context.expectedState) {
     // The whole history, as the shared log holds it (devices may have cleaned theirs up).
-    const entries: ClientSyncLogEntry[] = sharedOwn.map((shared) => {
-      const data = JSON.parse(shared.data)
-      return {
-        deviceId: shared.deviceId,
-        createdOn: shared.createdOn,
-        sharedOn: shared.sharedOn,
-        needsIntegration: false,
-        operation: data.operation,
-        collection: data.collection,
-        pk: data.pk,
-        ...(data.operation === 'delete' ? {} : { value: data.value ?? {} }),
-      } as ClientSyncLogEntry
-    })
+    const entries: ClientSyncLogEntry[] = [...history]
     for (const entry of allEntries.values()) {
       if (!sharedKeys.has(key(entry))) entries.push(entry)
     }

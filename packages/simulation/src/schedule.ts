@@ -23,6 +23,12 @@ export interface DeviceSpec {
    * step (IndexedDB devices with one tab; ignored elsewhere). Default false.
    */
   olderApp?: boolean
+  /**
+   * The step from which the device takes part: steps for it before are
+   * skipped, so it joins (and, with a replica, bootstraps) at a random
+   * moment. Default 0.
+   */
+  joinAt?: number
 }
 
 /** What can go wrong during one sync. `at` picks the call or step, counted from 0 within the sync. */
@@ -78,6 +84,12 @@ export type Step = (
   | { op: 'refusedWrite'; device: number; collection: number; pick: number; kind: number }
   /** The server is upgraded: larger writes and entries refused until then pass. */
   | { op: 'serverUpgrade' }
+  /**
+   * The server compacts the log through its replica: devices silent for
+   * longer than the retention (0, 1 hour or 1 day by `retention`) are retired,
+   * entries every active device has read are deleted. Needs `replica`.
+   */
+  | { op: 'compact'; retention: number }
   /** The device retries its outgoing quarantine. */
   | { op: 'retryOutgoing'; device: number }
   /** The device discards its outgoing quarantine. */
@@ -95,6 +107,12 @@ export interface Schedule {
   integrationBatchSize: number
   /** The shared log's limits (a largest write, refusals); none when absent. */
   limits?: SharedLogLimitsSpec | null
+  /**
+   * The server keeps a replica of the user's data: new devices bootstrap
+   * from its snapshot, `compact` steps compact the log, and the checks
+   * demand that the replica equals every device. Default false.
+   */
+  replica?: boolean
   steps: Step[]
 }
 
@@ -113,6 +131,11 @@ export interface ScheduleArbitraryOptions {
   faultKinds?: Array<Exclude<SyncFault['kind'], 'none'>>
   /** Include `cleanup` steps (deleteObsoleteEntries, which assumes the default rules). Default true. */
   cleanup?: boolean
+  /**
+   * The cloud as a device: schedules with a replica (half of them), `compact`
+   * steps, devices that join late. Default true.
+   */
+  replica?: boolean
 }
 
 const HOUR = 3_600_000
@@ -159,6 +182,7 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
     { weight: 1, arbitrary: fc.record({ op: fc.constant('appUpdate' as const), device }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: HOUR }) }) },
     ...(options.cleanup === false ? [] : [{ weight: 1, arbitrary: fc.record({ op: fc.constant('cleanup' as const), device }) }]),
+    ...(options.replica === false ? [] : [{ weight: 2, arbitrary: fc.record({ op: fc.constant('compact' as const), retention: fc.nat({ max: 2 }) }) }]),
     { weight: 1, arbitrary: fc.record({ op: fc.constant('clockJump' as const), device, ms: fc.integer({ min: -6 * HOUR, max: 6 * HOUR }) }) },
     ...(options.badEntries === false ? [] : [{ weight: 1, arbitrary: fc.record({ op: fc.constant('badEntry' as const), variant: fc.nat({ max: BAD_ENTRY_VARIANTS - 1 }) }) }]),
     ...(options.outgoingRefusals === false
@@ -178,6 +202,7 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
     preexisting: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 })),
     offlineFirst: fc.boolean(),
     olderApp: fc.boolean(),
+    joinAt: options.replica === false ? fc.constant(0) : fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat({ max: options.maxSteps ?? 40 }) }),
   })
   // noBias: each seed generates one schedule, and fast-check's bias towards
   // small values on early runs would make every schedule tiny.
@@ -192,6 +217,7 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
             { weight: 1, arbitrary: fc.constant(null) },
             { weight: 3, arbitrary: fc.record({ maxWriteBytes: fc.constantFrom(1200, 3000, 20_000), publish: fc.boolean() }) },
           ),
+    replica: options.replica === false ? fc.constant(false) : fc.boolean(),
     steps: fc.array(step, { minLength: 1, maxLength: options.maxSteps ?? 40, size: 'max' }),
   }))
 }

@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { runSchedule, type RunReport, type RunScheduleOptions } from './run'
+import { runSchedule, type RunReport, type RunScheduleOptions, type RunStats } from './run'
 import { scheduleArbitrary, type Schedule, type ScheduleArbitraryOptions } from './schedule'
 
 export interface SimulateOptions extends RunScheduleOptions, ScheduleArbitraryOptions {
@@ -40,6 +40,8 @@ export interface SimulationSummary {
   outgoingQuarantined: number
   outgoingSettled: number
   integrationFailures: number
+  bootstraps: RunStats['bootstraps']
+  compactions: RunStats['compactions']
   durationMs: number
   msPerSchedule: number
 }
@@ -115,6 +117,8 @@ export async function simulate(options: SimulateOptions = {}): Promise<Simulatio
     outgoingQuarantined: 0,
     outgoingSettled: 0,
     integrationFailures: 0,
+    bootstraps: { fresh: 0, merge: 0 },
+    compactions: { runs: 0, retiredDevices: 0, deletedEntries: 0 },
     durationMs: 0,
     msPerSchedule: 0,
   }
@@ -130,6 +134,11 @@ export async function simulate(options: SimulateOptions = {}): Promise<Simulatio
     summary.outgoingQuarantined += report.stats.outgoingQuarantined ?? 0
     summary.outgoingSettled += report.stats.outgoingSettled ?? 0
     summary.integrationFailures += report.stats.integrationFailures
+    summary.bootstraps.fresh += report.stats.bootstraps?.fresh ?? 0
+    summary.bootstraps.merge += report.stats.bootstraps?.merge ?? 0
+    summary.compactions.runs += report.stats.compactions?.runs ?? 0
+    summary.compactions.retiredDevices += report.stats.compactions?.retiredDevices ?? 0
+    summary.compactions.deletedEntries += report.stats.compactions?.deletedEntries ?? 0
     if (failure) {
       summary.failures.push(failure)
     } else {

@@ -9,7 +9,10 @@ import {
 export { shareLogEntries } from './send'
 import type { StorageRegistry } from '@worldbrain/storex'
 import { decodeOrQuarantine, jsonSyncSerializer } from './decode'
+import { SharedSyncLogError } from '@storex-sync/shared-sync-log-core'
+import { bootstrapFromSnapshot } from './bootstrap'
 import { SyncOrchestratorError } from './errors'
+import { TouchedObjects, touchedObjectsOf } from './internal/touched'
 import { createEmitter } from './internal/events'
 import { withExistingObjects } from './internal/existing-objects'
 import { wallNow } from './internal/now'
@@ -35,6 +38,8 @@ export function emptyResult(): SyncResult {
     received: { entries: 0, stored: 0, duplicates: 0, filtered: 0, quarantined: 0, pages: 0 },
     sent: { entries: 0, filtered: 0, batches: 0, quarantined: 0 },
     integrated: { objects: 0, entries: 0, operations: 0, batches: 0, failed: 0 },
+    bootstrap: { mode: null, objects: 0, entries: 0 },
+    compacted: { entries: 0 },
     quarantined: [],
     outgoingQuarantined: [],
     integrationFailures: [],
@@ -123,6 +128,9 @@ export async function receiveLogEntries(
       batchSize,
     })
     if (!update.entries.length) {
+      // The cursor still moves past this device's own entries, and the log learns the device is
+      // active: a cursor left behind would hold compaction back and get the device retired.
+      await options.sharedSyncLog.markAsSeen(update, { userId: options.userId, deviceId: options.deviceId, now: options.now })
       return result
     }
     const received: ReceivedClientSyncLogEntry[] = []
@@ -166,6 +174,10 @@ export async function receiveLogEntries(
     result.received.filtered += filtered
     result.received.pages += 1
     emit('receivedEntries', { entries: update.entries.length, stored: inserted, duplicates, filtered, quarantined: quarantined.length })
+    emit('progress', {
+      phase: 'receive',
+      entries: { done: result.received.entries, total: update.remaining === undefined ? null : result.received.entries + update.remaining },
+    })
     if (!update.hasMore) {
       return result
     }
@@ -210,6 +222,7 @@ async function integrateBatch(
   const batch = [...input.before, ...operations, ...options.clientSyncLog.getMarkAsIntegratedBatch(pending)]
   // Past the logging middleware (nothing is logged twice), through the storage manager's write queue.
   await options.storageManager.backend.operation('executeBatch', withPlaceholders(batch, batchNumber))
+  touchedObjectsOf(options)?.add(objects)
   options.clientSyncLog.notifyChange?.({
     kind: 'integrated',
     entries: pending.length,
@@ -308,7 +321,7 @@ export async function doSync(options: SyncOptions): Promise<SyncResult> {
     // A device that wrote before it ever reached the shared log registers now; its entries move to the new id.
     const deviceId =
       options.deviceId ??
-      (await options.clientSyncLog.registerDevice(() => options.sharedSyncLog.createDeviceId({ userId: options.userId }), {
+      (await options.clientSyncLog.registerDevice(() => options.sharedSyncLog.createDeviceId({ userId: options.userId, now: options.now }), {
         now: wallNow(options.now),
       }))
     return runStages({ ...options, deviceId }, stages)
@@ -322,18 +335,21 @@ async function runStages(options: SyncOptions & CommonSyncOptions, stages: SyncS
   const emit = createEmitter(options.events)
   const started = Date.now()
   const result = emptyResult()
+  const touchedObjects = new TouchedObjects()
+  const stageOptions = { ...options, storageRegistry: options.storageManager?.registry, touchedObjects }
   emit('syncStarted', { deviceId: options.deviceId, stages })
   for (const stage of stages) {
     emit('stageStarted', { stage })
     try {
       if (stage === 'receive') {
-        await receiveLogEntries({ ...options, storageRegistry: options.storageManager?.registry }, result)
+        await startFromSnapshotIfNew(stageOptions, stages, result)
+        await receiveOrBootstrap(stageOptions, stages, result)
       } else if (stage === 'share') {
         // Objects that existed before sync was enabled are shared too (once per collection and database).
         await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: wallNow(options.now) })
-        await shareLogEntries({ ...options, storageRegistry: options.storageManager?.registry }, result)
+        await shareLogEntries(stageOptions, result)
       } else {
-        await integrateReceivedEntries(options, result)
+        await integrateReceivedEntries(stageOptions, result)
       }
     } catch (error) {
       emit('syncFailed', { stage, error })
@@ -342,7 +358,50 @@ async function runStages(options: SyncOptions & CommonSyncOptions, stages: SyncS
     result.durationMs = Date.now() - started
     emit('stageFinished', { stage, result })
   }
+  if (options.compactLog ?? options.reconciler?.compactableHistory ?? false) {
+    const touched = touchedObjects.list()
+    if (touched.length) {
+      result.compacted.entries += (await options.clientSyncLog.deleteObsoleteEntries({ objects: touched })).deleted
+    }
+  }
   result.durationMs = Date.now() - started
   emit('syncFinished', { result })
   return result
+}
+
+type StageOptions = SyncOptions & CommonSyncOptions & { storageRegistry?: StorageRegistry; touchedObjects: TouchedObjects }
+
+/** A device with an empty log starts from the replica's snapshot, where the shared log serves one (unless told to replay). */
+async function startFromSnapshotIfNew(options: StageOptions, stages: SyncStage[], result: SyncResult): Promise<void> {
+  if (options.bootstrap === 'replay' || typeof options.sharedSyncLog.getSnapshotPage !== 'function' || !stages.includes('integrate')) {
+    return
+  }
+  // Data from before sync was enabled makes the log non-empty: such a device merges instead.
+  await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: wallNow(options.now) })
+  if (await options.clientSyncLog.hasEntries()) {
+    return
+  }
+  await bootstrapFromSnapshot(options, 'fresh', result)
+}
+
+/**
+ * Receives; when the log compacted entries this device never read (it was
+ * retired after a long silence), first sends what it wrote meanwhile, then
+ * merges the replica's snapshot and receives on from there.
+ */
+async function receiveOrBootstrap(options: StageOptions, stages: SyncStage[], result: SyncResult): Promise<void> {
+  try {
+    await receiveLogEntries(options, result)
+    return
+  } catch (error) {
+    if (!(error instanceof SharedSyncLogError && error.code === 'SNAPSHOT_REQUIRED')) {
+      throw error
+    }
+  }
+  if (stages.includes('share')) {
+    await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: wallNow(options.now) })
+    await shareLogEntries(options, result)
+  }
+  await bootstrapFromSnapshot(options, (await options.clientSyncLog.hasEntries()) ? 'merge' : 'fresh', result)
+  await receiveLogEntries(options, result)
 }

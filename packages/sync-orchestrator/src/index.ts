@@ -8,6 +8,7 @@ export {
   DEFAULT_BATCH_SIZE,
   DEFAULT_INTEGRATION_BATCH_SIZE,
 } from './do-sync'
+export { bootstrapFromSnapshot, DEFAULT_SNAPSHOT_PAGE_SIZE, type BootstrapMode } from './bootstrap'
 export { SyncOrchestratorError } from './errors'
 export { retryQuarantinedEntries, type RetryQuarantinedEntriesOptions } from './quarantine'
 export { ContinuousSync } from './continuous-sync'
@@ -52,4 +53,6 @@ export type {
   SyncEventMap,
   SyncEventName,
   SyncEventEmitter,
+  SyncProgress,
+  SyncProgressCount,
 } from './types'

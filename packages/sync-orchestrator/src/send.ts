@@ -1,3 +1,4 @@
+import { touchedObjectsOf } from './internal/touched'
 import { getObjectKey, type ClientSyncLogEntry, type OutgoingQuarantineReason } from '@storex-sync/client-sync-log'
 import {
   measureEntryBytes,
@@ -183,6 +184,7 @@ export async function shareLogEntries(
       return sendChunk(second.filter((item) => !isBlocked(item.key, item.entry.createdOn)))
     }
     await clientSyncLog.markAsShared(chunk.map((item) => item.entry), { sharedOn: now, ...ownWritesPending })
+    touchedObjectsOf(options)?.add(chunk.map((item) => item.entry))
     result.sent.entries += chunk.length
     result.sent.batches += 1
     pageSent += chunk.length
@@ -265,6 +267,7 @@ export async function shareLogEntries(
     }
     if (filtered.length) {
       await clientSyncLog.markAsShared(filtered, { sharedOn: now, ...ownWritesPending })
+      touchedObjectsOf(options)?.add(filtered)
     }
     result.sent.filtered += filtered.length
     if (!chunks.length) {

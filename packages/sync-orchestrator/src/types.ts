@@ -53,6 +53,15 @@ export interface SyncEventMap {
   outgoingEntriesSettled: { dropped: number; released: number }
   /** One batch of objects reconciled and written, with the entries it consumed. */
   integratedEntries: { objects: number; entries: number; operations: number }
+  /** The device starts from the replica's snapshot: 'fresh' (empty log) or 'merge' (back after being retired). */
+  bootstrapStarted: { mode: 'fresh' | 'merge' }
+  bootstrapFinished: { mode: 'fresh' | 'merge'; objects: number; entries: number; bytes: number }
+  /**
+   * How much of a long step is done and how much is left: a bootstrap (objects,
+   * entries and bytes of the whole snapshot) or receiving (entries; the total
+   * is known when the shared log tells how many remain).
+   */
+  progress: SyncProgress
   stageFinished: { stage: SyncStage; result: SyncResult }
   syncFinished: { result: SyncResult }
   syncFailed: { stage: SyncStage; error: unknown }
@@ -109,8 +118,40 @@ export interface SyncOptions extends Omit<CommonSyncOptions, 'deviceId'> {
   reconciler: ReconcilerFunction
   /** Objects reconciled per database batch. Default 500. */
   integrationBatchSize?: number
+  /**
+   * How a device with an empty log starts when the shared log serves
+   * snapshots (a server with a replica, or withReplica()): 'snapshot' (the
+   * default) stores the current objects page by page; 'replay' reads the whole
+   * log. A device behind a compacted log always bootstraps from a snapshot.
+   */
+  bootstrap?: 'snapshot' | 'replay'
+  /** Objects per snapshot page. Default 1000. */
+  snapshotPageSize?: number
+  /**
+   * Drop the log entries of the objects this sync touched that can no longer
+   * change the reconciler's verdict (`deleteObsoleteEntries`), so the log
+   * keeps at most fields + 1 entries per live object. Default: the
+   * reconciler's `compactableHistory` flag (set on the default reconciler);
+   * leave it off for reconcilers whose verdict depends on superseded entries.
+   */
+  compactLog?: boolean
   /** Which stages run; all by default. */
   stages?: Partial<Record<SyncStage, boolean>>
+}
+
+export interface SyncProgressCount {
+  done: number
+  /** null while unknown. */
+  total: number | null
+}
+
+export interface SyncProgress {
+  phase: 'bootstrap' | 'receive'
+  entries: SyncProgressCount
+  /** bootstrap only: objects of the snapshot. */
+  objects?: SyncProgressCount
+  /** bootstrap only: bytes of entry data (UTF-8). */
+  bytes?: SyncProgressCount
 }
 
 /** A received entry that was quarantined instead of stored. */
@@ -150,6 +191,10 @@ export interface SyncResult {
   sent: { entries: number; filtered: number; batches: number; quarantined: number }
   /** `failed`: objects that stay pending because their integration failed (see integrationFailures). */
   integrated: { objects: number; entries: number; operations: number; batches: number; failed: number }
+  /** A start from the replica's snapshot in this sync: its mode (null: none), objects and entries stored. */
+  bootstrap: { mode: 'fresh' | 'merge' | null; objects: number; entries: number }
+  /** Log entries dropped as obsolete at the end of the sync (see the compactLog option). */
+  compacted: { entries: number }
   /** Received entries set aside in this sync, with their reasons. */
   quarantined: QuarantinedEntrySummary[]
   /** Own entries set aside in this sync: refused for good by the shared log, or held behind such an entry. */

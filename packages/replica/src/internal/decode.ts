@@ -1,3 +1,4 @@
+import type { StorageRegistry } from '@worldbrain/storex'
 import { checkEntry, type ClientSyncLogEntry } from '@storex-sync/client-sync-log'
 import type { SharedSyncLogEntryData } from '@storex-sync/shared-sync-log-core'
 import type { StoredReplicaEntry } from './schema'
@@ -15,10 +16,14 @@ export type DecodedEntry = { ok: true; entry: ClientSyncLogEntry } | { ok: false
 
 /**
  * Decodes one entry of the log into the form the reconciler takes. The
- * replica knows no schema: it checks the shape and the clock value only; the
- * devices check collections and fields against their own schema.
+ * replica checks the shape and the clock value, and, when it is given the
+ * app's schema, collections, pks and fields exactly as devices do.
  */
-export async function decodeReplicaEntry(stored: StoredReplicaEntry, serializer: ReplicaSerializer): Promise<DecodedEntry> {
+export async function decodeReplicaEntry(
+  stored: StoredReplicaEntry,
+  serializer: ReplicaSerializer,
+  check: { now: number; maxClockDriftMs: number; storageRegistry?: StorageRegistry },
+): Promise<DecodedEntry> {
   let data: Partial<SharedSyncLogEntryData>
   try {
     data = (await serializer.deserializeSharedSyncLogEntryData(stored.data)) as Partial<SharedSyncLogEntryData>
@@ -42,7 +47,8 @@ export async function decodeReplicaEntry(stored: StoredReplicaEntry, serializer:
     pk: data.pk,
     ...(data.operation !== 'delete' ? { value: data.value ?? undefined } : {}),
   }
-  const problem = checkEntry(candidate as ClientSyncLogEntry, {})
+  // The same bound as every device: an entry from a clock far ahead waits (and is retried) until time catches up.
+  const problem = checkEntry(candidate as ClientSyncLogEntry, check)
   if (problem) {
     return { ok: false, reason: problem.reason, message: problem.message }
   }

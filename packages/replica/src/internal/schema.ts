@@ -49,6 +49,7 @@ export interface ReplicaQuarantineRecord {
   entryKey: string
   deviceId: string | number
   createdOn: number
+  sharedOn: number
   data: string
   reason: string
   message: string
@@ -99,6 +100,7 @@ export function replicaModuleConfig(): StorageModuleConfig {
           entryKey: { type: 'string' },
           deviceId: { type: 'json' },
           createdOn: { type: 'float' },
+          sharedOn: { type: 'float' },
           data: { type: 'text' },
           reason: { type: 'string' },
           message: { type: 'text' },

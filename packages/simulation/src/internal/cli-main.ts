@@ -49,6 +49,8 @@ export function summaryMarkdown(summary: SimulationSummary, options: Record<stri
     `| own entries set aside, refused by the shared log (events) | ${summary.outgoingQuarantined} |`,
     `| set-aside entries settled by a later delete (events) | ${summary.outgoingSettled} |`,
     `| per-object integration failures (events) | ${summary.integrationFailures} |`,
+    `| bootstraps from the replica's snapshot: new devices / retired devices back | ${summary.bootstraps.fresh} / ${summary.bootstraps.merge} |`,
+    `| compactions: runs / devices retired / log entries deleted | ${summary.compactions.runs} / ${summary.compactions.retiredDevices} / ${summary.compactions.deletedEntries} |`,
     `| time | ${(summary.durationMs / 1000).toFixed(1)} s, ${summary.msPerSchedule} ms per schedule |`,
     `| options | ${JSON.stringify(options)} |`,
     '',

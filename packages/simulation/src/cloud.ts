@@ -1,0 +1,124 @@
+import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
+import type { StorageRegistry } from '@worldbrain/storex'
+import { findObsoleteEntries, getObjectKey, reviveDateFields, type ClientSyncLogEntry } from '@storex-sync/client-sync-log'
+import { SyncReplica, withReplica } from '@storex-sync/replica'
+import type { SharedSyncLog, SharedSyncLogEntry, SharedSyncLogEntryInput, UserId } from '@storex-sync/shared-sync-log-core'
+import type { SimulationBackendFactory, SimulationStorage } from './backends'
+import stringify from './internal/stable-stringify'
+import type { DeviceContents } from './invariants'
+import { normalizeObject } from './schema'
+
+/**
+ * The shared log, recording every entry it accepts: the whole history stays
+ * known to the checks after compaction has deleted it from the log.
+ */
+export class ArchivingSharedSyncLog implements SharedSyncLog {
+  private readonly archived: SharedSyncLogEntry[] = []
+  private readonly keys = new Set<string>()
+
+  constructor(readonly inner: SharedSyncLog) {
+    if (inner.compact) this.compact = (options) => inner.compact!(options)
+    if (inner.getLimits) this.getLimits = () => inner.getLimits!()
+  }
+
+  compact?: SharedSyncLog['compact']
+  getLimits?: SharedSyncLog['getLimits']
+  createDeviceId: SharedSyncLog['createDeviceId'] = (options) => this.inner.createDeviceId(options)
+  getDeviceInfo: SharedSyncLog['getDeviceInfo'] = (options) => this.inner.getDeviceInfo(options)
+  getUnsyncedEntries: SharedSyncLog['getUnsyncedEntries'] = (options) => this.inner.getUnsyncedEntries(options)
+  markAsSeen: SharedSyncLog['markAsSeen'] = (update, options) => this.inner.markAsSeen(update, options)
+
+  async writeEntries(entries: SharedSyncLogEntryInput[], options: Parameters<SharedSyncLog['writeEntries']>[1]): Promise<void> {
+    await this.inner.writeEntries(entries, options)
+    const sharedOn = typeof options.now === 'number' ? options.now : Date.now()
+    for (const entry of entries) {
+      const key = JSON.stringify([options.deviceId, entry.createdOn])
+      if (this.keys.has(key)) continue
+      this.keys.add(key)
+      this.archived.push({ userId: options.userId, deviceId: options.deviceId, createdOn: entry.createdOn, sharedOn, data: entry.data })
+    }
+  }
+
+  /** Every entry the log ever accepted, in the order it accepted them. */
+  entries(): SharedSyncLogEntry[] {
+    return [...this.archived]
+  }
+}
+
+/** The server's replica of the user's data, on its own SQLite database, beside the log. */
+export async function openCloudReplica(
+  log: SharedSyncLog,
+  factory: SimulationBackendFactory,
+  now: () => number,
+  collections: Record<string, unknown>,
+): Promise<{ replica: SyncReplica; served: SharedSyncLog; storage: SimulationStorage; catchUpErrors: unknown[] }> {
+  let replica!: SyncReplica
+  const storage = await factory({
+    name: 'cloud',
+    setup: (storageManager) => {
+      // The server knows the app's newest schema, so it keeps aside what devices keep aside.
+      storageManager.registry.registerCollections(structuredClone(collections) as never)
+      replica = new SyncReplica({ storageManager, sharedSyncLog: log, now, storageRegistry: storageManager.registry })
+      registerModuleMapCollections(storageManager.registry, { replica })
+    },
+  })
+  const catchUpErrors: unknown[] = []
+  return { replica, storage, catchUpErrors, served: withReplica(log, replica, { onCatchUpError: (error) => catchUpErrors.push(error) }) }
+}
+
+/** The replica must hold exactly what the devices hold, in every synced collection. */
+export async function checkReplica(
+  replica: SyncReplica,
+  userId: UserId,
+  deviceContents: DeviceContents,
+  registry: StorageRegistry,
+  synced: string[],
+): Promise<string[]> {
+  await replica.catchUp(userId)
+  const held = await replicaContents(replica, userId)
+  const problems: string[] = []
+  for (const collection of synced) {
+    const expected = deviceContents[collection] ?? {}
+    const actual = held[collection] ?? {}
+    for (const objectKey of new Set([...Object.keys(expected), ...Object.keys(actual)])) {
+      const replicaObject = actual[objectKey]
+      const normalized = replicaObject ? normalizeObject(registry, collection, reviveDateFields(registry, collection, replicaObject)) : undefined
+      if (stringify(normalized) !== stringify(expected[objectKey])) {
+        problems.push(`[7 replica] the replica holds ${objectKey} as ${stringify(normalized) ?? 'absent'}, the devices as ${stringify(expected[objectKey]) ?? 'absent'}`)
+      }
+    }
+  }
+  return problems
+}
+
+/** The replica's live objects of one user, by collection and object key, each with its pk under `id`. */
+export async function replicaContents(replica: SyncReplica, userId: UserId): Promise<Record<string, Record<string, Record<string, unknown>>>> {
+  const contents: Record<string, Record<string, Record<string, unknown>>> = {}
+  let cursor: string | null = null
+  do {
+    const page: Awaited<ReturnType<SyncReplica['getObjects']>> = await replica.getObjects({ userId, cursor, limit: 500 })
+    for (const item of page.objects) {
+      ;(contents[item.collection] ??= {})[getObjectKey(item.collection, item.pk)] = { ...item.object, id: item.pk }
+    }
+    cursor = page.cursor
+  } while (cursor)
+  return contents
+}
+
+/**
+ * Keys ([deviceId, createdOn]) of the entries of a full history that can
+ * still change a verdict: what every device's log must hold, however much
+ * it (or the replica it started from) compacted.
+ */
+export function entriesThatMatter(history: ClientSyncLogEntry[]): Set<string> {
+  const byObject = new Map<string, ClientSyncLogEntry[]>()
+  for (const entry of history) {
+    const key = getObjectKey(entry.collection, entry.pk)
+    byObject.set(key, [...(byObject.get(key) ?? []), entry])
+  }
+  const obsolete = new Set<ClientSyncLogEntry>()
+  for (const entries of byObject.values()) {
+    for (const entry of findObsoleteEntries(entries)) obsolete.add(entry)
+  }
+  return new Set(history.filter((entry) => !obsolete.has(entry)).map((entry) => JSON.stringify([entry.deviceId, entry.createdOn])))
+}
