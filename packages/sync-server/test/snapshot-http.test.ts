@@ -81,6 +81,27 @@ describe('compaction and snapshots over HTTP', () => {
     await expect(client.getSnapshotPage({ userId: 'alice', deviceId: device, limit: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
   })
 
+  it('cuts a snapshot page larger than maxReadBytes to fewer objects, from the same cursor', async () => {
+    const asked: Array<number | undefined> = []
+    class BigObjects extends MemorySharedSyncLog {
+      async getSnapshotPage(options: { userId: UserId; cursor?: string | null; limit?: number }): Promise<SharedSyncLogSnapshotPage> {
+        asked.push(options.limit)
+        const objects = Array.from({ length: options.limit ?? 10 }, (_, index) => ({
+          collection: 'note',
+          pk: `n${index}`,
+          entries: [{ userId: options.userId, deviceId: 1, createdOn: index + 1, sharedOn: 1, data: 'x'.repeat(100) }],
+        }))
+        return { memo: { sequence: 0 }, objects, cursor: 'more', totals: { objects: 100, entries: 100, bytes: 10_000 } }
+      }
+    }
+    server = await startServer({ sharedSyncLog: new BigObjects(), maxReadBytes: 250 })
+    const client = clientOf(server.url, 1)
+    const device = await client.createDeviceId({ userId: 1 })
+    const page = await client.getSnapshotPage({ userId: 1, deviceId: device, cursor: 'start', limit: 10 })
+    expect(page.objects).toHaveLength(2)
+    expect(asked).toEqual([10, 2])
+  })
+
   it('answers 404 SNAPSHOT_UNAVAILABLE without a replica; the client throws SharedSyncLogError, also for a server older than the route', async () => {
     server = await startServer({ sharedSyncLog: new MemorySharedSyncLog() })
     const client = clientOf(server.url, 1)

@@ -28,7 +28,7 @@ export interface AttachedReplica {
 export function attachReplica(
   log: SharedSyncLog,
   replica: SyncReplica,
-  options: Pick<ServerReplicaOptions, 'retentionMs' | 'compactionIntervalMs' | 'maxConcurrentCatchUps'> & { lock: UserLock; logger: FastifyBaseLogger; observer?: SyncObserver },
+  options: Pick<ServerReplicaOptions, 'retentionMs' | 'compactionIntervalMs' | 'maxConcurrentCatchUps'> & { lock: UserLock; logger: Pick<FastifyBaseLogger, 'warn' | 'info'>; observer?: SyncObserver },
 ): AttachedReplica {
   const { lock, logger, observer } = options
   const retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS

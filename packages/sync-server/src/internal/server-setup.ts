@@ -164,8 +164,24 @@ function serverSideLog(
       return update
     },
     markAsSeen: (update, options) => log.markAsSeen(update, options),
-    ...(log.getSnapshotPage ? { getSnapshotPage: log.getSnapshotPage.bind(log) } : {}),
+    ...(log.getSnapshotPage ? { getSnapshotPage: (options) => boundedSnapshotPage(log, options, maxReadBytes) } : {}),
   }
+}
+
+/**
+ * A snapshot page of at most `maxReadBytes` of entry data where it can be: a
+ * larger page is asked for again with fewer objects (the same cursor, so
+ * nothing is skipped; a first page is taken again, with the log as it is then).
+ */
+async function boundedSnapshotPage(log: SharedSyncLog, options: Parameters<NonNullable<SharedSyncLog['getSnapshotPage']>>[0], maxReadBytes: number) {
+  let page = await log.getSnapshotPage!(options)
+  for (let attempt = 0; attempt < 8 && page.objects.length > 1; attempt += 1) {
+    const bytes = page.objects.reduce((sum, object) => sum + object.entries.reduce((inner, entry) => inner + Buffer.byteLength(entry.data, 'utf8'), 0), 0)
+    if (bytes <= maxReadBytes) break
+    const limit = Math.max(1, Math.min(page.objects.length - 1, Math.floor((page.objects.length * maxReadBytes) / bytes)))
+    page = await log.getSnapshotPage!({ ...options, limit })
+  }
+  return page
 }
 
 /** Errors with an answer of their own (bad input, quotas, rate limits, a lost database); undefined for the rest. */
