@@ -147,6 +147,47 @@ describe.each(backends)('a server with a replica on $name', ({ options }) => {
     }))
 })
 
+describe.skipIf(!('url' in postgres))('two server processes with replicas on one PostgreSQL database', () => {
+  it('integrate every write once between them (the per-user advisory lock), and the replica equals the log', async () => {
+    const database = await createPostgresDatabase((postgres as { url: string }).url)
+    postgresDatabases.push(database)
+    const logs = [await PostgresSharedSyncLog.connect({ connectionString: database.url, poolSize: 4 }), await PostgresSharedSyncLog.connect({ connectionString: database.url, poolSize: 4 })]
+    const servers = [
+      await start({ sharedSyncLog: logs[0], replica: { compactionIntervalMs: false, batchSize: 7 } }),
+      await start({ sharedSyncLog: logs[1], replica: { compactionIntervalMs: false, batchSize: 7 } }),
+    ]
+    try {
+      const clients = servers.map((server) => server.client('alice'))
+      const devices = [await clients[0]!.createDeviceId({ userId: 'alice' }), await clients[1]!.createDeviceId({ userId: 'alice' })]
+      const expected = new Map<string, number>()
+      let clock = 0
+      // Both servers take writes of the same notes at once; each wakes its own replica after every write.
+      await Promise.all(
+        [0, 1].map(async (side) => {
+          for (let round = 0; round < 40; round += 1) {
+            const pk = `n${round % 8}`
+            const createdOn = ++clock
+            const entry = round < 8
+              ? { createdOn, data: data({ operation: 'create', collection: 'note', pk: `${pk}-${side}`, value: { v: createdOn } }) }
+              : { createdOn, data: data({ operation: 'modify', collection: 'note', pk: `${pk}-${side}`, value: { v: createdOn } }) }
+            expected.set(`${pk}-${side}`, createdOn)
+            await clients[side]!.writeEntries([entry], { userId: 'alice', deviceId: devices[side]! })
+          }
+        }),
+      )
+      await Promise.all(servers.map((server) => server.app.syncReplicaIdle()))
+      // Either process's replica (they share the tables) holds every object at its last value.
+      await servers[0]!.app.syncReplica!.catchUp('alice')
+      const { objects } = await servers[1]!.app.syncReplica!.getObjects({ userId: 'alice', limit: 100 })
+      expect(Object.fromEntries(objects.map((object) => [object.pk, object.object.v]))).toEqual(Object.fromEntries(expected))
+      expect(await servers[0]!.app.syncReplica!.getStats('alice')).toMatchObject({ objects: 16, liveObjects: 16, entries: 32 })
+    } finally {
+      for (const server of servers) await server.app.close()
+      for (const log of logs) await log.close()
+    }
+  }, 30_000)
+})
+
 describe('a server without a replica', () => {
   it('answers POST /v1/snapshot with SNAPSHOT_UNAVAILABLE and refuses syncCompact', async () => {
     const { app, client } = await start({ database: ':memory:' })
