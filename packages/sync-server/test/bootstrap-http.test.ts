@@ -98,6 +98,7 @@ describe.each(backends)('devices with doSync and a server with a replica on $nam
       await writer.sync()
       await away.notes.updateObjects({ id: ids[2] }, { body: 'written offline' })
       await away.notes.createObject({ title: 'created offline' })
+      await app.syncReplicaIdle()
       await new Promise((resolve) => setTimeout(resolve, 10))
       const pass = await app.syncCompact()
       expect(pass.deletedEntries).toBeGreaterThan(0)

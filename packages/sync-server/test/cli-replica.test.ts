@@ -128,7 +128,9 @@ describe('storex-sync-server --replica and compact (child processes)', () => {
       const server = await serve(['--database', database.url, '--replica'])
       try {
         expect(server.status).toMatch(/\| replica: postgres:\/\/.*, retention 30d, compaction every 1h$/)
-        await writeThreeNotes(server.url)
+        const { alice, laptop } = await writeThreeNotes(server.url)
+        // The first snapshot page catches the replica up: from then on it knows alice (the catch-up after writes runs in the background).
+        await alice.getSnapshotPage({ userId: 'alice', deviceId: laptop })
         const result = await run(['compact', '--database', database.url, '--retention', '1ms'])
         expect(result.code).toBe(0)
         expect(result.stdout).toMatch(/compaction done in \d+\.\d s: 1 user, 3 entries deleted, 1 device retired, 0 failed/)

@@ -105,6 +105,8 @@ describe.each(backends)('a server with a replica on $name', ({ options }) => {
       const silent = await alice.createDeviceId({ userId: 'alice' })
       await alice.writeEntries([1, 2, 3].map((createdOn) => ({ createdOn, data: note(`n${createdOn}`, { v: createdOn }) })), { userId: 'alice', deviceId: phone })
       await alice.markAsSeen(await alice.getUnsyncedEntries({ userId: 'alice', deviceId: phone }), { userId: 'alice', deviceId: phone })
+      // A pass compacts the users the replica knows: those it has caught up with at least once.
+      await app.syncReplicaIdle()
       await new Promise((resolve) => setTimeout(resolve, 10))
 
       const pass = await app.syncCompact()
