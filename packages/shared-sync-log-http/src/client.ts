@@ -11,11 +11,16 @@ import {
   type SharedSyncLogEntryInput,
   type SharedSyncLogLimits,
   type SharedSyncLogMemo,
+  type SharedSyncLogSnapshotPage,
   type SharedSyncLogUpdate,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
 import { SharedSyncLogAuthError, SharedSyncLogHttpError } from './errors'
+import { subscribeToLiveStream, type SubscribeOptions } from './internal/live'
+import { describeCause, stripPrefix } from './internal/messages'
 import { ROUTES, type RouteName } from './internal/protocol'
+
+export type { SubscribeOptions } from './internal/live'
 
 export interface BackoffOptions {
   /** Delay before the first retry, in ms (default 200). */
@@ -55,23 +60,6 @@ export interface HttpSharedSyncLogOptions {
   limitsMaxAgeMs?: number
 }
 
-export interface SubscribeOptions {
-  userId: UserId
-  deviceId: DeviceId
-  /** Called when another device of the user wrote, and after each (re)connection (to catch up). */
-  onChange: () => void
-  /**
-   * Called when the stream stops for good: a `SharedSyncLogAuthError` (401; call
-   * `setToken()` and subscribe again) or an unknown device. Connection losses
-   * are not reported here: the stream reconnects by itself, with backoff.
-   */
-  onError?: (error: SharedSyncLogHttpError | SharedSyncLogError) => void
-  /** `connected` / `disconnected`, for a status display. */
-  onStateChange?: (state: 'connected' | 'disconnected') => void
-  /** Reconnect when nothing (not even a heartbeat) arrived for this long, in ms (default 60000). */
-  idleTimeoutMs?: number
-}
-
 interface Attempt {
   retryable: boolean
   error: SharedSyncLogHttpError | SharedSyncLogError
@@ -80,7 +68,7 @@ interface Attempt {
 const DEFAULT_TIMEOUT_MS = 10_000
 const DEFAULT_RETRIES = 4
 /** Errors of the log itself, which the client throws as `SharedSyncLogError`. */
-const LOG_ERROR_CODES = new Set(['UNKNOWN_DEVICE', 'INVALID_MEMO', 'INVALID_ARGUMENT'])
+const LOG_ERROR_CODES = new Set(['UNKNOWN_DEVICE', 'INVALID_MEMO', 'INVALID_ARGUMENT', 'SNAPSHOT_REQUIRED', 'SNAPSHOT_UNAVAILABLE'])
 
 /**
  * The shared sync log of a `storex-sync-server` (or any app that mounted
@@ -88,7 +76,8 @@ const LOG_ERROR_CODES = new Set(['UNKNOWN_DEVICE', 'INVALID_MEMO', 'INVALID_ARGU
  *
  * The `userId` arguments of the `SharedSyncLog` methods are not sent: the
  * server takes the user from the token. They are accepted so this class can
- * stand in for any other `SharedSyncLog`.
+ * stand in for any other `SharedSyncLog`. There is no `compact()`: devices
+ * cannot compact the log, the server does (a scheduled job).
  */
 export class HttpSharedSyncLog implements SharedSyncLog {
   private readonly baseUrl: string
@@ -175,7 +164,33 @@ export class HttpSharedSyncLog implements SharedSyncLog {
     validateBatchSize(options.batchSize)
     const body: Record<string, unknown> = { deviceId: options.deviceId }
     if (options.batchSize !== undefined) body.batchSize = options.batchSize
-    return this.call<SharedSyncLogUpdate>('unsyncedEntries', body)
+    const update = await this.call<SharedSyncLogUpdate>('unsyncedEntries', body)
+    if (update && typeof update === 'object' && update.remaining !== undefined && !(typeof update.remaining === 'number' && update.remaining >= 0)) {
+      delete update.remaining // a server that cannot tell leaves it out; anything else is not a count
+    }
+    return update
+  }
+
+  /**
+   * A page of a snapshot of the user's data from the server's replica
+   * (`POST /v1/snapshot`), to bootstrap a device (see `SharedSyncLog`).
+   * Throws `SharedSyncLogError` `SNAPSHOT_UNAVAILABLE` when the server keeps
+   * no replica, also when it is older than this route.
+   */
+  async getSnapshotPage(options: { userId: UserId; deviceId: DeviceId; cursor?: string | null; limit?: number }): Promise<SharedSyncLogSnapshotPage> {
+    validateUserId(options?.userId)
+    if (options.limit !== undefined && !(Number.isInteger(options.limit) && options.limit >= 1)) {
+      throw new SharedSyncLogError('INVALID_ARGUMENT', `limit must be a positive integer, got ${String(options.limit)}; leave it out for the server's page size`)
+    }
+    const body: Record<string, unknown> = { deviceId: options.deviceId }
+    if (options.cursor !== undefined && options.cursor !== null) body.cursor = options.cursor
+    if (options.limit !== undefined) body.limit = options.limit
+    try {
+      return await this.call<SharedSyncLogSnapshotPage>('snapshot', body)
+    } catch (error) {
+      if ((error as { code?: unknown })?.code === 'ROUTE_NOT_FOUND') throw SharedSyncLogError.snapshotUnavailable()
+      throw error
+    }
   }
 
   async markAsSeen(update: { memo: SharedSyncLogMemo }, options: { userId: UserId; deviceId: DeviceId; now?: Now }): Promise<void> {
@@ -237,105 +252,15 @@ export class HttpSharedSyncLog implements SharedSyncLog {
    * With ContinuousSync: `subscribeToChanges: (onChange) => log.subscribe({ userId, deviceId, onChange })`.
    */
   subscribe(options: SubscribeOptions): () => void {
-    validateUserId(options?.userId)
-    if (typeof options.onChange !== 'function') {
-      throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'subscribe() needs an `onChange` function.')
-    }
-    let stopped = false
-    let controller: AbortController | null = null
-    let wake: (() => void) | null = null
-    const idleTimeoutMs = options.idleTimeoutMs ?? 60_000
-    const url = this.baseUrl + ROUTES.events
-    const payload = JSON.stringify({ deviceId: options.deviceId })
-    const run = async () => {
-      for (let failures = 0; !stopped; ) {
-        controller = new AbortController()
-        let idleTimer: ReturnType<typeof setTimeout> | null = null
-        const resetIdle = () => {
-          if (idleTimer) clearTimeout(idleTimer)
-          idleTimer = setTimeout(() => controller?.abort(), idleTimeoutMs)
-        }
-        let connected = false
-        try {
-          const token = this.token ?? (await this.options.getToken!())
-          resetIdle()
-          const response = await this.fetchImpl(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, accept: 'text/event-stream' },
-            body: payload,
-            signal: controller.signal,
-          })
-          if (!response.ok || !response.body) {
-            const text = await response.text().catch(() => '')
-            let serverError: any = null
-            try {
-              serverError = JSON.parse(text).error
-            } catch {
-              // not JSON
-            }
-            if (response.status === 401) {
-              throw Object.assign(
-                new SharedSyncLogAuthError(`the sync server refused the credentials of the live stream: ${serverError?.message ?? 'the token was refused'}; sign in again and call setToken()`, { reason: serverError?.reason }),
-                { fatal: true },
-              )
-            }
-            if (response.status === 404 && serverError?.code === 'UNKNOWN_DEVICE') {
-              throw Object.assign(new SharedSyncLogError('UNKNOWN_DEVICE', serverError.message), { fatal: true })
-            }
-            throw new SharedSyncLogHttpError(serverError?.code ?? 'HTTP_ERROR', `the live stream answered ${response.status}`, { status: response.status })
-          }
-          const reader = response.body.getReader()
-          const decoder = new TextDecoder()
-          let buffer = ''
-          for (;;) {
-            const { value, done } = await reader.read()
-            if (done) break
-            resetIdle()
-            buffer += decoder.decode(value, { stream: true })
-            let boundary: number
-            while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-              const event = buffer.slice(0, boundary)
-              buffer = buffer.slice(boundary + 2)
-              const name = /^event: (.*)$/m.exec(event)?.[1]
-              if (name === 'ready') {
-                connected = true
-                failures = 0
-                options.onStateChange?.('connected')
-                options.onChange()
-              } else if (name === 'change') {
-                options.onChange()
-              }
-            }
-          }
-        } catch (error) {
-          if ((error as { fatal?: boolean }).fatal) {
-            stopped = true
-            options.onError?.(error as SharedSyncLogHttpError)
-          }
-        } finally {
-          if (idleTimer) clearTimeout(idleTimer)
-          controller?.abort()
-          if (connected) options.onStateChange?.('disconnected')
-        }
-        if (stopped) break
-        failures += 1
-        const delayMs = this.delayFor(Math.min(failures, 8))
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(delayMs, 30_000))
-          wake = () => {
-            clearTimeout(timer)
-            resolve()
-          }
-        })
-        wake = null
-      }
-    }
-    void run()
-    return () => {
-      stopped = true
-      controller?.abort()
-      ;(wake as (() => void) | null)?.()
-    }
+    return subscribeToLiveStream(
+      {
+        baseUrl: this.baseUrl,
+        fetchImpl: this.fetchImpl,
+        getToken: () => this.token ?? this.options.getToken!(),
+        delayFor: (attempt) => this.delayFor(attempt),
+      },
+      options,
+    )
   }
 
   private async call<T>(route: RouteName, body: unknown): Promise<T> {
@@ -465,17 +390,4 @@ export class HttpSharedSyncLog implements SharedSyncLog {
       error: new SharedSyncLogHttpError(code, message, { status: response.status }),
     }
   }
-}
-
-function describeCause(cause: unknown): string {
-  if (cause instanceof Error) {
-    const inner = (cause as any).cause
-    const code = inner?.code ?? (cause as any).code
-    return code ? `${code}: ${inner?.message ?? cause.message}` : cause.message
-  }
-  return String(cause)
-}
-
-function stripPrefix(message: string): string {
-  return message.replace(/^@storex-sync\/shared-sync-log-http: /, '')
 }

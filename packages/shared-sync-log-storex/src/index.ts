@@ -1,9 +1,10 @@
+export { SharedSyncLogStorage, type SharedSyncLogStorageOptions } from './storage'
 export {
-  SharedSyncLogStorage,
   SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION,
   SHARED_SYNC_LOG_ENTRY_COLLECTION,
+  SHARED_SYNC_LOG_USER_COLLECTION,
   type SharedSyncLogAppend,
   type SharedSyncLogDeviceInfoRecord,
   type SharedSyncLogEntryRecord,
-  type SharedSyncLogStorageOptions,
-} from './storage'
+  type SharedSyncLogUserRecord,
+} from './schema'

@@ -7,6 +7,8 @@ import {
 import {
   SharedSyncLogError,
   createSequenceMemo,
+  decideCompaction,
+  validateRetention,
   entryIdentityKey,
   randomStringId,
   readSequenceMemo,
@@ -17,6 +19,8 @@ import {
   type DeviceId,
   type Now,
   type SharedSyncLog,
+  type SharedSyncLogCompactionOptions,
+  type SharedSyncLogCompactionResult,
   type SharedSyncLogDeviceInfo,
   type SharedSyncLogEntry,
   type SharedSyncLogEntryInput,
@@ -25,63 +29,32 @@ import {
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
 import { KeyedMutex } from './internal/mutex'
-
-export const SHARED_SYNC_LOG_ENTRY_COLLECTION = 'sharedSyncLogEntry'
-export const SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION = 'sharedSyncLogDeviceInfo'
+import { activeAtOf, toAppend, toEntry } from './internal/records'
+import { ASCENDING, DESCENDING, sharedSyncLogOperations } from './internal/operations'
+import {
+  SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION,
+  SHARED_SYNC_LOG_ENTRY_COLLECTION,
+  SHARED_SYNC_LOG_USER_COLLECTION,
+  sharedSyncLogCollections,
+  type SharedSyncLogAppend,
+  type SharedSyncLogDeviceInfoRecord,
+  type SharedSyncLogEntryRecord,
+  type SharedSyncLogUserRecord,
+} from './schema'
 
 export interface SharedSyncLogStorageOptions extends StorageModuleConstructorArgs {
   /**
    * Type of the primary keys of the backend: 'int' lets the backend
    * auto-increment device ids (numbers); 'string' makes this module generate
-   * random UUIDs (the backend's pk column must hold strings).
+   * random UUIDs (the backend's pk columns must hold strings).
    */
   autoPkType: 'int' | 'string'
 }
 
-/** A row of `sharedSyncLogEntry`, as stored. */
-export interface SharedSyncLogEntryRecord {
-  id?: number | string
-  /** The user id in its string form. */
-  userId: string
-  deviceId: DeviceId
-  createdOn: number
-  sharedOn: number
-  /** Position in the user's log: 1, 2, 3, ... without gaps. */
-  sequence: number
-  data: string
-  /** `{ value }` when the batch had `extraSentInfo`, so that `null` survives; else absent. */
-  extraSentInfo?: { value: unknown } | null
-  /** `entryIdentityKey(userId, deviceId, createdOn)`: what makes a re-write a duplicate. */
-  entryKey: string
-}
-
-/** A row of `sharedSyncLogDeviceInfo`, as stored. */
-export interface SharedSyncLogDeviceInfoRecord {
-  id: DeviceId
-  userId: string
-  sharedUntil?: number | null
-  /** Sequence of the last entry this device has seen (its cursor); 0 before the first. */
-  cursor: number
-}
-
-/** What `appendEntries()` gets: a validated batch of a known device. */
-export interface SharedSyncLogAppend {
-  /** The user id in its string form, as stored. */
-  userKey: string
-  userId: UserId
-  deviceId: DeviceId
-  sharedOn: number
-  /** Whether the batch carries `extraSentInfo` (`undefined` means it does not). */
-  hasExtraSentInfo: boolean
-  extraSentInfo: unknown
-  entries: SharedSyncLogEntryInput[]
-}
-
 /** Most entries one transaction of `appendEntries()` stores. */
 const APPEND_CHUNK = 1000
-
-const ASCENDING: Array<[string, 'asc' | 'desc']> = [['sequence', 'asc']]
-const DESCENDING: Array<[string, 'asc' | 'desc']> = [['sequence', 'desc']]
+/** Most entries one transaction of `compact()` deletes. */
+const DELETE_CHUNK = 10_000
 
 /**
  * The shared sync log on any Storex backend (SQLite or PostgreSQL through
@@ -118,90 +91,26 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
   }
 
   getConfig(): StorageModuleConfig {
-    const pkType = this.autoPkType === 'int' ? 'int' : 'string'
-    const version = new Date('2025-01-01')
     return {
-      collections: {
-        [SHARED_SYNC_LOG_ENTRY_COLLECTION]: {
-          version,
-          fields: {
-            userId: { type: 'string' },
-            deviceId: { type: pkType },
-            createdOn: { type: 'float' },
-            sharedOn: { type: 'float' },
-            sequence: { type: 'float' },
-            data: { type: 'text' },
-            extraSentInfo: { type: 'json', optional: true },
-            entryKey: { type: 'string' },
-          },
-          // (userId, sequence): a read's page (userId = ?, sequence > ?, ORDER BY sequence, LIMIT)
-          // without sorting all of the user's entries.
-          indices: [{ field: 'userId' }, { field: 'sequence' }, { field: 'entryKey' }, { field: ['userId', 'sequence'] }],
-        },
-        [SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION]: {
-          version,
-          fields: {
-            userId: { type: 'string' },
-            sharedUntil: { type: 'float', optional: true },
-            cursor: { type: 'float' },
-          },
-          indices: [{ field: 'userId' }],
-        },
-      },
-      operations: {
-        createDeviceInfo: {
-          operation: 'createObject',
-          collection: SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION,
-          args: '$object' as never,
-        },
-        findDeviceInfo: {
-          operation: 'findObject',
-          collection: SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION,
-          args: { id: '$deviceId', userId: '$userKey' },
-        },
-        findEntriesByKeys: {
-          operation: 'findObjects',
-          collection: SHARED_SYNC_LOG_ENTRY_COLLECTION,
-          args: [{ userId: '$userKey', entryKey: { $in: '$keys' } }] as never,
-        },
-        findLastEntry: {
-          operation: 'findObjects',
-          collection: SHARED_SYNC_LOG_ENTRY_COLLECTION,
-          args: [{ userId: '$userKey' }, { order: '$order', limit: 1 }] as never,
-        },
-        findOwnEntriesAfter: {
-          operation: 'findObjects',
-          collection: SHARED_SYNC_LOG_ENTRY_COLLECTION,
-          args: [{ userId: '$userKey', deviceId: '$deviceId', sequence: { $gt: '$after' } }, { order: '$order', limit: '$limit' }] as never,
-        },
-        findOtherEntriesAfter: {
-          operation: 'findObjects',
-          collection: SHARED_SYNC_LOG_ENTRY_COLLECTION,
-          args: [
-            { userId: '$userKey', deviceId: { $ne: '$deviceId' }, sequence: { $gt: '$after' } },
-            { order: '$order', limit: '$limit' },
-          ] as never,
-        },
-        executeBatch: {
-          operation: 'executeBatch',
-          args: ['$batch'] as never,
-        },
-      },
+      collections: sharedSyncLogCollections(this.autoPkType),
+      operations: sharedSyncLogOperations,
       accessRules: {
         ownership: {
           [SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION]: { field: 'userId', access: ['list', 'read', 'create', 'update'] },
           [SHARED_SYNC_LOG_ENTRY_COLLECTION]: { field: 'userId', access: ['list', 'read', 'create'] },
+          [SHARED_SYNC_LOG_USER_COLLECTION]: { field: 'id', access: ['read'] },
         },
       },
     }
   }
 
-  async createDeviceId(options: { userId: UserId; sharedUntil?: number | null }): Promise<DeviceId> {
+  async createDeviceId(options: { userId: UserId; sharedUntil?: number | null; now?: Now }): Promise<DeviceId> {
     validateUserId(options.userId)
     const object: Omit<SharedSyncLogDeviceInfoRecord, 'id'> & { id?: DeviceId } = {
       userId: String(options.userId),
       sharedUntil: options.sharedUntil ?? null,
       cursor: 0,
+      activeAt: resolveNow(options.now),
     }
     if (this.autoPkType === 'string') {
       object.id = randomStringId()
@@ -213,7 +122,63 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
   async getDeviceInfo(options: { userId: UserId; deviceId: DeviceId }): Promise<SharedSyncLogDeviceInfo | null> {
     validateUserId(options.userId)
     const device = await this.findDevice(options.userId, options.deviceId)
-    return device ? { sharedUntil: device.sharedUntil ?? null } : null
+    if (!device) {
+      return null
+    }
+    const sharedUntil = device.sharedUntil ?? null
+    return Number(device.cursor) < (await this.getCompactedUntil(String(options.userId)))
+      ? { sharedUntil, snapshotRequired: true }
+      : { sharedUntil }
+  }
+
+  /**
+   * Retires the user's devices silent for longer than `retentionMs` that have
+   * entries left to read, then deletes every entry that all other devices
+   * have read (the rule of `decideCompaction()`). Runs serialized with the
+   * user's writes in this instance. The user's `compactedUntil` is stored
+   * before anything is deleted, so a reader behind it gets
+   * `SNAPSHOT_REQUIRED`, never a page with a hole; a compaction interrupted
+   * while deleting leaves rows the next one deletes.
+   */
+  async compact(options: SharedSyncLogCompactionOptions): Promise<SharedSyncLogCompactionResult> {
+    validateUserId(options.userId)
+    validateRetention(options.retentionMs)
+    const now = resolveNow(options.now)
+    const userKey = String(options.userId)
+    return this.writeMutex.run(userKey, async () => {
+      const devices = (await this.operation('findUserDevices', { userKey })) as SharedSyncLogDeviceInfoRecord[]
+      const user = (await this.operation('findUser', { userKey })) as SharedSyncLogUserRecord | null
+      const compactedUntil = user ? Number(user.compactedUntil) : 0
+      const lastSequence = await this.getLastSequence(userKey)
+      const decision = decideCompaction(
+        devices.map((device) => ({ deviceId: device.id, seenUntil: Number(device.cursor), activeAt: activeAtOf(device) })),
+        { compactedUntil, lastSequence, retentionMs: options.retentionMs, now },
+      )
+      const { compactUntil } = decision
+      if (compactUntil > compactedUntil) {
+        await this.operation('executeBatch', {
+          batch: [
+            user
+              ? { operation: 'updateObjects', collection: SHARED_SYNC_LOG_USER_COLLECTION, where: { id: userKey }, updates: { compactedUntil: compactUntil } }
+              : { operation: 'createObject', collection: SHARED_SYNC_LOG_USER_COLLECTION, args: { id: userKey, compactedUntil: compactUntil } },
+          ],
+        })
+        // No lower bound: rows an interrupted compaction left below compactedUntil go too.
+        for (let to = Math.min(compactedUntil + DELETE_CHUNK, compactUntil); ; to = Math.min(to + DELETE_CHUNK, compactUntil)) {
+          const batch: OperationBatch = [
+            { operation: 'deleteObjects', collection: SHARED_SYNC_LOG_ENTRY_COLLECTION, where: { userId: userKey, sequence: { $lte: to } } },
+          ]
+          await this.operation('executeBatch', { batch })
+          if (to === compactUntil) break
+        }
+      }
+      return {
+        // Sequences after compactedUntil are gapless, so the difference is what went.
+        deletedEntries: compactUntil - compactedUntil,
+        retiredDevices: decision.retiredDevices,
+        remainingEntries: Number(await this.operation('countUserEntries', { userKey })),
+      }
+    })
   }
 
   async writeEntries(
@@ -222,20 +187,15 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
   ): Promise<void> {
     validateUserId(options.userId)
     validateEntryInputs(entries)
-    await this.requireDevice(options.userId, options.deviceId)
-    if (!entries.length) {
-      return
+    const device = await this.requireDevice(options.userId, options.deviceId)
+    const sharedOn = resolveNow(options.now)
+    if (entries.length) {
+      await this.writeMutex.run(String(options.userId), () => this.appendEntries(toAppend(entries, options, sharedOn)))
     }
-    const append: SharedSyncLogAppend = {
-      userKey: String(options.userId),
-      userId: options.userId,
-      deviceId: options.deviceId,
-      sharedOn: resolveNow(options.now),
-      hasExtraSentInfo: options.extraSentInfo !== undefined,
-      extraSentInfo: options.extraSentInfo,
-      entries: entries.map((entry) => ({ createdOn: entry.createdOn, data: entry.data })),
+    // A writing device is active: it keeps its place (retirement looks at activeAt).
+    if (activeAtOf(device) < sharedOn) {
+      await this.operation('updateDeviceActivity', { deviceId: options.deviceId, activeAt: sharedOn })
     }
-    await this.writeMutex.run(append.userKey, () => this.appendEntries(append))
   }
 
   async getUnsyncedEntries(options: { userId: UserId; deviceId: DeviceId; batchSize?: number }): Promise<SharedSyncLogUpdate> {
@@ -261,14 +221,27 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
       order: ASCENDING,
       limit: options.batchSize !== undefined ? options.batchSize + 1 : undefined,
     })) as SharedSyncLogEntryRecord[]
+    // After the entries: a compaction that deleted some of them before the
+    // query ran has stored its compactedUntil by now, so a page with a hole is
+    // never handed out.
+    if (after < (await this.getCompactedUntil(userKey))) {
+      throw SharedSyncLogError.snapshotRequired(options.deviceId)
+    }
     const hasMore = options.batchSize !== undefined && others.length > options.batchSize
     const page = hasMore ? others.slice(0, options.batchSize) : others
-    const lastOfPage = page.length ? page[page.length - 1]!.sequence : after
-    const end = hasMore ? lastOfPage : Math.max(lastOfPage, lastOwn?.sequence ?? after)
+    const lastOfPage = page.length ? Number(page[page.length - 1]!.sequence) : after
+    const end = hasMore ? lastOfPage : Math.max(lastOfPage, Number(lastOwn?.sequence ?? after))
+    let remaining = 0
+    if (hasMore) {
+      // Sequences are gapless: everything after the page, minus the device's own entries there.
+      const own = Number(await this.operation('countOwnEntriesAfter', { userKey, deviceId: options.deviceId, after: lastOfPage }))
+      remaining = Math.max(0, (await this.getLastSequence(userKey)) - lastOfPage - own)
+    }
     return {
       entries: page.map((record) => toEntry(options.userId, record)),
       memo: createSequenceMemo(end),
       hasMore,
+      remaining,
     }
   }
 
@@ -277,12 +250,13 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
     options: { userId: UserId; deviceId: DeviceId; now?: Now },
   ): Promise<void> {
     validateUserId(options.userId)
-    await this.requireDevice(options.userId, options.deviceId)
+    const device = await this.requireDevice(options.userId, options.deviceId)
     const sequence = readSequenceMemo(update?.memo)
     if (sequence > (await this.getLastSequence(String(options.userId)))) {
       // Never handed out: accepting it would skip every entry written until the log got there.
       throw SharedSyncLogError.invalidMemo(update.memo)
     }
+    const now = resolveNow(options.now)
     // Conditional update: the cursor only ever moves forward, also when two
     // processes mark the same device at once. (The field is named in lower
     // case on purpose: storex-backend-typeorm 0.2 does not quote column names
@@ -298,7 +272,7 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
         operation: 'updateObjects',
         collection: SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION,
         where: { id: options.deviceId },
-        updates: { sharedUntil: resolveNow(options.now) },
+        updates: { sharedUntil: now, activeAt: Math.max(activeAtOf(device), now) },
       },
     ]
     await this.operation('executeBatch', { batch })
@@ -362,10 +336,16 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
     }
   }
 
-  /** The highest sequence in the user's log, 0 when it is empty. */
+  /** The highest sequence handed out in the user's log: its last entry, else where compaction left it (0 for a new user). */
   protected async getLastSequence(userKey: string): Promise<number> {
     const [last] = (await this.operation('findLastEntry', { userKey, order: DESCENDING })) as SharedSyncLogEntryRecord[]
-    return last ? Number(last.sequence) : 0
+    return last ? Number(last.sequence) : this.getCompactedUntil(userKey)
+  }
+
+  /** Entries of the user up to this sequence were compacted away (0: none). */
+  protected async getCompactedUntil(userKey: string): Promise<number> {
+    const user = (await this.operation('findUser', { userKey })) as SharedSyncLogUserRecord | null
+    return user ? Number(user.compactedUntil) : 0
   }
 
   private async findDevice(userId: UserId, deviceId: DeviceId): Promise<SharedSyncLogDeviceInfoRecord | null> {
@@ -392,19 +372,4 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
       ? typeof deviceId === 'number' && Number.isSafeInteger(deviceId)
       : typeof deviceId === 'string' && deviceId.length > 0
   }
-}
-
-function toEntry(userId: UserId, record: SharedSyncLogEntryRecord): SharedSyncLogEntry {
-  const entry: SharedSyncLogEntry = {
-    userId,
-    deviceId: record.deviceId,
-    createdOn: Number(record.createdOn),
-    sharedOn: Number(record.sharedOn),
-    data: record.data,
-  }
-  const extra = record.extraSentInfo
-  if (extra !== null && extra !== undefined && typeof extra === 'object' && 'value' in extra) {
-    entry.extraSentInfo = extra.value
-  }
-  return entry
 }

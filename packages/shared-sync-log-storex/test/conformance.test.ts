@@ -1,6 +1,12 @@
 import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
 import { runSharedSyncLogTests } from '@storex-sync/shared-sync-log-core/testing'
-import { createIndexedDbStorage, createSqliteStorage, type CreateTestStorageOptions, type TestStorage } from '@storex-sync/test-backends'
+import {
+  clientBackends,
+  createIndexedDbStorage,
+  createSqliteStorage,
+  type CreateTestStorageOptions,
+  type TestStorage,
+} from '@storex-sync/test-backends'
 import { SharedSyncLogStorage } from '@storex-sync/shared-sync-log-storex'
 
 type Backend = (options: CreateTestStorageOptions) => Promise<TestStorage>
@@ -8,6 +14,8 @@ type Backend = (options: CreateTestStorageOptions) => Promise<TestStorage>
 const backends: Array<[string, Backend]> = [
   ['SQLite', createSqliteStorage],
   ['IndexedDB', createIndexedDbStorage],
+  // With STOREX_SYNC_TEST_SQL_SERVERS=1 (a database per test; PostgreSQL has test/postgres.test.ts).
+  ...clientBackends.filter(({ kind }) => kind === 'mysql').map(({ create }): [string, Backend] => ['MariaDB/MySQL', create]),
 ]
 
 for (const [backendName, create] of backends) {

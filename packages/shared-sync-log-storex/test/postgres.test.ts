@@ -5,6 +5,7 @@ import { createPostgresStorage, findPostgresUrl, type TestStorage } from '@store
 import {
   SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION,
   SHARED_SYNC_LOG_ENTRY_COLLECTION,
+  SHARED_SYNC_LOG_USER_COLLECTION,
   SharedSyncLogStorage,
 } from '@storex-sync/shared-sync-log-storex'
 
@@ -39,7 +40,7 @@ if ('url' in found) {
       sharedSyncLog,
       deviceIdType: 'int',
       cleanup: async () => {
-        for (const collection of [SHARED_SYNC_LOG_ENTRY_COLLECTION, SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION]) {
+        for (const collection of [SHARED_SYNC_LOG_ENTRY_COLLECTION, SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION, SHARED_SYNC_LOG_USER_COLLECTION]) {
           await storage.storageManager.collection(collection).deleteObjects({})
         }
       },

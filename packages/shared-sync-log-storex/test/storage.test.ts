@@ -88,28 +88,31 @@ describe('SharedSyncLogStorage', () => {
       const operations: string[] = []
       const { sharedSyncLog, storage } = await openLog(create, { countOperations: operations })
       cleanups.push(() => storage.cleanup())
-      const [a, b] = [await sharedSyncLog.createDeviceId({ userId: 1 }), await sharedSyncLog.createDeviceId({ userId: 1 })]
+      const [a, b] = [await sharedSyncLog.createDeviceId({ userId: 1, now: 1000 }), await sharedSyncLog.createDeviceId({ userId: 1, now: 1000 })]
 
       const entries = Array.from({ length: 200 }, (_, i) => ({ createdOn: i + 1, data: `e${i}` }))
       operations.length = 0
-      await sharedSyncLog.writeEntries(entries, { userId: 1, deviceId: a })
+      await sharedSyncLog.writeEntries(entries, { userId: 1, deviceId: a, now: 2000 })
+      // findUser: an empty log continues after what compaction left; updateDeviceActivity: a writer is active
+      expect(operations).toEqual(['findDeviceInfo', 'findEntriesByKeys', 'findLastEntry', 'findUser', 'executeBatch', 'updateDeviceActivity'])
+
+      operations.length = 0
+      await sharedSyncLog.writeEntries([...entries, { createdOn: 1000, data: 'new' }], { userId: 1, deviceId: a, now: 2000 })
       expect(operations).toEqual(['findDeviceInfo', 'findEntriesByKeys', 'findLastEntry', 'executeBatch'])
 
       operations.length = 0
-      await sharedSyncLog.writeEntries([...entries, { createdOn: 1000, data: 'new' }], { userId: 1, deviceId: a })
-      expect(operations).toEqual(['findDeviceInfo', 'findEntriesByKeys', 'findLastEntry', 'executeBatch'])
-
-      operations.length = 0
-      await sharedSyncLog.writeEntries(entries, { userId: 1, deviceId: a })
+      await sharedSyncLog.writeEntries(entries, { userId: 1, deviceId: a, now: 2000 })
       expect(operations).toEqual(['findDeviceInfo', 'findEntriesByKeys'])
 
       operations.length = 0
       const update = await sharedSyncLog.getUnsyncedEntries({ userId: 1, deviceId: b, batchSize: 150 })
       expect(update.entries).toHaveLength(150)
-      expect(operations).toEqual(['findDeviceInfo', 'findOwnEntriesAfter', 'findOtherEntriesAfter'])
+      expect(update.remaining).toBe(51)
+      // findUser: compactedUntil; countOwnEntriesAfter + findLastEntry: `remaining`, only when more wait
+      expect(operations).toEqual(['findDeviceInfo', 'findOwnEntriesAfter', 'findOtherEntriesAfter', 'findUser', 'countOwnEntriesAfter', 'findLastEntry'])
 
       operations.length = 0
-      await sharedSyncLog.markAsSeen(update, { userId: 1, deviceId: b })
+      await sharedSyncLog.markAsSeen(update, { userId: 1, deviceId: b, now: 3000 })
       // findLastEntry: a memo beyond the log's last sequence was never handed out (refused)
       expect(operations).toEqual(['findDeviceInfo', 'findLastEntry', 'executeBatch'])
       const rest = await sharedSyncLog.getUnsyncedEntries({ userId: 1, deviceId: b })

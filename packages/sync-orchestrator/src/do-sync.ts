@@ -83,7 +83,10 @@ async function startFromSnapshotIfNew(options: StageOptions, stages: SyncStage[]
   if (await options.clientSyncLog.hasEntries()) {
     return
   }
-  await bootstrapFromSnapshot(options, 'fresh', result)
+  await bootstrapFromSnapshot(options, 'fresh', result).catch((error) => {
+    // A log that keeps no replica says so (HttpSharedSyncLog, server without --replica): replay the log instead.
+    if (!(error instanceof SharedSyncLogError && error.code === 'SNAPSHOT_UNAVAILABLE')) throw error
+  })
 }
 
 /**

@@ -72,7 +72,7 @@ describe('HttpSharedSyncLog', () => {
     const retries: RetryInfo[] = []
     const log = new HttpSharedSyncLog({ url: server.url, token: tokenOf(1), backoff: fast, onRetry: (info) => retries.push(info) })
     const update = await log.getUnsyncedEntries({ userId: 1, deviceId })
-    expect(update).toEqual({ entries: [], memo: { sequence: 0 }, hasMore: false })
+    expect(update).toEqual({ entries: [], memo: { sequence: 0 }, hasMore: false, remaining: 0 })
     expect(retries.map((r) => [r.error.code, (r.error as SharedSyncLogHttpError).status])).toEqual([
       ['INTERNAL_ERROR', 500],
       ['INTERNAL_ERROR', 500],

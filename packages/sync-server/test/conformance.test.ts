@@ -2,6 +2,8 @@ import { afterAll } from 'vitest'
 import { MemorySharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { runSharedSyncLogTests } from '@storex-sync/shared-sync-log-core/testing'
 import { PostgresSharedSyncLog, openSharedSyncLog } from '../src/index'
+import { noUserLock } from '../src/internal/postgres-lock'
+import { attachReplica } from '../src/internal/replica-server'
 import { perUserClient, startServer } from './helpers'
 import { createPostgresDatabase, findPostgres } from './postgres-context'
 
@@ -16,6 +18,25 @@ runSharedSyncLogTests('HTTP client + server on MemorySharedSyncLog', async () =>
 runSharedSyncLogTests('server storage: SQLite (openSharedSyncLog, direct)', async () => {
   const opened = await openSharedSyncLog({ database: ':memory:' })
   return { sharedSyncLog: opened.sharedSyncLog, deviceIdType: 'string', cleanup: () => opened.close() }
+})
+
+// The log as a server with a replica uses it: writes wake the replica, compaction goes through it.
+runSharedSyncLogTests('server storage: SQLite with a replica (compaction through the replica)', async () => {
+  const opened = await openSharedSyncLog({ database: ':memory:', replica: true })
+  const attached = attachReplica(opened.sharedSyncLog, opened.replica!.replica, { lock: noUserLock, logger: { warn: () => {}, info: () => {} }, compactionIntervalMs: false })
+  return {
+    sharedSyncLog: attached.sharedSyncLog,
+    deviceIdType: 'string',
+    cleanup: async () => {
+      await attached.close()
+      await opened.close()
+    },
+  }
+})
+
+runSharedSyncLogTests('HTTP client + server on SQLite with a replica', async () => {
+  const server = await startServer({ database: ':memory:', replica: { compactionIntervalMs: false } })
+  return { sharedSyncLog: perUserClient(server.url), deviceIdType: 'string', cleanup: () => server.close() }
 })
 
 runSharedSyncLogTests('HTTP client + server on SQLite (SharedSyncLogStorage, storex-backend-sql + better-sqlite3)', async () => {

@@ -61,6 +61,7 @@ const validBodies: Record<keyof typeof ROUTES, () => unknown> = {
   markAsSeen: () => ({ deviceId: aliceDevice, memo: { sequence: 0 } }),
   info: () => ({}),
   events: () => ({ deviceId: aliceDevice }),
+  snapshot: () => ({ deviceId: aliceDevice }),
 }
 
 describe('authentication', () => {

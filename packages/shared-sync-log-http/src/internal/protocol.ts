@@ -16,6 +16,12 @@ export const ROUTES = {
   info: '/v1/info',
   /** Live updates: a Server-Sent Events stream (see `HttpSharedSyncLog.subscribe`). */
   events: '/v1/events',
+  /**
+   * `{ deviceId, cursor?, limit? }` -> a `SharedSyncLogSnapshotPage` of the
+   * caller's user, from the server's replica; 404 `SNAPSHOT_UNAVAILABLE` where
+   * the server keeps none.
+   */
+  snapshot: '/v1/snapshot',
 } as const
 
 export type RouteName = keyof typeof ROUTES
@@ -36,5 +42,9 @@ export const SERVER_ERROR_CODES = {
   BODY_TOO_LARGE: 413,
   REQUEST_TOO_LARGE: 413,
   ENTRIES_REFUSED: 400,
+  /** The device is behind the compacted part of the log: bootstrap it from `POST /v1/snapshot`. */
+  SNAPSHOT_REQUIRED: 409,
+  /** The server keeps no replica to take a snapshot from (404: nothing is there; not a server failure). */
+  SNAPSHOT_UNAVAILABLE: 404,
   INTERNAL_ERROR: 500,
 } as const

@@ -16,6 +16,7 @@ import { answerKnownError, extendSyncPlugin, prepareSyncServer, type CreateSyncS
 
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024
 export const DEFAULT_MAX_BATCH_SIZE = 1000
+export const DEFAULT_MAX_SNAPSHOT_PAGE = 1000
 
 export interface SyncServerPluginOptions extends SyncServerPluginExtras {
   /** The log to expose. Any implementation: `SharedSyncLogStorage`, `PostgresSharedSyncLog`, `MemorySharedSyncLog`. */
@@ -26,6 +27,8 @@ export interface SyncServerPluginOptions extends SyncServerPluginExtras {
   bodyLimit?: number
   /** Most entries returned by one read (default 1000); reads asking for more, or for all, get pages with `hasMore`. */
   maxBatchSize?: number
+  /** Most objects in one snapshot page (`POST /v1/snapshot`, default 1000); larger requests get this many. */
+  maxSnapshotPage?: number
   /** Most entries accepted by one write (default 10000). */
   maxEntriesPerWrite?: number
   /**
@@ -68,6 +71,7 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
   }
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE
+  const maxSnapshotPage = options.maxSnapshotPage ?? DEFAULT_MAX_SNAPSHOT_PAGE
   const maxEntriesPerWrite = options.maxEntriesPerWrite ?? 10_000
   const schemas = createSchemas({ maxEntriesPerWrite, maxClockDriftMs: options.maxClockDriftMs })
   // Published at POST /v1/info: clients cut their writes to these.
@@ -183,6 +187,14 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
           if (error.code === 'INVALID_MEMO' || error.code === 'INVALID_ARGUMENT') {
             return sendError(reply, 400, error.code, withoutPackagePrefix(error))
           }
+          if (error.code === 'SNAPSHOT_REQUIRED') {
+            // 409: the device's state conflicts with the log's; it bootstraps from POST /v1/snapshot, then reads on.
+            return sendError(reply, 409, error.code, withoutPackagePrefix(SharedSyncLogError.snapshotRequired(body.deviceId)))
+          }
+          if (error.code === 'SNAPSHOT_UNAVAILABLE') {
+            // 404, not 5xx: nothing failed, there is no replica here (and clients do not retry it).
+            return sendError(reply, 404, error.code, withoutPackagePrefix(error))
+          }
         }
         throw error
       }
@@ -208,6 +220,13 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
   route('unsyncedEntries', async (body, userId) =>
     sharedSyncLog.getUnsyncedEntries({ userId, deviceId: body.deviceId, batchSize: Math.min(body.batchSize ?? maxBatchSize, maxBatchSize) }),
   )
+  route('snapshot', async (body, userId) => {
+    if (!sharedSyncLog.getSnapshotPage) throw SharedSyncLogError.snapshotUnavailable()
+    // Only the user's own devices bootstrap: another user's device is unknown, as on every route.
+    if (!(await sharedSyncLog.getDeviceInfo({ userId, deviceId: body.deviceId }))) throw SharedSyncLogError.unknownDevice(body.deviceId)
+    const limit = Math.min(body.limit ?? maxSnapshotPage, maxSnapshotPage)
+    return sharedSyncLog.getSnapshotPage({ userId, deviceId: body.deviceId, cursor: body.cursor ?? null, limit })
+  })
   route('markAsSeen', async (body, userId) => {
     await sharedSyncLog.markAsSeen({ memo: body.memo }, { userId, deviceId: body.deviceId, ...(body.now !== undefined ? { now: body.now } : {}) })
     return { ok: true }

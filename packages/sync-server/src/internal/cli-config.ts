@@ -5,6 +5,8 @@ import { loadTokenFile, staticTokenAuthenticator, type Authenticator } from './a
 import type { CreateSyncServerOptions } from './app'
 import { jwtAuthenticator } from './jwt'
 import type { OpenedSharedSyncLog } from './open-log'
+import { parseDuration } from './cli-compact'
+import { DEFAULT_COMPACTION_INTERVAL_MS, DEFAULT_RETENTION_MS } from './replica-setup'
 
 /** --help: the JWT options (after --auth). */
 export const JWT_HELP = `  --jwt-secret-file <f> or verify JWTs signed with this HS256 secret (32+ bytes)
@@ -27,6 +29,14 @@ export const LIMITS_HELP = `  --request-timeout <ms> time to receive a whole req
   --metrics-token-file <f>  GET /metrics (Prometheus) needs this bearer token
                         (or STOREX_SYNC_METRICS_TOKEN); or block /metrics at the proxy
   --disable-metrics     no /metrics
+  --replica             keep a replica of every user's data (the cloud as a device):
+                        new devices start from POST /v1/snapshot, writes are integrated
+                        as they are accepted, the log is compacted on a schedule
+  --replica-database <db>  where the replica lives (default: --database)
+  --retention <duration>   devices silent longer than this, with entries to read,
+                        are retired at compaction and bootstrap again (default 30d)
+  --compaction-interval <duration>  compact every user's log this often
+                        (default 1h; 0 = never: run storex-sync-server compact)
 `
 
 /** --help: health, and the two set-ups. */
@@ -67,6 +77,10 @@ export const EXTRA_OPTIONS = {
   'cors-origin': { type: 'string', multiple: true },
   'metrics-token-file': { type: 'string' },
   'disable-metrics': { type: 'boolean' },
+  replica: { type: 'boolean' },
+  'replica-database': { type: 'string' },
+  retention: { type: 'string' },
+  'compaction-interval': { type: 'string' },
 } as const
 
 export interface ExtraCliOptions {
@@ -77,6 +91,8 @@ export interface ExtraCliOptions {
   quotas: { maxDevicesPerUser?: number; maxEntriesPerUser?: number; maxBytesPerUser?: number }
   corsOrigins: string[]
   metrics: { enabled: boolean; tokenFile?: string; token?: string }
+  /** --replica and its settings, or null. */
+  replica: { database?: string; retentionMs: number; compactionIntervalMs: number } | null
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>
@@ -104,6 +120,8 @@ export function parseExtraOptions(
   if (wantsJwt && (!str('jwt-issuer') || !str('jwt-audience'))) {
     throw fail('JWTs need --jwt-issuer and --jwt-audience: the "iss" and "aud" your identity provider puts in the tokens meant for this server')
   }
+  const replicaFlags = ['replica-database', 'retention', 'compaction-interval'].filter((name) => str(name) !== undefined)
+  if (!values.replica && replicaFlags.length) throw fail(`--${replicaFlags[0]} needs --replica`)
   const trust = str('trust-proxy')
   const optionalInteger = (name: string) => (str(name) === undefined ? undefined : parseInteger(name, str(name)!, 1, Number.MAX_SAFE_INTEGER))
   return {
@@ -126,6 +144,13 @@ export function parseExtraOptions(
       return origin
     }),
     metrics: { enabled: !values['disable-metrics'], tokenFile: str('metrics-token-file'), token: str('metrics-token-file') === undefined ? env.STOREX_SYNC_METRICS_TOKEN || undefined : undefined },
+    replica: values.replica
+      ? {
+          database: str('replica-database'),
+          retentionMs: str('retention') === undefined ? DEFAULT_RETENTION_MS : parseDuration(str('retention')!, 'retention', fail),
+          compactionIntervalMs: str('compaction-interval') === undefined ? DEFAULT_COMPACTION_INTERVAL_MS : parseDuration(str('compaction-interval')!, 'compaction-interval', fail),
+        }
+      : null,
   }
 }
 
@@ -155,6 +180,9 @@ export async function serverOptionsFromCli(options: ExtraCliOptions, opened: Ope
     cors: options.corsOrigins.length ? { origins: options.corsOrigins } : undefined,
     quotas: { ...options.quotas, usage: (userId) => opened.usage(userId) },
     ping: () => opened.ping(),
+    ...(options.replica && opened.replica
+      ? { replica: { instance: opened.replica.replica, retentionMs: options.replica.retentionMs, compactionIntervalMs: options.replica.compactionIntervalMs } }
+      : {}),
   }
 }
 

@@ -4,12 +4,15 @@ import { isSyncError } from '@storex-sync/errors'
 import { createSyncServer, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BATCH_SIZE } from './app'
 import { EXTRA_OPTIONS, JWT_HELP, LIMITS_HELP, SET_UPS_HELP, authenticatorFromCli, parseExtraOptions, serverOptionsFromCli, type ExtraCliOptions } from './cli-config'
 import { openSharedSyncLog } from './open-log'
+import { formatDuration, runCompactCommand } from './cli-compact'
 import { SyncServerError } from '../errors'
 
 export const HELP = `storex-sync-server: the storex-sync shared log over HTTP
 
 Usage:
   storex-sync-server --auth tokens.json [options]                       (development)
+  storex-sync-server compact [--database <db>] [--retention <duration>]  (one compaction pass;
+                                                                        compact --help for more)
   storex-sync-server --jwt-secret-file f --jwt-issuer i --jwt-audience a [options]
   storex-sync-server --jwks-url u --jwt-issuer i --jwt-audience a [options]   (production)
 
@@ -119,7 +122,11 @@ export async function startFromCli(argv: string[], io: CliIo): Promise<{ stop():
   }
   const auth = await authenticatorFromCli(options)
   let warn: (error: Error) => void = () => {}
-  const opened = await openSharedSyncLog({ database: options.database, onConnectionError: (error) => warn(error) })
+  const opened = await openSharedSyncLog({
+    database: options.database,
+    onConnectionError: (error) => warn(error),
+    ...(options.replica ? { replica: { database: options.replica.database } } : {}),
+  })
   const app = await createSyncServer({
     sharedSyncLog: opened.sharedSyncLog,
     authenticate: auth.authenticate,
@@ -155,13 +162,20 @@ export async function startFromCli(argv: string[], io: CliIo): Promise<{ stop():
   const port = typeof address === 'object' && address ? address.port : options.port
   const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host
   const url = `http://${shownHost}:${port}`
-  io.out(`storex-sync-server listening on ${url} | database: ${opened.description} | auth: ${auth.description} | body limit: ${options.bodyLimit} bytes`)
+  const replica = options.replica && opened.replica
+    ? ` | replica: ${opened.replica.description}, retention ${formatDuration(options.replica.retentionMs)}, ${options.replica.compactionIntervalMs ? `compaction every ${formatDuration(options.replica.compactionIntervalMs)}` : 'no scheduled compaction'}`
+    : ''
+  io.out(`storex-sync-server listening on ${url} | database: ${opened.description} | auth: ${auth.description} | body limit: ${options.bodyLimit} bytes${replica}`)
   return { url, stop: () => app.close() }
 }
 
 /** The process entry: exit code 2 for usage errors, 1 for start-up failures. */
 export async function runCli(argv: string[]): Promise<void> {
   const io: CliIo = { out: (line) => process.stdout.write(line + '\n'), err: (line) => process.stderr.write(line + '\n') }
+  if (argv[0] === 'compact') {
+    process.exitCode = await runCompact(argv.slice(1), io)
+    return
+  }
   let server: Awaited<ReturnType<typeof startFromCli>>
   try {
     server = await startFromCli(argv, io)
@@ -198,4 +212,18 @@ export async function runCli(argv: string[]): Promise<void> {
   }
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+async function runCompact(argv: string[], io: CliIo): Promise<number> {
+  try {
+    return await runCompactCommand(argv, { out: (text) => process.stdout.write(text), err: io.err, isTTY: Boolean(process.stdout.isTTY) }, (message) => new UsageError(message))
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`storex-sync-server compact: ${error.message}\nRun storex-sync-server compact --help for the options.`)
+      return 2
+    }
+    const message = isSyncError(error) ? error.message.replace(/^@storex-sync\/sync-server: /, '') : (error as Error)?.message ?? String(error)
+    io.err(`storex-sync-server compact: failed: ${message}`)
+    return 1
+  }
 }

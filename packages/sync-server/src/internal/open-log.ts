@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path'
 import type { SharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { SyncServerError } from '../errors'
 import { PostgresSharedSyncLog } from './postgres-log'
+import { createReplicaModule, loadStorageManager, openReplicaDatabase, type OpenedReplica } from './replica-setup'
 
 export interface OpenedSharedSyncLog {
   sharedSyncLog: SharedSyncLog
@@ -14,6 +15,8 @@ export interface OpenedSharedSyncLog {
   ping(): Promise<void>
   /** What a user stores, for quotas; `bytes` is null where the storage cannot tell. */
   usage(userId: string | number): Promise<{ devices: number; entries: number; bytes: number | null }>
+  /** The replica, when asked for (`close()` closes its database too). */
+  replica: OpenedReplica | null
 }
 
 export interface OpenSharedSyncLogOptions {
@@ -23,6 +26,13 @@ export interface OpenSharedSyncLogOptions {
   poolSize?: number
   /** PostgreSQL: told about connection errors the log survived (see `PostgresSharedSyncLog`). */
   onConnectionError?: (error: Error) => void
+  /**
+   * Also open a replica (`@storex-sync/replica`) of the users' data: in
+   * `database` (an SQLite path or a postgres:// URL), by default in the log's
+   * own database (the same SQLite file through the same storage manager, or
+   * the same PostgreSQL database).
+   */
+  replica?: boolean | { database?: string; batchSize?: number }
 }
 
 /** Hides the password of a connection URL, for messages and logs. */
@@ -48,13 +58,28 @@ export async function openSharedSyncLog(options: OpenSharedSyncLogOptions): Prom
     throw new SyncServerError('INVALID_DATABASE', 'no database given; pass a postgres:// URL or the path of an SQLite file.')
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(database)?.[1]?.toLowerCase()
-  if (scheme === 'postgres' || scheme === 'postgresql') {
-    return openPostgres(database, options)
-  }
-  if (scheme !== undefined) {
+  if (scheme !== undefined && scheme !== 'postgres' && scheme !== 'postgresql') {
     throw new SyncServerError('INVALID_DATABASE', `unsupported database URL scheme "${scheme}://"; use postgres://user:password@host:5432/database for PostgreSQL, or a file path for SQLite.`)
   }
-  return openSqlite(database)
+  const replica = options.replica === true ? {} : options.replica || null
+  const separate = replica?.database !== undefined && replica.database !== database
+  const opened = scheme !== undefined ? await openPostgres(database, options) : await openSqlite(database, replica && !separate ? replica : null)
+  if (!replica || opened.replica) return opened
+  try {
+    const own = await openReplicaDatabase(replica.database ?? database, opened.sharedSyncLog, { batchSize: replica.batchSize, describe: describeDatabase })
+    return { ...opened, replica: own, close: async () => {
+      await own.close()
+      await opened.close()
+    } }
+  } catch (error) {
+    await opened.close().catch(() => {})
+    throw error
+  }
+}
+
+/** For status lines: an SQLite path, or a URL without its password. */
+function describeDatabase(database: string): string {
+  return /^postgres(ql)?:\/\//i.test(database) ? redactUrl(database) : database === ':memory:' ? 'SQLite in memory' : `SQLite file ${resolve(database.replace(/^sqlite:/i, ''))}`
 }
 
 async function openPostgres(database: string, options: OpenSharedSyncLogOptions): Promise<OpenedSharedSyncLog> {
@@ -76,10 +101,10 @@ async function openPostgres(database: string, options: OpenSharedSyncLogOptions)
     const detail = code ? `${code}: ${(cause as Error).message}` : (cause as Error)?.message
     throw new SyncServerError('DATABASE_UNREACHABLE', `cannot use the PostgreSQL database at ${description} (${detail}); check that the server runs, the database exists and the user may create tables in it.`, { cause })
   }
-  return { sharedSyncLog: log, kind: 'postgres', description, close: () => log.close(), ping: () => log.ping(), usage: (userId) => log.usage(userId) }
+  return { sharedSyncLog: log, kind: 'postgres', description, close: () => log.close(), ping: () => log.ping(), usage: (userId) => log.usage(userId), replica: null }
 }
 
-async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
+async function openSqlite(database: string, replicaOptions: { batchSize?: number } | null): Promise<OpenedSharedSyncLog> {
   const path = database === ':memory:' ? database : resolve(database.replace(/^sqlite:/i, ''))
   if (path !== ':memory:') {
     const dir = dirname(path)
@@ -87,13 +112,12 @@ async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
       throw new SyncServerError('DATABASE_UNREACHABLE', `cannot create the SQLite file ${path}: the directory ${dir} does not exist; create it or pass another --database path.`)
     }
   }
-  const [storex, { openSqliteBackend }, { registerModuleMapCollections }, { SharedSyncLogStorage }] = await Promise.all([
-    import('@worldbrain/storex'),
+  const [StorageManager, { openSqliteBackend }, { registerModuleMapCollections }, { SharedSyncLogStorage }] = await Promise.all([
+    loadStorageManager(),
     import('@storex-sync/storex-backend-sql'),
     import('@worldbrain/storex-pattern-modules'),
     import('@storex-sync/shared-sync-log-storex'),
   ])
-  const StorageManager = ((storex as any).default?.default ?? (storex as any).default ?? storex) as any
   let backend: Awaited<ReturnType<typeof openSqliteBackend>>
   try {
     // String pks: device ids are random UUIDs, so a new device id tells nothing about how many devices the server has.
@@ -104,13 +128,17 @@ async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
   const storageManager = new StorageManager({ backend })
   try {
     const sharedSyncLog = new SharedSyncLogStorage({ storageManager, autoPkType: 'string' })
-    registerModuleMapCollections(storageManager.registry, { sharedSyncLog })
+    // The replica in the same file goes through the same storage manager: one connection, one writer.
+    const replica = replicaOptions ? await createReplicaModule(storageManager, sharedSyncLog, replicaOptions.batchSize) : null
+    registerModuleMapCollections(storageManager.registry, replica ? { sharedSyncLog, replica } : { sharedSyncLog })
     await storageManager.finishInitialization()
     await backend.migrate()
+    const description = path === ':memory:' ? 'SQLite in memory (data is lost on exit)' : `SQLite file ${path}`
     return {
+      replica: replica ? { replica, description: `${description} (with the log)`, close: async () => {} } : null,
       sharedSyncLog,
       kind: 'sqlite',
-      description: path === ':memory:' ? 'SQLite in memory (data is lost on exit)' : `SQLite file ${path}`,
+      description,
       close: () => backend.close(),
       ping: async () => {
         await storageManager.collection('sharedSyncLogDeviceInfo').countObjects({})

@@ -92,6 +92,12 @@ export interface SyncObserver {
   entriesDelivered(count: number): void
   deviceCreated(): void
   liveStreams(delta: number): void
+  /** Entries compaction deleted (servers with a replica). */
+  entriesCompacted?(count: number): void
+  /** Devices compaction retired. */
+  devicesRetired?(count: number): void
+  /** A catch-up of the replica after a write failed (it is retried at the next write). */
+  replicaCatchUpFailed?(): void
 }
 
 export interface MetricsOptions {
@@ -125,6 +131,9 @@ export async function installMetrics(app: FastifyInstance, options: MetricsOptio
   const delivered = new client.Counter({ name: 'storex_sync_entries_delivered_total', help: 'Entries handed out by reads', registers: [register] })
   const devices = new client.Counter({ name: 'storex_sync_devices_created_total', help: 'Devices created', registers: [register] })
   const streams = new client.Gauge({ name: 'storex_sync_live_streams', help: 'Open live-update streams', registers: [register] })
+  const compacted = new client.Counter({ name: 'storex_sync_entries_compacted_total', help: 'Log entries deleted by compaction', registers: [register] })
+  const retired = new client.Counter({ name: 'storex_sync_devices_retired_total', help: 'Devices retired by compaction (silent longer than the retention)', registers: [register] })
+  const catchUpFailures = new client.Counter({ name: 'storex_sync_replica_catch_up_failures_total', help: 'Failed catch-ups of the replica after a write (retried at the next write)', registers: [register] })
   if (options.poolStats) {
     const poolStats = options.poolStats
     new client.Gauge({
@@ -163,6 +172,9 @@ export async function installMetrics(app: FastifyInstance, options: MetricsOptio
     entriesDelivered: (count) => delivered.inc(count),
     deviceCreated: () => devices.inc(),
     liveStreams: (delta) => streams.inc(delta),
+    entriesCompacted: (count) => compacted.inc(count),
+    devicesRetired: (count) => retired.inc(count),
+    replicaCatchUpFailed: () => catchUpFailures.inc(),
   }
 }
 

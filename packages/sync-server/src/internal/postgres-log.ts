@@ -3,6 +3,8 @@ import pg, { type PoolClient } from 'pg'
 import {
   SharedSyncLogError,
   createSequenceMemo,
+  decideCompaction,
+  validateRetention,
   readSequenceMemo,
   resolveNow,
   validateBatchSize,
@@ -11,6 +13,8 @@ import {
   type DeviceId,
   type Now,
   type SharedSyncLog,
+  type SharedSyncLogCompactionOptions,
+  type SharedSyncLogCompactionResult,
   type SharedSyncLogDeviceInfo,
   type SharedSyncLogEntry,
   type SharedSyncLogEntryInput,
@@ -18,6 +22,7 @@ import {
   type SharedSyncLogUpdate,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
+import { createPostgresSchema } from './postgres-schema'
 
 export interface PostgresSharedSyncLogOptions {
   /** `postgres://user:password@host:port/database` */
@@ -38,7 +43,10 @@ export interface PostgresSharedSyncLogOptions {
   applicationName?: string
 }
 
-const SCHEMA_LOCK_KEY = 0x5707e5 // pg_advisory_xact_lock key that serializes schema creation
+/** Most entries one transaction of `compact()` deletes. */
+const DELETE_CHUNK = 10_000
+/** A device's last activity; rows of releases before compaction have no active_at. */
+const ACTIVE_AT = 'coalesce(active_at, shared_until, 0)'
 
 /**
  * The shared sync log on PostgreSQL, written in SQL with `pg`.
@@ -114,41 +122,17 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
   }
 
   private async createSchema() {
-    await this.transaction(async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY])
-      await client.query(`CREATE TABLE IF NOT EXISTS ${this.users} (
-        user_key text PRIMARY KEY,
-        last_sequence bigint NOT NULL DEFAULT 0
-      )`)
-      await client.query(`CREATE TABLE IF NOT EXISTS ${this.devices} (
-        id bigserial PRIMARY KEY,
-        user_key text NOT NULL REFERENCES ${this.users} (user_key),
-        shared_until double precision,
-        seen_sequence bigint NOT NULL DEFAULT 0
-      )`)
-      await client.query(`CREATE TABLE IF NOT EXISTS ${this.entries} (
-        user_key text NOT NULL,
-        sequence bigint NOT NULL,
-        device_id bigint NOT NULL REFERENCES ${this.devices} (id),
-        created_on double precision NOT NULL,
-        shared_on double precision NOT NULL,
-        data text NOT NULL,
-        extra_sent_info text,
-        PRIMARY KEY (user_key, sequence),
-        UNIQUE (device_id, created_on)
-      )`)
-    })
+    await this.transaction((client) => createPostgresSchema(client, { users: this.users, devices: this.devices, entries: this.entries }))
   }
-
-  async createDeviceId(options: { userId: UserId; sharedUntil?: number | null }): Promise<DeviceId> {
+  async createDeviceId(options: { userId: UserId; sharedUntil?: number | null; now?: Now }): Promise<DeviceId> {
     validateUserId(options.userId)
     const userKey = String(options.userId)
     return this.transaction(async (client) => {
       await client.query(`INSERT INTO ${this.users} (user_key) VALUES ($1) ON CONFLICT DO NOTHING`, [userKey])
       // A random id (not the serial): a new id tells nothing about how many devices the server has.
       const result = await client.query(
-        `INSERT INTO ${this.devices} (id, user_key, shared_until) VALUES ($1, $2, $3) RETURNING id`,
-        [randomDeviceNumber(), userKey, options.sharedUntil ?? null],
+        `INSERT INTO ${this.devices} (id, user_key, shared_until, active_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+        [randomDeviceNumber(), userKey, options.sharedUntil ?? null, resolveNow(options.now)],
       )
       return Number(result.rows[0].id)
     })
@@ -158,11 +142,55 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
     validateUserId(options.userId)
     const id = toDbId(options.deviceId)
     if (id === null) return null
-    const result = await this.pool.query(`SELECT shared_until FROM ${this.devices} WHERE id = $1 AND user_key = $2`, [
-      id,
-      String(options.userId),
-    ])
-    return result.rows.length ? { sharedUntil: result.rows[0].shared_until ?? null } : null
+    const result = await this.pool.query(
+      `SELECT d.shared_until, d.seen_sequence < u.compacted_until AS behind FROM ${this.devices} d
+       JOIN ${this.users} u ON u.user_key = d.user_key WHERE d.id = $1 AND d.user_key = $2`,
+      [id, String(options.userId)],
+    )
+    if (!result.rows.length) return null
+    const sharedUntil = result.rows[0].shared_until ?? null
+    return result.rows[0].behind ? { sharedUntil, snapshotRequired: true } : { sharedUntil }
+  }
+
+  /**
+   * Retires the user's devices silent for longer than `retentionMs` with
+   * entries left to read, and deletes the entries every other device has read
+   * (`decideCompaction()`). The new `compacted_until` commits under the
+   * user's row lock (so it is ordered with the user's writes); the entries
+   * below it are then deleted 10,000 per transaction without holding that
+   * lock: nothing is ever written there again, and a reader behind it gets
+   * `SNAPSHOT_REQUIRED`. A compaction interrupted while deleting leaves rows
+   * the next one deletes.
+   */
+  async compact(options: SharedSyncLogCompactionOptions): Promise<SharedSyncLogCompactionResult> {
+    validateUserId(options.userId)
+    validateRetention(options.retentionMs)
+    const now = resolveNow(options.now)
+    const userKey = String(options.userId)
+    const decided = await this.transaction(async (client) => {
+      const user = await client.query(`SELECT compacted_until, last_sequence FROM ${this.users} WHERE user_key = $1 FOR UPDATE`, [userKey])
+      if (!user.rows.length) return null
+      const compactedUntil = Number(user.rows[0].compacted_until)
+      const devices = await client.query(`SELECT id, seen_sequence, ${ACTIVE_AT} AS active_at FROM ${this.devices} WHERE user_key = $1`, [userKey])
+      const decision = decideCompaction(
+        devices.rows.map((row: any) => ({ deviceId: Number(row.id), seenUntil: Number(row.seen_sequence), activeAt: Number(row.active_at) })),
+        { compactedUntil, lastSequence: Number(user.rows[0].last_sequence), retentionMs: options.retentionMs, now },
+      )
+      if (decision.compactUntil > compactedUntil) {
+        await client.query(`UPDATE ${this.users} SET compacted_until = $1 WHERE user_key = $2`, [decision.compactUntil, userKey])
+      }
+      return { ...decision, compactedUntil }
+    })
+    if (!decided) return { deletedEntries: 0, retiredDevices: [], remainingEntries: 0 }
+    let deletedEntries = 0
+    for (let to = decided.compactedUntil; to < decided.compactUntil; ) {
+      to = Math.min(to + DELETE_CHUNK, decided.compactUntil)
+      // No lower bound: rows an interrupted compaction left go too.
+      const deleted = await this.pool.query(`DELETE FROM ${this.entries} WHERE user_key = $1 AND sequence <= $2`, [userKey, to])
+      deletedEntries += deleted.rowCount ?? 0
+    }
+    const left = await this.pool.query(`SELECT count(*) AS n FROM ${this.entries} WHERE user_key = $1`, [userKey])
+    return { deletedEntries, retiredDevices: decided.retiredDevices, remainingEntries: Number(left.rows[0].n) }
   }
 
   async writeEntries(
@@ -183,8 +211,11 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
     const sharedOn = resolveNow(options.now)
     const extra = options.extraSentInfo === undefined ? null : JSON.stringify(options.extraSentInfo)
     await this.transaction(async (client) => {
-      // The device row proves ownership; the user row is the lock that orders this user's writes.
-      const device = await client.query(`SELECT 1 FROM ${this.devices} WHERE id = $1 AND user_key = $2`, [id, userKey])
+      // The device row proves ownership (a writing device is active); the user row is the lock that orders this user's writes.
+      const device = await client.query(
+        `UPDATE ${this.devices} SET active_at = GREATEST(${ACTIVE_AT}, $3) WHERE id = $1 AND user_key = $2 RETURNING 1`,
+        [id, userKey, sharedOn],
+      )
       if (!device.rows.length) throw SharedSyncLogError.unknownDevice(options.deviceId)
       if (!entries.length) return
       const locked = await client.query(`SELECT last_sequence FROM ${this.users} WHERE user_key = $1 FOR UPDATE`, [userKey])
@@ -223,9 +254,14 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
     // One snapshot for all reads, so the memo never passes an entry this read did not see.
     return this.transaction(
       async (client) => {
-        const device = await client.query(`SELECT seen_sequence FROM ${this.devices} WHERE id = $1 AND user_key = $2`, [id, userKey])
+        const device = await client.query(
+          `SELECT d.seen_sequence, u.compacted_until, u.last_sequence FROM ${this.devices} d
+           JOIN ${this.users} u ON u.user_key = d.user_key WHERE d.id = $1 AND d.user_key = $2`,
+          [id, userKey],
+        )
         if (!device.rows.length) throw SharedSyncLogError.unknownDevice(options.deviceId)
         const cursor = Number(device.rows[0].seen_sequence)
+        if (cursor < Number(device.rows[0].compacted_until)) throw SharedSyncLogError.snapshotRequired(options.deviceId)
         const limit = options.batchSize ?? null
         const result = await client.query(
           `SELECT sequence, device_id, created_on, shared_on, data, extra_sent_info FROM ${this.entries}
@@ -243,6 +279,12 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
           )
           if (own.rows[0].top !== null) end = Math.max(end, Number(own.rows[0].top))
         }
+        let remaining = 0
+        if (hasMore) {
+          // Sequences are gapless: everything after the page, minus this device's own entries there.
+          const own = await client.query(`SELECT count(*) AS n FROM ${this.entries} WHERE device_id = $1 AND sequence > $2`, [id, end])
+          remaining = Math.max(0, Number(device.rows[0].last_sequence) - end - Number(own.rows[0].n))
+        }
         const entries = rows.map((row: any): SharedSyncLogEntry => {
           const entry: SharedSyncLogEntry = {
             userId: options.userId,
@@ -254,7 +296,7 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
           if (row.extra_sent_info !== null) entry.extraSentInfo = JSON.parse(row.extra_sent_info)
           return entry
         })
-        return { entries, memo: createSequenceMemo(end), hasMore }
+        return { entries, memo: createSequenceMemo(end), hasMore, remaining }
       },
       'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
     )
@@ -269,7 +311,8 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
     if (!exists.rows.length) throw SharedSyncLogError.unknownDevice(options.deviceId)
     const sequence = readSequenceMemo(update?.memo)
     const result = await this.pool.query(
-      `UPDATE ${this.devices} d SET seen_sequence = GREATEST(d.seen_sequence, $1), shared_until = $2
+      `UPDATE ${this.devices} d SET seen_sequence = GREATEST(d.seen_sequence, $1), shared_until = $2,
+         active_at = GREATEST(coalesce(d.active_at, d.shared_until, 0), $2)
        FROM ${this.users} u
        WHERE d.id = $3 AND d.user_key = $4 AND u.user_key = d.user_key AND u.last_sequence >= $1`,
       [sequence, resolveNow(options.now), id, userKey],

@@ -37,6 +37,11 @@ export function createSchemas(limits: SchemaLimits) {
     unsyncedEntries: z.strictObject({ deviceId, batchSize: z.number().int().min(1).optional() }),
     markAsSeen: z.strictObject({ deviceId, memo: z.unknown(), now: now.optional() }),
     info: z.strictObject({}),
+    snapshot: z.strictObject({
+      deviceId,
+      cursor: z.string().max(4096).nullable().optional(),
+      limit: z.number().int().min(1).optional(),
+    }),
   }
 }
 

@@ -3,7 +3,7 @@ import type { DeviceId, SharedSyncLog, SharedSyncLogUpdate, UserId } from '@stor
 import { SyncServerError } from '../errors'
 import { DEFAULT_INPUT_LIMITS, InputError, findTextProblem, installJsonParser, jsonBytes, yieldToOthers, type InputLimits } from './input'
 import { MemoryNotifier, PostgresNotifier, registerLiveRoute, type ChangeNotifier } from './live'
-import { openSharedSyncLog } from './open-log'
+import { openSharedSyncLog, redactUrl } from './open-log'
 import {
   QuotaError,
   QuotaTracker,
@@ -18,6 +18,22 @@ import {
   type UserUsage,
 } from './operations'
 import { PostgresSharedSyncLog } from './postgres-log'
+import { PostgresUserLock, noUserLock } from './postgres-lock'
+import { attachReplica } from './replica-server'
+import { openReplicaDatabase, type ServerReplicaOptions } from './replica-setup'
+import type { SyncReplica } from '@storex-sync/replica'
+import type { CompactionPassResult } from './compaction'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The server's replica (`replica` option / `--replica`), or null. Read a user's data with `syncReplica.getObjects()`. */
+    syncReplica: SyncReplica | null
+    /** Resolves when the replica has caught up with every accepted write (no catch-up runs or waits). */
+    syncReplicaIdle(): Promise<void>
+    /** Runs one compaction pass of every user the replica knows, now (throws without a replica). */
+    syncCompact(): Promise<CompactionPassResult>
+  }
+}
 
 type SendError = (reply: FastifyReply, status: number, code: string, message: string, extra?: Record<string, unknown>) => unknown
 
@@ -63,6 +79,14 @@ export interface CreateSyncServerExtras {
   metrics?: { token?: string } | false
   /** Per-user quotas; `usage` defaults to the database's counts (PostgreSQL: devices, entries, bytes; SQLite: devices, entries). */
   quotas?: Omit<QuotaOptions, 'usage'> & { usage?: QuotaOptions['usage'] }
+  /**
+   * Keep a per-user replica of the users' data (`@storex-sync/replica`):
+   * `POST /v1/snapshot` serves it, writes are integrated as they are
+   * accepted, and the log is compacted on a schedule. `true` for the
+   * defaults (the replica in the log's database, 30 days of retention,
+   * compaction every hour).
+   */
+  replica?: boolean | ServerReplicaOptions
 }
 
 /**
@@ -140,7 +164,24 @@ function serverSideLog(
       return update
     },
     markAsSeen: (update, options) => log.markAsSeen(update, options),
+    ...(log.getSnapshotPage ? { getSnapshotPage: (options) => boundedSnapshotPage(log, options, maxReadBytes) } : {}),
   }
+}
+
+/**
+ * A snapshot page of at most `maxReadBytes` of entry data where it can be: a
+ * larger page is asked for again with fewer objects (the same cursor, so
+ * nothing is skipped; a first page is taken again, with the log as it is then).
+ */
+async function boundedSnapshotPage(log: SharedSyncLog, options: Parameters<NonNullable<SharedSyncLog['getSnapshotPage']>>[0], maxReadBytes: number) {
+  let page = await log.getSnapshotPage!(options)
+  for (let attempt = 0; attempt < 8 && page.objects.length > 1; attempt += 1) {
+    const bytes = page.objects.reduce((sum, object) => sum + object.entries.reduce((inner, entry) => inner + Buffer.byteLength(entry.data, 'utf8'), 0), 0)
+    if (bytes <= maxReadBytes) break
+    const limit = Math.max(1, Math.min(page.objects.length - 1, Math.floor((page.objects.length * maxReadBytes) / bytes)))
+    page = await log.getSnapshotPage!({ ...options, limit })
+  }
+  return page
 }
 
 /** Errors with an answer of their own (bad input, quotas, rate limits, a lost database); undefined for the rest. */
@@ -177,13 +218,17 @@ export async function prepareSyncServer(
   options: CreateSyncServerExtras & { sharedSyncLog?: SharedSyncLog; database?: string; logger?: FastifyServerOptions['logger']; bodyLimit: number; notifier?: ChangeNotifier },
 ): Promise<{ app: FastifyInstance; sharedSyncLog: SharedSyncLog; extras: Pick<SyncServerPluginExtras, 'notifier' | 'observer' | 'quotas'> }> {
   let sharedSyncLog = options.sharedSyncLog
+  const replicaOptions = options.replica === true ? {} : options.replica || null
+  let replica: SyncReplica | null = replicaOptions?.instance ?? null
   let close: (() => Promise<void>) | undefined
   let warn: (error: Error) => void = () => {}
   let ping: (() => Promise<void>) | undefined
   let usage: ((userId: UserId) => Promise<UserUsage>) | undefined
   if (!sharedSyncLog) {
-    const opened = await openSharedSyncLog({ database: options.database!, onConnectionError: (error) => warn(error) })
+    const wantsReplica = replicaOptions && !replica ? { database: replicaOptions.database, batchSize: replicaOptions.batchSize } : undefined
+    const opened = await openSharedSyncLog({ database: options.database!, onConnectionError: (error) => warn(error), replica: wantsReplica })
     sharedSyncLog = opened.sharedSyncLog
+    replica ??= opened.replica?.replica ?? null
     close = opened.close
     ping = opened.ping
     usage = opened.usage
@@ -220,7 +265,8 @@ export async function prepareSyncServer(
     })
   }
   try {
-    return await addOperations(app, options, sharedSyncLog, { ping, usage, warn })
+    const prepared = await addOperations(app, options, sharedSyncLog, { ping, usage, warn })
+    return { ...prepared, sharedSyncLog: replicaOptions ? await addReplica(app, sharedSyncLog, replica, replicaOptions, prepared.extras.observer, warn) : decorateReplica(app, null, sharedSyncLog) }
   } catch (error) {
     await app.close().catch(() => {})
     throw error
@@ -258,4 +304,42 @@ async function addOperations(
     quotas = { ...options.quotas, usage: source }
   }
   return { app, sharedSyncLog, extras: { notifier, observer, quotas } }
+}
+
+/** The replica beside the log (opened in the log's database unless given); returns the log the routes use. */
+async function addReplica(
+  app: FastifyInstance,
+  log: SharedSyncLog,
+  given: SyncReplica | null,
+  options: ServerReplicaOptions,
+  observer: SyncObserver | undefined,
+  warn: (error: Error) => void,
+): Promise<SharedSyncLog> {
+  const postgresLog = log instanceof PostgresSharedSyncLog ? log : null
+  let replica = given
+  if (!replica) {
+    const database = options.database ?? postgresLog?.connectionString
+    if (!database) {
+      throw new SyncServerError('INVALID_OPTIONS', 'replica needs a database for its collections: pass `replica.database` (an SQLite path or a postgres:// URL) or `replica.instance`, or give the server `database` instead of `sharedSyncLog`.')
+    }
+    const opened = await openReplicaDatabase(database, log, { batchSize: options.batchSize, describe: redactUrl })
+    app.addHook('onClose', () => opened.close())
+    replica = opened.replica
+  }
+  // Several server processes on one PostgreSQL database: one of them at a time works on a user's replica.
+  const lock = postgresLog ? new PostgresUserLock({ connectionString: postgresLog.connectionString, onConnectionError: warn }) : noUserLock
+  const attached = attachReplica(log, replica, { ...options, lock, logger: app.log, observer })
+  // preClose: before any database closes (onClose hooks), the schedule stops and running catch-ups end.
+  app.addHook('preClose', () => attached.close())
+  return decorateReplica(app, attached, attached.sharedSyncLog)
+}
+
+function decorateReplica(app: FastifyInstance, attached: ReturnType<typeof attachReplica> | null, log: SharedSyncLog): SharedSyncLog {
+  app.decorate('syncReplica', attached?.replica ?? null)
+  app.decorate('syncReplicaIdle', () => attached?.idle() ?? Promise.resolve())
+  app.decorate('syncCompact', () => {
+    if (!attached) return Promise.reject(new SyncServerError('INVALID_OPTIONS', 'this server keeps no replica, so it does not compact; start it with `replica` (--replica).'))
+    return attached.compactNow()
+  })
+  return log
 }
