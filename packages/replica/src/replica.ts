@@ -16,6 +16,7 @@ import {
 import { ReplicaError } from './errors'
 import { decodeReplicaEntry, jsonReplicaSerializer, replicaEntryKey, type ReplicaSerializer } from './internal/decode'
 import { mergeHistory, verdictOf } from './internal/history'
+import { findRows, withoutKnownProblems } from './internal/rows'
 import { decodeCursor, encodeCursor, pageLimit } from './internal/cursor'
 import {
   REPLICA_OBJECT_COLLECTION,
@@ -98,7 +99,6 @@ export interface ReplicaStats {
 const DEFAULT_BATCH_SIZE = 1000
 /** As on devices: reasons that time (a clock catching up) or an app update can lift. */
 const RETRIED_REASONS = new Set(['CLOCK_OUT_OF_RANGE', 'UNKNOWN_COLLECTION', 'UNKNOWN_FIELD'])
-const KEY_CHUNK = 500
 
 /**
  * The cloud as a device: a per-user replica of the data that integrates the
@@ -287,6 +287,15 @@ export class SyncReplica extends StorageModule {
             { cause: error },
           )
         }
+        if (error instanceof SharedSyncLogError && error.code === 'UNKNOWN_DEVICE') {
+          // The log lost the replica's device (its tables were reset): register again and read it all;
+          // what the replica holds already is recognised entry by entry.
+          user.deviceId = await this.sharedSyncLog.createDeviceId({ userId })
+          await this.operation('executeBatch', {
+            batch: [{ operation: 'updateObjects', collection: REPLICA_USER_COLLECTION, where: { userId: user.userId }, updates: { deviceId: user.deviceId } }],
+          })
+          continue
+        }
         throw error
       }
       const page = await this.integratePage(user, update)
@@ -339,7 +348,7 @@ export class SyncReplica extends StorageModule {
       group.entries.push(stored)
       incoming.set(key, group)
     }
-    const existing = await this.findRows(user.userId, [...incoming.keys()])
+    const existing = await findRows(this.operation.bind(this), user.userId, [...incoming.keys()])
     const batch: OperationBatch = []
     const totals = { objects: user.objects, liveObjects: user.liveObjects, entries: user.entries, bytes: user.bytes }
     for (const [objectKey, group] of incoming) {
@@ -361,7 +370,7 @@ export class SyncReplica extends StorageModule {
           : { operation: 'createObject', collection: REPLICA_OBJECT_COLLECTION, args: { id: JSON.stringify([user.userId, objectKey]), userId: user.userId, objectKey, collection: group.collection, pk: group.pk, ...record } },
       )
     }
-    const newProblems = await this.withoutKnownProblems(user.userId, problems)
+    const newProblems = await withoutKnownProblems(this.operation.bind(this), user.userId, problems)
     for (const problem of newProblems) {
       batch.push({ operation: 'createObject', collection: REPLICA_QUARANTINE_COLLECTION, args: problem })
     }
@@ -378,26 +387,5 @@ export class SyncReplica extends StorageModule {
     await this.operation('executeBatch', { batch })
     Object.assign(user, totals, memo)
     return { objects: incoming.size, quarantined: newProblems.length }
-  }
-
-  private async findRows(userId: string, keys: string[]): Promise<Map<string, ReplicaObjectRecord>> {
-    const rows = new Map<string, ReplicaObjectRecord>()
-    for (let index = 0; index < keys.length; index += KEY_CHUNK) {
-      const part = keys.slice(index, index + KEY_CHUNK)
-      for (const row of (await this.operation('findObjectsByKeys', { userId, keys: part })) as ReplicaObjectRecord[]) {
-        rows.set(row.objectKey, row)
-      }
-    }
-    return rows
-  }
-
-  private async withoutKnownProblems(userId: string, problems: ReplicaQuarantineRecord[]): Promise<ReplicaQuarantineRecord[]> {
-    if (!problems.length) return []
-    const known = new Set(
-      ((await this.operation('findQuarantineByKeys', { userId, keys: problems.map((problem) => problem.entryKey) })) as ReplicaQuarantineRecord[]).map(
-        (problem) => problem.entryKey,
-      ),
-    )
-    return problems.filter((problem) => !known.has(problem.entryKey))
   }
 }

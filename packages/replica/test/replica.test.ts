@@ -187,3 +187,32 @@ describe('SyncReplica with the app reconciler', () => {
     expect(() => new SyncReplica({ storageManager: {} as any, sharedSyncLog: log, reconciler: lowestPriceWins })).toThrow(/needs its storageRegistry/)
   })
 })
+
+describe('SyncReplica over a log that was reset', () => {
+  it('registers a new device when the log no longer knows its own, and reads the log again without doubling anything', async () => {
+    const first = new MemorySharedSyncLog()
+    let storageManager!: any
+    let replica!: SyncReplica
+    const storage = await createSqliteStorage({
+      setup: (manager) => {
+        storageManager = manager
+        replica = new SyncReplica({ storageManager: manager, sharedSyncLog: first })
+        registerModuleMapCollections(manager.registry, { replica })
+      },
+    })
+    try {
+      const entry = { createdOn: 1, data: data({ operation: 'create', collection: 'note', pk: 'n1', value: { title: 'kept' } }) }
+      await first.writeEntries([entry], { userId: USER, deviceId: await first.createDeviceId({ userId: USER }) })
+      await replica.catchUp(USER)
+      // A new, empty log in the same place: the replica's device is unknown there.
+      const reset = new MemorySharedSyncLog({ autoPkType: 'string' })
+      const again = new SyncReplica({ storageManager, sharedSyncLog: reset })
+      await reset.writeEntries([entry], { userId: USER, deviceId: await reset.createDeviceId({ userId: USER }) })
+      expect(await again.catchUp(USER)).toMatchObject({ entries: 1 })
+      expect(await again.getStats(USER)).toMatchObject({ objects: 1, liveObjects: 1, entries: 2 })
+      expect(await again.getObject({ userId: USER, collection: 'note', pk: 'n1' })).toEqual({ title: 'kept' })
+    } finally {
+      await storage.cleanup()
+    }
+  })
+})
