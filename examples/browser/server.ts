@@ -19,6 +19,9 @@ export async function startBrowserExample(options: { port?: number; database?: s
     database: options.database ?? ':memory:',
     prefix: '/sync',
     authenticate: staticTokenAuthenticator({ [token]: userId }),
+    // The cloud as a device: the server keeps each user's current data, so a new device (a new
+    // browser) starts from it instead of replaying every change ever made.
+    replica: true,
   })
   await sync.listen({ host: '127.0.0.1', port: 0 })
   const syncUrl = `http://127.0.0.1:${(sync.server.address() as AddressInfo).port}`
@@ -57,6 +60,8 @@ export async function startBrowserExample(options: { port?: number; database?: s
   return {
     url: `http://127.0.0.1:${address.port}/`,
     syncUrl,
+    token,
+    userId,
     async close() {
       await vite.close()
       await sync.close()

@@ -6,7 +6,7 @@ import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
 import { reconcileSyncLog } from '@storex-sync/reconciliation'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
 import { doSync, type SyncProgress, type SyncOptions } from '@storex-sync/sync-orchestrator'
-import { createSqliteStorage, type TestStorage } from '@storex-sync/test-backends'
+import { clientBackends, type BackendKind, type TestStorage } from '@storex-sync/test-backends'
 import { PostgresSharedSyncLog, createSyncServer, staticTokenAuthenticator, type CreateSyncServerOptions } from '../src/index'
 import { TOKENS, tokenOf } from './helpers'
 import { createPostgresDatabase, findPostgres } from './postgres-context'
@@ -22,9 +22,10 @@ afterAll(async () => {
 
 const USER = 'alice'
 
-async function device(url: string, name: string) {
+async function device(url: string, name: string, kind: BackendKind) {
   let clientSyncLog!: ClientSyncLogStorage
-  const storage: TestStorage = await createSqliteStorage({
+  const backend = clientBackends.find((candidate) => candidate.kind === kind)!
+  const storage: TestStorage = await backend.create({
     setup: (storageManager) => {
       storageManager.registry.registerCollections({
         note: { version: new Date('2024-01-01'), fields: { title: { type: 'string' }, body: { type: 'text', optional: true } } },
@@ -68,7 +69,10 @@ if ('url' in postgres) {
   })
 }
 
-describe.each(backends)('devices with doSync and a server with a replica on $name', ({ server }) => {
+// Devices on IndexedDB (fake-indexeddb) and on SQLite, against each server.
+const cases = backends.flatMap((backend) => (['indexeddb', 'sqlite'] as const).map((kind) => ({ ...backend, kind })))
+
+describe.each(cases)('devices on $kind with doSync and a server with a replica on $name', ({ server, kind }) => {
   it('a new device starts from the snapshot with progress; a retired device sends its offline writes and converges; the replica equals every device', async () => {
     const { close, ...options } = await server()
     const app = await createSyncServer({ authenticate: staticTokenAuthenticator(TOKENS), rateLimit: false, ...options, replica: { retentionMs: 1, compactionIntervalMs: false } })
@@ -76,8 +80,8 @@ describe.each(backends)('devices with doSync and a server with a replica on $nam
     const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
     const devices: Array<Awaited<ReturnType<typeof device>>> = []
     try {
-      const writer = await device(url, 'writer')
-      const away = await device(url, 'away')
+      const writer = await device(url, 'writer', kind)
+      const away = await device(url, 'away', kind)
       devices.push(writer, away)
       const ids: string[] = []
       for (let index = 0; index < 12; index += 1) ids.push((await writer.notes.createObject({ title: `note ${index}`, body: 'first' })).object.id)
@@ -105,7 +109,7 @@ describe.each(backends)('devices with doSync and a server with a replica on $nam
       expect(pass.retiredDevices).toBe(1)
 
       // A new device: the snapshot, no replay (the log before it is gone anyway).
-      const newcomer = await device(url, 'new')
+      const newcomer = await device(url, 'new', kind)
       devices.push(newcomer)
       const progress: SyncProgress[] = []
       const first = await newcomer.sync({ events: { emit: (name: string, payload: any) => void (name === 'progress' && progress.push(payload)) } as any })
