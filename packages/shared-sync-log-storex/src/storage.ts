@@ -24,7 +24,7 @@ import {
   type SharedSyncLogUpdate,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
-import { KeyedMutex } from './internal/mutex'
+import { KeyedMutex } from '@storex-sync/storex-glue'
 
 export const SHARED_SYNC_LOG_ENTRY_COLLECTION = 'sharedSyncLogEntry'
 export const SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION = 'sharedSyncLogDeviceInfo'
