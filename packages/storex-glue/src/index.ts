@@ -1,4 +1,4 @@
-export { StorageManager, type StorageManagerInstance } from './storage-manager'
+export { StorageManager, openStorageManager, type OpenStorageManagerOptions, type StorageManagerInstance } from './storage-manager'
 export { Mutex, KeyedMutex } from './mutex'
 export { WRITE_OPERATIONS, isWriteOperation, type StorageMiddlewareContext } from './operations'
 export {

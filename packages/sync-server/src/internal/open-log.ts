@@ -87,13 +87,12 @@ async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
       throw new SyncServerError('DATABASE_UNREACHABLE', `cannot create the SQLite file ${path}: the directory ${dir} does not exist; create it or pass another --database path.`)
     }
   }
-  const [storex, { openSqliteBackend }, { registerModuleMapCollections }, { SharedSyncLogStorage }] = await Promise.all([
-    import('@worldbrain/storex'),
+  const [{ StorageManager }, { openSqliteBackend }, { registerModuleMapCollections }, { SharedSyncLogStorage }] = await Promise.all([
+    import('@storex-sync/storex-glue'),
     import('@storex-sync/storex-backend-sql'),
     import('@worldbrain/storex-pattern-modules'),
     import('@storex-sync/shared-sync-log-storex'),
   ])
-  const StorageManager = ((storex as any).default?.default ?? (storex as any).default ?? storex) as any
   let backend: Awaited<ReturnType<typeof openSqliteBackend>>
   try {
     // String pks: device ids are random UUIDs, so a new device id tells nothing about how many devices the server has.
@@ -101,7 +100,7 @@ async function openSqlite(database: string): Promise<OpenedSharedSyncLog> {
   } catch (cause) {
     throw new SyncServerError('DATABASE_UNREACHABLE', `cannot open the SQLite database ${path} (${(cause as Error)?.message}); check the file is an SQLite database this process may write.`, { cause })
   }
-  const storageManager = new StorageManager({ backend })
+  const storageManager = new StorageManager({ backend: backend as any })
   try {
     const sharedSyncLog = new SharedSyncLogStorage({ storageManager, autoPkType: 'string' })
     registerModuleMapCollections(storageManager.registry, { sharedSyncLog })
