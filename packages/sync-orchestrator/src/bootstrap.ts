@@ -4,12 +4,11 @@ import {
   type QuarantineEntryInput,
   type ReceivedClientSyncLogEntry,
 } from '@storex-sync/client-sync-log'
-import { utf8Length, type SharedSyncLogSnapshotPage } from '@storex-sync/shared-sync-log-core'
+import { utf8Length, type SharedSyncLogSnapshotPage, resolveNow } from '@storex-sync/shared-sync-log-core'
 import { decodeOrQuarantine, jsonSyncSerializer } from './decode'
 import { positiveInteger } from './do-sync'
 import { SyncOrchestratorError } from './errors'
 import { createEmitter } from './internal/events'
-import { wallNow } from './internal/now'
 import type { CommonSyncOptions, QuarantinedEntrySummary, SyncOptions, SyncResult } from './types'
 
 /** Objects asked for per snapshot page. */
@@ -64,7 +63,7 @@ export async function bootstrapFromSnapshot(options: BootstrapOptions, mode: Boo
         else if (outcome.ok === false) quarantined.push(outcome.quarantine)
       }
     }
-    const now = wallNow(options.now)
+    const now = resolveNow(options.now)
     if (quarantined.length) {
       await options.clientSyncLog.quarantineEntries(quarantined, { now })
       const summaries: QuarantinedEntrySummary[] = quarantined.map((entry) => ({

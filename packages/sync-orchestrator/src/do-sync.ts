@@ -9,13 +9,12 @@ import {
 export { shareLogEntries } from './send'
 import type { StorageRegistry } from '@worldbrain/storex'
 import { decodeOrQuarantine, jsonSyncSerializer } from './decode'
-import { SharedSyncLogError } from '@storex-sync/shared-sync-log-core'
+import { SharedSyncLogError, resolveNow } from '@storex-sync/shared-sync-log-core'
 import { bootstrapFromSnapshot } from './bootstrap'
 import { SyncOrchestratorError } from './errors'
 import { TouchedObjects, touchedObjectsOf } from './internal/touched'
 import { createEmitter } from './internal/events'
 import { withExistingObjects } from './internal/existing-objects'
-import { wallNow } from './internal/now'
 import { prepareReconcilerInput, reconcilesLocalWrites } from './internal/local-writes'
 import { retryQuarantinedEntries } from './quarantine'
 import { shareLogEntries } from './send'
@@ -148,7 +147,7 @@ export async function receiveLogEntries(
     }
     // Bad entries are stored aside before the cursor moves past them: nothing is dropped.
     if (quarantined.length) {
-      await options.clientSyncLog.quarantineEntries(quarantined, { now: wallNow(options.now) })
+      await options.clientSyncLog.quarantineEntries(quarantined, { now: resolveNow(options.now) })
       const summaries: QuarantinedEntrySummary[] = quarantined.map((entry) => ({
         id: getQuarantineId(entry.deviceId, entry.createdOn),
         deviceId: entry.deviceId,
@@ -161,7 +160,7 @@ export async function receiveLogEntries(
       emit('entriesQuarantined', { entries: summaries })
     }
     const { inserted, duplicates } = received.length
-      ? await options.clientSyncLog.insertReceivedEntries(received, { now: wallNow(options.now) })
+      ? await options.clientSyncLog.insertReceivedEntries(received, { now: resolveNow(options.now) })
       : { inserted: 0, duplicates: 0 }
     await options.sharedSyncLog.markAsSeen(update, {
       userId: options.userId,
@@ -259,7 +258,7 @@ export async function integrateReceivedEntries(
     const objects =
       options.deviceId === undefined
         ? next
-        : await withExistingObjects(next, { ...options, deviceId: options.deviceId, now: wallNow(options.now) })
+        : await withExistingObjects(next, { ...options, deviceId: options.deviceId, now: resolveNow(options.now) })
     let done: Array<{ objects: number; entries: number; operations: number }>
     try {
       const outcome = await integrateBatch(objects, options, ++result.integrated.batches)
@@ -322,7 +321,7 @@ export async function doSync(options: SyncOptions): Promise<SyncResult> {
     const deviceId =
       options.deviceId ??
       (await options.clientSyncLog.registerDevice(() => options.sharedSyncLog.createDeviceId({ userId: options.userId, now: options.now }), {
-        now: wallNow(options.now),
+        now: resolveNow(options.now),
       }))
     return runStages({ ...options, deviceId }, stages)
   }
@@ -346,7 +345,7 @@ async function runStages(options: SyncOptions & CommonSyncOptions, stages: SyncS
         await receiveOrBootstrap(stageOptions, stages, result)
       } else if (stage === 'share') {
         // Objects that existed before sync was enabled are shared too (once per collection and database).
-        await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: wallNow(options.now) })
+        await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: resolveNow(options.now) })
         await shareLogEntries(stageOptions, result)
       } else {
         await integrateReceivedEntries(stageOptions, result)
@@ -377,7 +376,7 @@ async function startFromSnapshotIfNew(options: StageOptions, stages: SyncStage[]
     return
   }
   // Data from before sync was enabled makes the log non-empty: such a device merges instead.
-  await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: wallNow(options.now) })
+  await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: resolveNow(options.now) })
   if (await options.clientSyncLog.hasEntries()) {
     return
   }
@@ -399,7 +398,7 @@ async function receiveOrBootstrap(options: StageOptions, stages: SyncStage[], re
     }
   }
   if (stages.includes('share')) {
-    await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: wallNow(options.now) })
+    await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: resolveNow(options.now) })
     await shareLogEntries(options, result)
   }
   await bootstrapFromSnapshot(options, (await options.clientSyncLog.hasEntries()) ? 'merge' : 'fresh', result)
