@@ -5,7 +5,6 @@ import { foldObjectHistory } from '@storex-sync/reconciliation'
 import {
   SharedSyncLogError,
   utf8Length,
-  validateUserId,
   type Now,
   type SharedSyncLog,
   type SharedSyncLogCompactionResult,
@@ -13,6 +12,7 @@ import {
   type SharedSyncLogUpdate,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
+import { validateUserId } from '@storex-sync/shared-sync-log-core/implement'
 import { ReplicaError } from './errors'
 import { decodeReplicaEntry, jsonReplicaSerializer, replicaEntryKey, type ReplicaSerializer } from './internal/decode'
 import { mergeHistory, verdictOf } from './internal/history'

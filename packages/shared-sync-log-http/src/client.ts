@@ -1,9 +1,6 @@
 import {
   SharedSyncLogError,
   SharedSyncLogRefusalError,
-  validateBatchSize,
-  validateEntryInputs,
-  validateUserId,
   type DeviceId,
   type Now,
   type SharedSyncLog,
@@ -14,6 +11,7 @@ import {
   type SharedSyncLogUpdate,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
+import { validateBatchSize, validateEntryInputs, validateUserId } from '@storex-sync/shared-sync-log-core/implement'
 import { SharedSyncLogAuthError, SharedSyncLogHttpError } from './errors'
 import { ROUTES, type RouteName } from './internal/protocol'
 

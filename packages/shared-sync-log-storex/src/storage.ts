@@ -6,14 +6,7 @@ import {
 } from '@worldbrain/storex-pattern-modules'
 import {
   SharedSyncLogError,
-  createSequenceMemo,
-  entryIdentityKey,
-  randomStringId,
-  readSequenceMemo,
   resolveNow,
-  validateBatchSize,
-  validateEntryInputs,
-  validateUserId,
   type DeviceId,
   type Now,
   type SharedSyncLog,
@@ -24,6 +17,15 @@ import {
   type SharedSyncLogUpdate,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
+import {
+  createSequenceMemo,
+  entryIdentityKey,
+  randomStringId,
+  readSequenceMemo,
+  validateBatchSize,
+  validateEntryInputs,
+  validateUserId,
+} from '@storex-sync/shared-sync-log-core/implement'
 import { KeyedMutex } from '@storex-sync/storex-glue'
 
 export const SHARED_SYNC_LOG_ENTRY_COLLECTION = 'sharedSyncLogEntry'

@@ -2,12 +2,7 @@ import { randomBytes } from 'node:crypto'
 import pg, { type PoolClient } from 'pg'
 import {
   SharedSyncLogError,
-  createSequenceMemo,
-  readSequenceMemo,
   resolveNow,
-  validateBatchSize,
-  validateEntryInputs,
-  validateUserId,
   type DeviceId,
   type Now,
   type SharedSyncLog,
@@ -18,6 +13,13 @@ import {
   type SharedSyncLogUpdate,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
+import {
+  createSequenceMemo,
+  readSequenceMemo,
+  validateBatchSize,
+  validateEntryInputs,
+  validateUserId,
+} from '@storex-sync/shared-sync-log-core/implement'
 
 export interface PostgresSharedSyncLogOptions {
   /** `postgres://user:password@host:port/database` */
@@ -51,6 +53,7 @@ const SCHEMA_LOCK_KEY = 0x5707e5 // pg_advisory_xact_lock key that serializes sc
  */
 export class PostgresSharedSyncLog implements SharedSyncLog {
   private readonly pool: InstanceType<typeof pg.Pool>
+  private closing: Promise<void> | undefined
   private readonly users: string
   private readonly devices: string
   private readonly entries: string
@@ -110,7 +113,9 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
   }
 
   async close(): Promise<void> {
-    await this.pool.end()
+    // pg's pool.end() throws when called twice; a log's close() may be.
+    this.closing ??= this.pool.end()
+    await this.closing
   }
 
   private async createSchema() {
