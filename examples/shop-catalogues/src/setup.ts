@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import pg from 'pg'
 import mysql from 'mysql2/promise'
-import * as storex from '@worldbrain/storex'
+import { StorageManager } from '@storex-sync/storex-glue'
 import type { CollectionDefinitionMap } from '@worldbrain/storex'
 import { openMysqlBackend, openPostgresBackend, openSqliteBackend, type SqlStorageBackend } from '@storex-sync/storex-backend-sql'
 import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
@@ -14,7 +14,6 @@ import { createSyncServer, staticTokenAuthenticator } from '@storex-sync/sync-se
 import { doSync, type SyncResult } from '@storex-sync/sync-orchestrator'
 
 // @worldbrain/storex is CommonJS: this import works from ESM and CJS alike.
-const StorageManager = ((storex as any).default?.default ?? (storex as any).default) as typeof storex.default
 type StorageManager = storex.default
 
 /** The sync server on 127.0.0.1 (a free port), keeping the shared log in an in-memory SQLite database. */

@@ -1,7 +1,14 @@
 import type { OperationBatch, StorageRegistry } from '@worldbrain/storex'
 import { nanoid } from 'nanoid'
 import { CustomPkError } from './errors'
-import { dissectCreate, hasCustomPkStep, stepsToBatch, reconstructCreatedObject, type CreateStep } from './internal/dissect'
+import {
+  flattenCreate,
+  isWriteOperation,
+  nestedCreateBatch,
+  rebuildNestedCreate,
+  type NestedCreateStep,
+  type StorageMiddlewareContext,
+} from '@storex-sync/storex-glue'
 
 /** Returns a new, globally unique primary key. Called once per created object. */
 export type CustomPkGenerator = () => string
@@ -20,24 +27,10 @@ export interface CustomAutoPkSetupOptions {
   collections: string[]
 }
 
-/** What Storex passes to a middleware (the shape of storex's StorageMiddlewareContext). */
-export interface StorageMiddlewareContext {
-  operation: any[]
-  extraData?: Record<string, any>
-  next: { process: (context: { operation: any[]; extraData?: Record<string, any> }) => any }
-}
+export type { StorageMiddlewareContext }
 
 /** Pk field types a generated string id fits: the default `auto-pk`, and a declared `string` field. */
 const GENERATED_PK_TYPES = new Set(['auto-pk', 'string'])
-
-const WRITE_OPERATIONS = new Set([
-  'createObject',
-  'updateObject',
-  'updateObjects',
-  'deleteObject',
-  'deleteObjects',
-  'executeBatch',
-])
 
 /**
  * A Storex middleware that gives every object created in the configured
@@ -108,7 +101,7 @@ export class CustomAutoPkMiddleware {
     const { operation, next } = context
     const operationName = operation[0] as string
     if (!this.pkFields || !this.storageRegistry) {
-      if (WRITE_OPERATIONS.has(operationName)) {
+      if (isWriteOperation(operationName)) {
         throw new CustomPkError(
           'SETUP_NOT_CALLED',
           `'${operationName}' ran before CustomAutoPkMiddleware.setup(). Call pkMiddleware.setup({ storageRegistry: storageManager.registry, collections: [...] }) before the first write.`,
@@ -136,15 +129,26 @@ export class CustomAutoPkMiddleware {
     return pk
   }
 
-  private dissect(collection: string, object: Record<string, unknown>, placeholderPrefix: string): CreateStep[] {
-    return dissectCreate({
+  private dissect(collection: string, object: Record<string, unknown>, placeholderPrefix: string): NestedCreateStep[] {
+    const pkFields = this.pkFields!
+    return flattenCreate({
       storageRegistry: this.storageRegistry!,
-      pkFields: this.pkFields!,
       collection,
       object,
-      generatePk: this.generatePk,
       placeholderPrefix,
+      prepare: (stepCollection, args) => {
+        const pkField = pkFields.get(stepCollection)
+        if (pkField && (args[pkField] === undefined || args[pkField] === null)) {
+          args[pkField] = this.generatePk(stepCollection)
+        }
+      },
+      error: (code, message) => new CustomPkError(code, message),
     })
+  }
+
+  /** True if any step belongs to a collection this middleware assigns pks for. */
+  private hasCustomPkStep(steps: NestedCreateStep[]): boolean {
+    return steps.some((step) => this.pkFields!.has(step.collection))
   }
 
   private async processCreateObject({ operation, next }: StorageMiddlewareContext) {
@@ -153,7 +157,7 @@ export class CustomAutoPkMiddleware {
       return next.process({ operation })
     }
     const steps = this.dissect(collection, object, 'custom-pk:')
-    if (!hasCustomPkStep(steps, this.pkFields!)) {
+    if (!this.hasCustomPkStep(steps)) {
       return next.process({ operation })
     }
     if (steps.length === 1) {
@@ -162,8 +166,8 @@ export class CustomAutoPkMiddleware {
     }
     // Children created through relationships: one batch, so every object gets
     // its pk from us and the whole tree is written atomically.
-    const result = await next.process({ operation: ['executeBatch', stepsToBatch(steps)] })
-    return { object: reconstructCreatedObject(steps, result?.info ?? {}) }
+    const result = await next.process({ operation: ['executeBatch', nestedCreateBatch(steps)] })
+    return { object: rebuildNestedCreate(steps, result?.info ?? {}) }
   }
 
   private async processExecuteBatch({ operation, next }: StorageMiddlewareContext) {
@@ -185,12 +189,12 @@ export class CustomAutoPkMiddleware {
         return
       }
       const steps = this.dissect(step.collection, step.args, `custom-pk:${index}:`)
-      if (!hasCustomPkStep(steps, this.pkFields!) && steps.length === 1) {
+      if (!this.hasCustomPkStep(steps) && steps.length === 1) {
         converted.push(step)
         return
       }
       changed = true
-      const [root, ...children] = stepsToBatch(steps)
+      const [root, ...children] = nestedCreateBatch(steps)
       const rootStep: OperationBatch[number] = { ...step, args: root!.args }
       if (!step.placeholder && children.length > 0) {
         rootStep.placeholder = root!.placeholder

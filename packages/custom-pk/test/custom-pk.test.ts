@@ -34,6 +34,12 @@ function registerCollections(storageManager: StorageManagerInstance) {
       indices: [{ field: 'id', pk: true }],
       pkIndex: 'id',
     },
+    // A many-to-many link: storex cannot create the linked objects through it.
+    userDoc: {
+      version,
+      fields: {},
+      relationships: [{ connects: ['user', 'doc'], reverseAliases: ['docs', 'users'] }],
+    },
     // An int pk cannot hold a generated string id.
     counter: {
       version,
@@ -273,6 +279,23 @@ describe.each(clientBackends)('CustomAutoPkMiddleware on $kind', ({ create }) =>
       { id: 's-3', text: 'in a batch' },
     ])
     expect(await storageManager.collection('tag').findObjects({})).toEqual([{ name: 's-2', color: '#f00' }])
+  })
+
+  it('refuses objects given under a connects relationship, writing nothing, like storex itself', async () => {
+    const { storageManager } = await setupTest()
+    // Without this check the SQL backend drops the docs silently, and the logging middleware would log them as a field.
+    const error = await storageManager
+      .collection('user')
+      .createObject({ displayName: 'Joe', docs: [{ id: 'd-1', text: 'linked' }] })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(CustomPkError)
+    expect((error as CustomPkError).code).toBe('UNSUPPORTED_RELATIONSHIP')
+    expect((error as CustomPkError).message).toContain("'user.docs'")
+    expect(await storageManager.collection('user').countObjects({})).toBe(0)
+    expect(await storageManager.collection('doc').countObjects({})).toBe(0)
+    // An empty value under the alias is no object to create, and no column either.
+    const { object } = await storageManager.collection('user').createObject({ displayName: 'Jane', docs: null })
+    expect(await storageManager.collection('user').findObjects({})).toEqual([{ id: object.id, displayName: 'Jane' }])
   })
 
   it('rejects a generator that returns no string', async () => {

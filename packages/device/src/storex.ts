@@ -1,4 +1,4 @@
-import * as storex from '@worldbrain/storex'
+import { StorageManager as StorexClass } from '@storex-sync/storex-glue'
 import type { StorageBackend, StorageRegistry } from '@worldbrain/storex'
 import type { StorageCollection } from '@worldbrain/storex/lib/types/manager'
 import type { StorageMiddleware } from '@worldbrain/storex/lib/types/middleware'
@@ -14,11 +14,9 @@ export interface StorexStorageManager {
 }
 
 /**
- * Storex's StorageManager class. `@worldbrain/storex` is CommonJS with a
- * default export: an ESM app gets the class as `.default` of the module
- * object, a CommonJS or bundled app as the module's default. This is the
- * class either way, typed the same under every `moduleResolution`.
+ * Storex's StorageManager class (resolved once, in @storex-sync/storex-glue,
+ * from storex's CommonJS module), typed here without storex's default
+ * export, so it reads the same under every `moduleResolution`: an ESM app
+ * with NodeNext otherwise sees storex's default export as the module object.
  */
-export const StorageManager = ((storex as any).default?.default ?? (storex as any).default ?? storex) as new (options: {
-  backend: StorageBackend
-}) => StorexStorageManager
+export const StorageManager = StorexClass as unknown as new (options: { backend: StorageBackend }) => StorexStorageManager

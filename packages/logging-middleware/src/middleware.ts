@@ -12,7 +12,13 @@ import {
   type ObjectPk,
 } from '@storex-sync/client-sync-log'
 import { SyncLoggingError } from './errors'
-import { flattenCreate, rebuildCreated } from './internal/nested'
+import {
+  flattenCreate,
+  isWriteOperation,
+  nestedCreateBatch,
+  rebuildNestedCreate,
+  type StorageMiddlewareContext,
+} from '@storex-sync/storex-glue'
 
 /** What every app passes in; `storageManager` is the StorageManager this middleware is set on. */
 export interface SyncLoggingMiddlewareOptions {
@@ -31,17 +37,11 @@ export interface SyncLoggingMiddlewareOptions {
 /** Hears of every write this middleware logged, after the write and its entries are stored. */
 export type EntriesLoggedListener = (info: { entries: number; collections: string[] }) => void
 
-/** What storex passes to a middleware (storex does not export this type from its root). */
-export interface StorageMiddlewareContext {
-  operation: any[]
-  extraData: { [key: string]: any }
-  next: { process: (context: { operation: any[]; extraData?: { [key: string]: any } }) => any }
-}
+export type { StorageMiddlewareContext }
 
 type PendingEntry = PendingLogEntry
 
 const IN_CHUNK = 500
-const LOGGED_OPERATIONS = new Set(['createObject', 'updateObject', 'updateObjects', 'deleteObject', 'deleteObjects', 'executeBatch'])
 
 type Next = StorageMiddlewareContext['next']
 
@@ -158,7 +158,7 @@ export class SyncLoggingMiddleware {
   async process(context: StorageMiddlewareContext): Promise<any> {
     const { next } = context
     const [operationName, ...args] = context.operation as [string, ...any[]]
-    if (!this.isEnabled || !LOGGED_OPERATIONS.has(operationName)) {
+    if (!this.isEnabled || !isWriteOperation(operationName)) {
       return next.process({ operation: context.operation, extraData: context.extraData })
     }
     this.checkRegistry()
@@ -178,21 +178,23 @@ export class SyncLoggingMiddleware {
     const deviceId = this.requireDeviceId(operationName, collection)
 
     if (operationName === 'createObject') {
-      const flat = flattenCreate(this.storageRegistry, collection, args[1] ?? {}, `logging:${++this.placeholderCounter}:`)
+      const flat = flattenCreate({
+        storageRegistry: this.storageRegistry,
+        collection,
+        object: args[1] ?? {},
+        placeholderPrefix: `logging:${++this.placeholderCounter}:`,
+        error: (code, message) => new SyncLoggingError(code, message),
+      })
+      const dataSteps = nestedCreateBatch(flat)
       const pending: PendingEntry[] = []
-      for (const { step } of flat) {
+      for (const step of dataSteps) {
         const entry = this.createEntry(step)
         if (entry) {
           pending.push(entry)
         }
       }
-      const result = await this.writeWithLog(
-        flat.map((item) => item.step),
-        pending,
-        deviceId,
-        next,
-      )
-      return { object: rebuildCreated(flat, result?.info ?? {}) }
+      const result = await this.writeWithLog(dataSteps, pending, deviceId, next)
+      return { object: rebuildNestedCreate(flat, result?.info ?? {}) }
     }
 
     const where = args[1] ?? {}

@@ -35,6 +35,12 @@ function registerCollections(storageManager: TestStorage['storageManager']) {
       fields: { id: { type: 'string' }, text: { type: 'string' } },
       indices: [{ field: 'id', pk: true }],
     },
+    // A many-to-many link: storex cannot create the linked objects through it.
+    userNote: {
+      version: new Date('2024-01-01'),
+      fields: {},
+      relationships: [{ connects: ['user', 'note'], reverseAliases: ['notes', 'users'] }],
+    },
   } as any)
 }
 
@@ -141,6 +147,18 @@ describe.each(clientBackends)('SyncLoggingMiddleware on $kind', ({ create }) => 
       { operation: 'create', collection: 'email', pk: 'e2', value: { address: 'joe@b.example', user: 'u1' } },
     ])
     expect(await collection('email').findObjects({ user: 'u1' })).toHaveLength(2)
+  })
+
+  it('refuses objects given under a connects relationship instead of logging them as a field, writing nothing', async () => {
+    const error = await collection('user')
+      .createObject({ id: 'u1', displayName: 'Joe', notes: [{ id: 'n1', text: 'linked' }] })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SyncLoggingError)
+    expect((error as SyncLoggingError).code).toBe('UNSUPPORTED_RELATIONSHIP')
+    expect(await logged()).toEqual([])
+    expect(await collection('user').countObjects({})).toBe(0)
+    await collection('user').createObject({ id: 'u2', displayName: 'Jane', notes: null })
+    expect(await logged()).toEqual([{ operation: 'create', collection: 'user', pk: 'u2', value: { displayName: 'Jane' } }])
   })
 
   it('logs updateObject as a modify entry with the changed fields', async () => {

@@ -5,7 +5,6 @@ import { foldObjectHistory } from '@storex-sync/reconciliation'
 import {
   SharedSyncLogError,
   utf8Length,
-  validateUserId,
   type Now,
   type SharedSyncLog,
   type SharedSyncLogCompactionResult,
@@ -13,6 +12,7 @@ import {
   type SharedSyncLogUpdate,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
+import { validateUserId } from '@storex-sync/shared-sync-log-core/implement'
 import { ReplicaError } from './errors'
 import { decodeReplicaEntry, jsonReplicaSerializer, replicaEntryKey, type ReplicaSerializer } from './internal/decode'
 import { mergeHistory, verdictOf } from './internal/history'
@@ -28,7 +28,7 @@ import {
   type ReplicaUserRecord,
   type StoredReplicaEntry,
 } from './internal/schema'
-import { PerUserLock } from './internal/user-lock'
+import { KeyedMutex } from '@storex-sync/storex-glue'
 
 export interface SyncReplicaOptions extends StorageModuleConstructorArgs {
   /** The log to integrate; the replica registers a device of its own for each user. */
@@ -115,7 +115,7 @@ export class SyncReplica extends StorageModule {
   private readonly serializer: ReplicaSerializer
   private readonly batchSize: number
   private readonly compactHistories: boolean
-  private readonly lock = new PerUserLock()
+  private readonly lock = new KeyedMutex()
   private readonly now: () => number
   private readonly maxClockDriftMs: number
   private readonly storageRegistry: StorageRegistry | undefined

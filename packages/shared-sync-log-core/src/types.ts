@@ -165,6 +165,12 @@ export interface SharedSyncLog {
    * `SharedSyncLogError` `SNAPSHOT_UNAVAILABLE` where no replica is kept.
    */
   getSnapshotPage?(options: { userId: UserId; deviceId: DeviceId; cursor?: string | null; limit?: number }): Promise<SharedSyncLogSnapshotPage>
+  /**
+   * Optional: releases what the log holds open (a connection pool, live
+   * streams), for logs that hold anything. Calling it again does nothing;
+   * the log is not used after it.
+   */
+  close?(): Promise<void>
 }
 
 export function resolveNow(now: Now | undefined): number {

@@ -1,9 +1,6 @@
 import {
   SharedSyncLogError,
   SharedSyncLogRefusalError,
-  validateBatchSize,
-  validateEntryInputs,
-  validateUserId,
   type DeviceId,
   type Now,
   type SharedSyncLog,
@@ -15,6 +12,7 @@ import {
   type SharedSyncLogUpdate,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
+import { validateBatchSize, validateEntryInputs, validateUserId } from '@storex-sync/shared-sync-log-core/implement'
 import { SharedSyncLogAuthError, SharedSyncLogHttpError } from './errors'
 import { subscribeToLiveStream, type SubscribeOptions } from './internal/live'
 import { describeCause, stripPrefix } from './internal/messages'

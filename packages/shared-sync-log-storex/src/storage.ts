@@ -6,16 +6,7 @@ import {
 } from '@worldbrain/storex-pattern-modules'
 import {
   SharedSyncLogError,
-  createSequenceMemo,
-  decideCompaction,
-  validateRetention,
-  entryIdentityKey,
-  randomStringId,
-  readSequenceMemo,
   resolveNow,
-  validateBatchSize,
-  validateEntryInputs,
-  validateUserId,
   type DeviceId,
   type Now,
   type SharedSyncLog,
@@ -28,7 +19,18 @@ import {
   type SharedSyncLogUpdate,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
-import { KeyedMutex } from './internal/mutex'
+import {
+  createSequenceMemo,
+  decideCompaction,
+  entryIdentityKey,
+  randomStringId,
+  readSequenceMemo,
+  validateBatchSize,
+  validateEntryInputs,
+  validateRetention,
+  validateUserId,
+} from '@storex-sync/shared-sync-log-core/implement'
+import { KeyedMutex } from '@storex-sync/storex-glue'
 import { activeAtOf, toAppend, toEntry } from './internal/records'
 import { ASCENDING, DESCENDING, sharedSyncLogOperations } from './internal/operations'
 import {

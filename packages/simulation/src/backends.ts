@@ -1,12 +1,9 @@
-import * as storex from '@worldbrain/storex'
-import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
+import { DexieStorageBackend, deleteDexieDatabase } from '@storex-sync/storex-backend-dexie'
 import { openSqliteBackend } from '@storex-sync/storex-backend-sql'
+import { openStorageManager, type StorageManagerInstance } from '@storex-sync/storex-glue'
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb'
 
-// `@worldbrain/storex` is CommonJS with a default export: in ESM the class is
-// `.default` of the module object, in CJS it may be the module itself.
-export type StorageManagerInstance = storex.default
-const StorageManager: typeof storex.default = ((storex as any).default?.default ?? (storex as any).default ?? storex) as typeof storex.default
+export type { StorageManagerInstance }
 
 /** A device's storage: a StorageManager ready to use (collections registered, initialized, migrated). */
 export interface SimulationStorage {
@@ -34,35 +31,22 @@ function uniqueName(prefix: string, name: string) {
   return `${prefix}_${process.pid}_${counter}_${name}`
 }
 
-async function initialize(storageManager: StorageManagerInstance, setup: (storageManager: StorageManagerInstance) => void | Promise<void>) {
-  await setup(storageManager)
-  await storageManager.finishInitialization()
-  const backend = storageManager.backend as { migrate?: () => Promise<void> }
-  if (typeof backend.migrate === 'function') {
-    await backend.migrate()
-  }
-}
-
 /**
  * IndexedDB through @storex-sync/storex-backend-dexie on fake-indexeddb (a
  * fresh in-memory database per device; every batch is one transaction).
  */
 export const indexedDbBackend: SimulationBackendFactory = async ({ name, setup, database }) => {
   const dbName = database ?? uniqueName('storex_sync_sim', name)
-  const backend = new DexieStorageBackend({ dbName, idbImplementation: { factory: indexedDB, range: IDBKeyRange as any } })
-  const storageManager = new StorageManager({ backend: backend as any })
-  await initialize(storageManager, setup)
+  const idbImplementation = { factory: indexedDB, range: IDBKeyRange }
+  const backend = new DexieStorageBackend({ dbName, idbImplementation })
+  const storageManager = await openStorageManager({ backend, setup })
   return {
     storageManager,
     database: dbName,
     async cleanup() {
       await backend.cleanup()
       // Another tab over a database it did not create only closes it.
-      if (database) return
-      await new Promise<void>((resolve) => {
-        const request = indexedDB.deleteDatabase(dbName)
-        request.onsuccess = request.onerror = request.onblocked = () => resolve()
-      })
+      if (!database) await deleteDexieDatabase({ dbName, idbImplementation })
     },
   }
 }
@@ -70,8 +54,7 @@ export const indexedDbBackend: SimulationBackendFactory = async ({ name, setup, 
 /** SQLite in memory through @storex-sync/storex-backend-sql and better-sqlite3 (string pks). */
 export const sqliteBackend: SimulationBackendFactory = async ({ setup }) => {
   const backend = await openSqliteBackend({ autoPkType: 'string' })
-  const storageManager = new StorageManager({ backend: backend as any })
-  await initialize(storageManager, setup)
+  const storageManager = await openStorageManager({ backend, setup })
   return {
     storageManager,
     async cleanup() {

@@ -3,7 +3,7 @@ import type { StorageRegistry } from '@worldbrain/storex'
 import { findObsoleteEntries, getObjectKey, reviveDateFields, type ClientSyncLogEntry, type ReconcilerFunction } from '@storex-sync/client-sync-log'
 import { reconcileSyncLog } from '@storex-sync/reconciliation'
 import { SyncReplica, withReplica } from '@storex-sync/replica'
-import type { SharedSyncLog, SharedSyncLogEntry, SharedSyncLogEntryInput, UserId } from '@storex-sync/shared-sync-log-core'
+import { resolveNow, type SharedSyncLog, type SharedSyncLogEntry, type SharedSyncLogEntryInput, type UserId } from '@storex-sync/shared-sync-log-core'
 import type { SimulationBackendFactory, SimulationStorage } from './backends'
 import stringify from './internal/stable-stringify'
 import type { DeviceContents } from './invariants'
@@ -31,7 +31,7 @@ export class ArchivingSharedSyncLog implements SharedSyncLog {
 
   async writeEntries(entries: SharedSyncLogEntryInput[], options: Parameters<SharedSyncLog['writeEntries']>[1]): Promise<void> {
     await this.inner.writeEntries(entries, options)
-    const sharedOn = typeof options.now === 'number' ? options.now : Date.now()
+    const sharedOn = resolveNow(options.now)
     for (const entry of entries) {
       const key = JSON.stringify([options.deviceId, entry.createdOn])
       if (this.keys.has(key)) continue

@@ -6,7 +6,7 @@ export const STOREX_BACKEND_DEXIE_PACKAGE = '@storex-sync/storex-backend-dexie'
  * Error thrown by `@storex-sync/storex-backend-dexie`. Codes:
  * `NOT_INITIALIZED`, `INVALID_OPTIONS`, `UNKNOWN_COLLECTION`,
  * `UNKNOWN_RELATIONSHIP`, `UNSUPPORTED_INDEX`, `UNSUPPORTED_QUERY`,
- * `MISSING_STEMMER`.
+ * `MISSING_STEMMER`, `DELETE_FAILED`.
  */
 export class StorexBackendDexieError extends SyncError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {

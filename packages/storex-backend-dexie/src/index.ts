@@ -6,6 +6,7 @@ export {
   type Stemmer,
   type StemmerSelector,
 } from './backend'
+export { deleteDexieDatabase } from './delete-database'
 export { StorexBackendDexieError, STOREX_BACKEND_DEXIE_PACKAGE } from './errors'
 export { getDexieHistory, getTermsIndex, type DexieSchemaVersion } from './internal/schema'
 export type { Plan, KeyRange } from './internal/query'

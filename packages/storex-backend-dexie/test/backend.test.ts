@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb'
-import * as storex from '@worldbrain/storex'
 import { DexieStorageBackend as LegacyDexieStorageBackend } from '@worldbrain/storex-backend-dexie'
-import { DexieStorageBackend, StorexBackendDexieError } from '../src'
-
-const StorageManager = ((storex as any).default?.default ?? (storex as any).default ?? storex) as typeof storex.default
+import { StorageManager } from '@storex-sync/storex-glue'
+import { DexieStorageBackend, StorexBackendDexieError, deleteDexieDatabase } from '../src'
 
 const entryFields = {
   id: { type: 'string' as const },
@@ -286,5 +284,24 @@ describe('storex-backend-dexie: errors', () => {
     await expect(backend.transaction({ collections: ['entry'] }, async () => {})).rejects.toThrow(/one executeBatch/)
     const unused = new DexieStorageBackend({ dbName: 'unused', idbImplementation: { factory: new IDBFactory(), range: IDBKeyRange } })
     expect(() => unused.dexieInstance).toThrow(/finishInitialization/)
+  })
+})
+
+describe('storex-backend-dexie: deleteDexieDatabase', () => {
+  it('deletes a closed database with its data, so opening it again starts empty', async () => {
+    const first = await open({})
+    await first.storageManager.collection('note').createObject({ title: 'gone', score: 1, done: false })
+    await first.backend.cleanup()
+    await deleteDexieDatabase({ dbName: first.dbName, idbImplementation: { factory: first.factory, range: IDBKeyRange } })
+    expect(await first.factory.databases()).toEqual([])
+    const again = await open({ factory: first.factory, dbName: first.dbName })
+    expect(await again.storageManager.collection('note').countObjects({})).toBe(0)
+    again.close()
+  })
+
+  it('says what to do where there is no IndexedDB', async () => {
+    const hadIndexedDb = 'indexedDB' in globalThis
+    if (hadIndexedDb) return
+    await expect(deleteDexieDatabase({ dbName: 'x' })).rejects.toThrow(/pass idbImplementation/)
   })
 })

@@ -1,10 +1,10 @@
-import * as storex from '@worldbrain/storex'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SqlStorageBackend, StorexBackendSqlError } from '../src/index'
 import type { AutoPkType } from '../src/index'
+import { StorageManager as StorexStorageManager } from '@storex-sync/storex-glue'
 import { createFreshBackend, findMysql, findPostgres } from './servers'
 
-const StorageManager: any = (storex as any).default?.default ?? (storex as any).default
+const StorageManager: any = StorexStorageManager
 
 const postgres = await findPostgres()
 const mysql = await findMysql()

@@ -4,11 +4,10 @@ import {
   type QuarantineEntryInput,
   type ReceivedClientSyncLogEntry,
 } from '@storex-sync/client-sync-log'
-import { utf8Length, type SharedSyncLogSnapshotPage } from '@storex-sync/shared-sync-log-core'
+import { utf8Length, type SharedSyncLogSnapshotPage, resolveNow } from '@storex-sync/shared-sync-log-core'
 import { decodeOrQuarantine } from './decode'
 import { SyncOrchestratorError } from './errors'
 import { syncContextOf, type SyncContext } from './internal/context'
-import { wallNow } from './internal/now'
 import type { CommonSyncOptions, QuarantinedEntrySummary, SyncOptions, SyncResult } from './types'
 
 /** Objects asked for per snapshot page. */
@@ -61,7 +60,7 @@ export async function bootstrapFromSnapshot(options: BootstrapOptions, mode: Boo
         else if (outcome.ok === false) quarantined.push(outcome.quarantine)
       }
     }
-    const now = wallNow(options.now)
+    const now = resolveNow(options.now)
     if (quarantined.length) {
       await options.clientSyncLog.quarantineEntries(quarantined, { now })
       const summaries: QuarantinedEntrySummary[] = quarantined.map((entry) => ({

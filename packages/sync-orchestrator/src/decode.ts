@@ -4,9 +4,8 @@ import {
   type QuarantineEntryInput,
   type ReceivedClientSyncLogEntry,
 } from '@storex-sync/client-sync-log'
-import type { SharedSyncLogEntry, SharedSyncLogEntryData } from '@storex-sync/shared-sync-log-core'
+import { resolveNow, type SharedSyncLogEntry, type SharedSyncLogEntryData } from '@storex-sync/shared-sync-log-core'
 import type { StorageRegistry } from '@worldbrain/storex'
-import { wallNow } from './internal/now'
 import type { CommonSyncOptions, SyncSerializer } from './types'
 
 async function decodeEntry(
@@ -76,7 +75,7 @@ export async function decodeOrQuarantine(
     value: data.value ?? undefined,
   }
   const problem = findReceivedEntryProblem(options.storageRegistry, candidate, {
-    now: wallNow(options.now),
+    now: resolveNow(options.now),
     maxClockDriftMs: options.maxClockDriftMs,
   })
   if (problem) {

@@ -1,9 +1,8 @@
 import type { StorageRegistry } from '@worldbrain/storex'
-import { SharedSyncLogError } from '@storex-sync/shared-sync-log-core'
+import { SharedSyncLogError, resolveNow } from '@storex-sync/shared-sync-log-core'
 import { bootstrapFromSnapshot } from './bootstrap'
 import { integrateReceivedEntries } from './integrate'
 import { resolveSyncContext, type SyncContext } from './internal/context'
-import { wallNow } from './internal/now'
 import { emptyResult, validateSyncOptions } from './options'
 import { receiveLogEntries } from './receive'
 import { shareLogEntries } from './send'
@@ -24,7 +23,7 @@ export async function doSync(options: SyncOptions): Promise<SyncResult> {
     const deviceId =
       options.deviceId ??
       (await options.clientSyncLog.registerDevice(() => options.sharedSyncLog.createDeviceId({ userId: options.userId, now: options.now }), {
-        now: wallNow(options.now),
+        now: resolveNow(options.now),
       }))
     return runStages({ ...options, deviceId }, stages)
   }
@@ -48,7 +47,7 @@ async function runStages(options: SyncOptions & CommonSyncOptions, stages: SyncS
         await receiveOrBootstrap(stageOptions, stages, result)
       } else if (stage === 'share') {
         // Objects that existed before sync was enabled are shared too (once per collection and database).
-        await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: wallNow(options.now) })
+        await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: resolveNow(options.now) })
         await shareLogEntries(stageOptions, result)
       } else {
         await integrateReceivedEntries(stageOptions, result)
@@ -79,7 +78,7 @@ async function startFromSnapshotIfNew(options: StageOptions, stages: SyncStage[]
     return
   }
   // Data from before sync was enabled makes the log non-empty: such a device merges instead.
-  await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: wallNow(options.now) })
+  await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: resolveNow(options.now) })
   if (await options.clientSyncLog.hasEntries()) {
     return
   }
@@ -104,7 +103,7 @@ async function receiveOrBootstrap(options: StageOptions, stages: SyncStage[], re
     }
   }
   if (stages.includes('share')) {
-    await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: wallNow(options.now) })
+    await options.clientSyncLog.recordExistingObjects?.({ deviceId: options.deviceId, now: resolveNow(options.now) })
     await shareLogEntries(options, result)
   }
   await bootstrapFromSnapshot(options, (await options.clientSyncLog.hasEntries()) ? 'merge' : 'fresh', result)

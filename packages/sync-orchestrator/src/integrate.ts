@@ -1,9 +1,9 @@
+import { resolveNow } from '@storex-sync/shared-sync-log-core'
 import { getObjectKey, type ObjectHistory } from '@storex-sync/client-sync-log'
 import { SyncOrchestratorError } from './errors'
 import { syncContextOf, type SyncContext } from './internal/context'
 import { withExistingObjects } from './internal/existing-objects'
 import { prepareReconcilerInput, reconcilesLocalWrites } from './internal/local-writes'
-import { wallNow } from './internal/now'
 import { emptyResult } from './options'
 import type { IntegrationFailure, SyncOptions, SyncResult } from './types'
 
@@ -81,7 +81,7 @@ export async function integrateReceivedEntries(
     const objects =
       options.deviceId === undefined
         ? next
-        : await withExistingObjects(next, { ...options, deviceId: options.deviceId, now: wallNow(options.now) })
+        : await withExistingObjects(next, { ...options, deviceId: options.deviceId, now: resolveNow(options.now) })
     let done: Array<{ objects: number; entries: number; operations: number }>
     try {
       const outcome = await integrateBatch(objects, options, ++result.integrated.batches)

@@ -1,9 +1,9 @@
+import { resolveNow } from '@storex-sync/shared-sync-log-core'
 import type { ClientSyncLogStorage, QuarantineReason, ReceivedClientSyncLogEntry } from '@storex-sync/client-sync-log'
 import type { SharedSyncLogEntry } from '@storex-sync/shared-sync-log-core'
 import type { StorageRegistry } from '@worldbrain/storex'
 import { decodeOrQuarantine } from './decode'
 import { jsonSyncSerializer } from './serializer'
-import { wallNow } from './internal/now'
 import type { CommonSyncOptions } from './types'
 
 export interface RetryQuarantinedEntriesOptions {
@@ -37,7 +37,7 @@ export async function retryQuarantinedEntries(
   if (!quarantined.length) {
     return { released: 0, filtered: 0, stillQuarantined: 0 }
   }
-  const now = wallNow(options.now)
+  const now = resolveNow(options.now)
   const released: ReceivedClientSyncLogEntry[] = []
   const done: string[] = []
   let filtered = 0

@@ -1,8 +1,8 @@
+import { resolveNow } from '@storex-sync/shared-sync-log-core'
 import { getQuarantineId, type QuarantineEntryInput, type ReceivedClientSyncLogEntry } from '@storex-sync/client-sync-log'
 import type { StorageRegistry } from '@worldbrain/storex'
 import { decodeOrQuarantine } from './decode'
 import { syncContextOf, type SyncContext } from './internal/context'
-import { wallNow } from './internal/now'
 import { emptyResult } from './options'
 import { retryQuarantinedEntries } from './quarantine'
 import type { CommonSyncOptions, QuarantinedEntrySummary, SyncResult } from './types'
@@ -53,7 +53,7 @@ export async function receiveLogEntries(
     }
     // Bad entries are stored aside before the cursor moves past them: nothing is dropped.
     if (quarantined.length) {
-      await options.clientSyncLog.quarantineEntries(quarantined, { now: wallNow(options.now) })
+      await options.clientSyncLog.quarantineEntries(quarantined, { now: resolveNow(options.now) })
       const summaries: QuarantinedEntrySummary[] = quarantined.map((entry) => ({
         id: getQuarantineId(entry.deviceId, entry.createdOn),
         deviceId: entry.deviceId,
@@ -66,7 +66,7 @@ export async function receiveLogEntries(
       emit('entriesQuarantined', { entries: summaries })
     }
     const { inserted, duplicates } = received.length
-      ? await options.clientSyncLog.insertReceivedEntries(received, { now: wallNow(options.now) })
+      ? await options.clientSyncLog.insertReceivedEntries(received, { now: resolveNow(options.now) })
       : { inserted: 0, duplicates: 0 }
     await options.sharedSyncLog.markAsSeen(update, {
       userId: options.userId,

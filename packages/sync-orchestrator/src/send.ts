@@ -1,5 +1,6 @@
 import { getObjectKey, type ClientSyncLogEntry, type OutgoingQuarantineReason } from '@storex-sync/client-sync-log'
 import {
+  resolveNow,
   measureEntryBytes,
   measureWriteOverhead,
   readRefusal,
@@ -13,7 +14,6 @@ import { syncContextOf } from './internal/context'
 import { emptyResult } from './options'
 import { SyncOrchestratorError } from './errors'
 import { reconcilesLocalWrites } from './internal/local-writes'
-import { wallNow } from './internal/now'
 import type { CommonSyncOptions, OutgoingQuarantinedSummary, SyncOptions, SyncResult } from './types'
 
 interface Prepared {
@@ -104,7 +104,7 @@ export async function shareLogEntries(
   const isBlocked = (key: string, createdOn: number) => createdOn > (blocked.get(key) ?? Infinity)
   const block = (key: string, createdOn: number) => blocked.set(key, Math.min(blocked.get(key) ?? Infinity, createdOn))
   let settledInStage = false
-  const now = wallNow(options.now)
+  const now = resolveNow(options.now)
   // reconcileLocalWrites (the option, or the flag of doSync's reconciler): own writes pass through the reconciler too.
   const ownWritesPending = reconcilesLocalWrites(options) ? { needsIntegration: true } : {}
   let pageSent = 0

@@ -1,15 +1,9 @@
 import 'fake-indexeddb/auto'
-import * as storex from '@worldbrain/storex'
 import type { StorageRegistry } from '@worldbrain/storex'
-import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
+import { DexieStorageBackend, deleteDexieDatabase } from '@storex-sync/storex-backend-dexie'
 import { openMysqlBackend, openPostgresBackend, openSqliteBackend } from '@storex-sync/storex-backend-sql'
 import type { SqlStorageBackend } from '@storex-sync/storex-backend-sql'
-
-// `@worldbrain/storex` is CommonJS with a default export: in ESM the class is
-// `.default` of the module object, in CJS it may be the module itself.
-type StorageManagerInstance = storex.default
-const StorageManager: typeof storex.default =
-  ((storex as any).default?.default ?? (storex as any).default ?? storex) as typeof storex.default
+import { StorageManager, openStorageManager, type StorageManagerInstance } from '@storex-sync/storex-glue'
 
 export type BackendKind = 'indexeddb' | 'sqlite' | 'postgres' | 'mysql'
 
@@ -37,25 +31,11 @@ function uniqueName(prefix: string) {
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter}`
 }
 
-async function initialize(storageManager: StorageManagerInstance, options: CreateTestStorageOptions) {
-  await options.setup(storageManager)
-  await storageManager.finishInitialization()
-  const backend = storageManager.backend as any
-  if (typeof backend.migrate === 'function') {
-    await backend.migrate()
-  }
-  await options.afterInitialization?.(storageManager)
-}
-
 /** IndexedDB through @storex-sync/storex-backend-dexie (Dexie 4), on fake-indexeddb: a fresh database every call, or `database` opened again (another tab). */
 export async function createIndexedDbStorage(options: CreateTestStorageOptions & { database?: string }): Promise<TestStorage> {
   const dbName = options.database ?? uniqueName('storex_sync_test')
-  const backend = new DexieStorageBackend({
-    dbName,
-    idbImplementation: { factory: indexedDB, range: IDBKeyRange as any },
-  })
-  const storageManager = new StorageManager({ backend: backend as any })
-  await initialize(storageManager, options)
+  const backend = new DexieStorageBackend({ dbName, idbImplementation: { factory: indexedDB, range: IDBKeyRange } })
+  const storageManager = await openStorageManager({ ...options, backend })
   return {
     kind: 'indexeddb',
     storageManager,
@@ -63,11 +43,7 @@ export async function createIndexedDbStorage(options: CreateTestStorageOptions &
     async cleanup() {
       await backend.cleanup()
       // Another tab over a database it did not create only closes it.
-      if (options.database) return
-      await new Promise<void>((resolve) => {
-        const request = indexedDB.deleteDatabase(dbName)
-        request.onsuccess = request.onerror = request.onblocked = () => resolve()
-      })
+      if (!options.database) await deleteDexieDatabase({ dbName }).catch(() => {})
     },
   }
 }
@@ -77,9 +53,9 @@ export async function createSqliteStorage(
   options: CreateTestStorageOptions & { database?: string },
 ): Promise<TestStorage> {
   const backend = await openSqliteBackend({ filename: options.database ?? ':memory:', autoPkType: options.autoPkType ?? 'string' })
-  const storageManager = new StorageManager({ backend: backend as any })
+  let storageManager: StorageManagerInstance
   try {
-    await initialize(storageManager, options)
+    storageManager = await openStorageManager({ ...options, backend })
   } catch (error) {
     await backend.close().catch(() => {})
     throw error
@@ -210,9 +186,9 @@ async function createServerStorage(
     await database.drop()
     throw error
   }
-  const storageManager = new StorageManager({ backend: backend as any })
+  let storageManager: StorageManagerInstance
   try {
-    await initialize(storageManager, options)
+    storageManager = await openStorageManager({ ...options, backend })
   } catch (error) {
     await backend.close().catch(() => {})
     await database.drop()

@@ -1,14 +1,15 @@
-import { Mutex } from './mutex'
+import { KeyedMutex } from '@storex-sync/storex-glue'
 
 interface LockManager {
   request<T>(name: string, options: { mode: 'exclusive' }, work: () => Promise<T>): Promise<T>
 }
 
-const REGISTRY = Symbol.for('@storex-sync/client-sync-log/database-locks')
+const REGISTRY = Symbol.for('@storex-sync/client-sync-log/database-lock-queue')
 
-function inProcessLocks(): Map<string, Mutex> {
-  const holder = globalThis as { [REGISTRY]?: Map<string, Mutex> }
-  holder[REGISTRY] ??= new Map()
+// On globalThis so that two copies of this package in one realm share the locks.
+function inProcessLocks(): Pick<KeyedMutex, 'run'> {
+  const holder = globalThis as { [REGISTRY]?: Pick<KeyedMutex, 'run'> }
+  holder[REGISTRY] ??= new KeyedMutex()
   return holder[REGISTRY]
 }
 
@@ -23,11 +24,5 @@ export function withDatabaseLock<T>(name: string, work: () => Promise<T>): Promi
   if (locks && typeof locks.request === 'function') {
     return locks.request(name, { mode: 'exclusive' }, work)
   }
-  const registry = inProcessLocks()
-  let mutex = registry.get(name)
-  if (!mutex) {
-    mutex = new Mutex()
-    registry.set(name, mutex)
-  }
-  return mutex.run(work)
+  return inProcessLocks().run(name, work)
 }

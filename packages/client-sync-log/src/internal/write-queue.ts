@@ -1,6 +1,5 @@
-import { Mutex } from './mutex'
+import { Mutex, isWriteOperation } from '@storex-sync/storex-glue'
 
-const WRITE_OPERATIONS = new Set(['createObject', 'updateObject', 'updateObjects', 'deleteObject', 'deleteObjects', 'executeBatch'])
 const QUEUE = Symbol.for('@storex-sync/client-sync-log/write-queue')
 
 /**
@@ -54,7 +53,7 @@ export function installWriteQueue(storageManager: { backend: unknown }): WriteQu
       ),
   }
   const operation = (name: string, ...args: unknown[]) => {
-    if (!WRITE_OPERATIONS.has(name)) {
+    if (!isWriteOperation(name)) {
       return backend.operation(name, ...args)
     }
     const batch = args[0]

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { SharedSyncLog, SharedSyncLogEntryInput, UserId } from '../types'
-
-type WithLog = (test: (context: { log: SharedSyncLog }) => Promise<void>) => () => Promise<void>
+import type { WithLog } from './conformance-helpers'
 
 const DAY = 24 * 60 * 60 * 1000
 
@@ -21,106 +20,105 @@ async function errorOf(promise: Promise<unknown>): Promise<{ code?: string; mess
 }
 
 /** Conformance cases for the optional `compact()` (skipped for logs without it). */
-export function describeCompaction(withLog: WithLog, users: { user: UserId; otherUser: UserId }): void {
-  const { user: USER, otherUser: OTHER_USER } = users
+export function describeCompaction(withLog: WithLog): void {
   describe('compaction (optional)', () => {
-    it('deletes the entries every device has read; a device created afterwards must start from a snapshot, then reads on', withLog(async ({ log }) => {
+    it('deletes the entries every device has read; a device created afterwards must start from a snapshot, then reads on', withLog(async ({ log, user }) => {
       if (!log.compact) return
-      const a = await log.createDeviceId({ userId: USER, now: 1000 })
-      const b = await log.createDeviceId({ userId: USER, now: 1000 })
-      await log.writeEntries(entries(1, 3), { userId: USER, deviceId: a, now: 1000 })
-      await readAll(log, USER, a, 2000)
-      const seenByB = await readAll(log, USER, b, 2000)
+      const a = await log.createDeviceId({ userId: user, now: 1000 })
+      const b = await log.createDeviceId({ userId: user, now: 1000 })
+      await log.writeEntries(entries(1, 3), { userId: user, deviceId: a, now: 1000 })
+      await readAll(log, user, a, 2000)
+      const seenByB = await readAll(log, user, b, 2000)
       expect(seenByB.entries.map((entry) => entry.createdOn)).toEqual([1, 2, 3])
 
-      const result = await log.compact({ userId: USER, retentionMs: DAY, now: 3000 })
+      const result = await log.compact({ userId: user, retentionMs: DAY, now: 3000 })
       expect(result).toEqual({ deletedEntries: 3, retiredDevices: [], remainingEntries: 0 })
-      expect((await log.getDeviceInfo({ userId: USER, deviceId: b }))?.snapshotRequired ?? false).toBe(false)
+      expect((await log.getDeviceInfo({ userId: user, deviceId: b }))?.snapshotRequired ?? false).toBe(false)
 
-      const c = await log.createDeviceId({ userId: USER, now: 3000 })
-      expect((await log.getDeviceInfo({ userId: USER, deviceId: c }))?.snapshotRequired).toBe(true)
-      expect((await errorOf(log.getUnsyncedEntries({ userId: USER, deviceId: c })))?.code).toBe('SNAPSHOT_REQUIRED')
+      const c = await log.createDeviceId({ userId: user, now: 3000 })
+      expect((await log.getDeviceInfo({ userId: user, deviceId: c }))?.snapshotRequired).toBe(true)
+      expect((await errorOf(log.getUnsyncedEntries({ userId: user, deviceId: c })))?.code).toBe('SNAPSHOT_REQUIRED')
       // A snapshot taken at b's position brings c past the compacted part.
-      await log.markAsSeen({ memo: seenByB.memo }, { userId: USER, deviceId: c, now: 3000 })
-      expect((await log.getDeviceInfo({ userId: USER, deviceId: c }))?.snapshotRequired ?? false).toBe(false)
-      await log.writeEntries(entries(4, 1), { userId: USER, deviceId: a, now: 4000 })
-      expect((await log.getUnsyncedEntries({ userId: USER, deviceId: c })).entries.map((entry) => entry.createdOn)).toEqual([4])
-      expect((await log.getUnsyncedEntries({ userId: USER, deviceId: b })).entries.map((entry) => entry.createdOn)).toEqual([4])
+      await log.markAsSeen({ memo: seenByB.memo }, { userId: user, deviceId: c, now: 3000 })
+      expect((await log.getDeviceInfo({ userId: user, deviceId: c }))?.snapshotRequired ?? false).toBe(false)
+      await log.writeEntries(entries(4, 1), { userId: user, deviceId: a, now: 4000 })
+      expect((await log.getUnsyncedEntries({ userId: user, deviceId: c })).entries.map((entry) => entry.createdOn)).toEqual([4])
+      expect((await log.getUnsyncedEntries({ userId: user, deviceId: b })).entries.map((entry) => entry.createdOn)).toEqual([4])
     }))
 
-    it('keeps every entry an active device has not read', withLog(async ({ log }) => {
+    it('keeps every entry an active device has not read', withLog(async ({ log, user }) => {
       if (!log.compact) return
-      const a = await log.createDeviceId({ userId: USER, now: 1000 })
-      const b = await log.createDeviceId({ userId: USER, now: 1000 })
-      await log.writeEntries(entries(1, 2), { userId: USER, deviceId: a, now: 1000 })
-      await readAll(log, USER, a, 1000)
-      await log.writeEntries(entries(3, 2), { userId: USER, deviceId: a, now: 1000 })
-      await readAll(log, USER, a, 1000)
+      const a = await log.createDeviceId({ userId: user, now: 1000 })
+      const b = await log.createDeviceId({ userId: user, now: 1000 })
+      await log.writeEntries(entries(1, 2), { userId: user, deviceId: a, now: 1000 })
+      await readAll(log, user, a, 1000)
+      await log.writeEntries(entries(3, 2), { userId: user, deviceId: a, now: 1000 })
+      await readAll(log, user, a, 1000)
       // b has read nothing and was active a minute ago: nothing may go.
-      expect(await log.compact({ userId: USER, retentionMs: DAY, now: 61_000 })).toEqual({ deletedEntries: 0, retiredDevices: [], remainingEntries: 4 })
-      expect((await log.getUnsyncedEntries({ userId: USER, deviceId: b })).entries.map((entry) => entry.createdOn)).toEqual([1, 2, 3, 4])
+      expect(await log.compact({ userId: user, retentionMs: DAY, now: 61_000 })).toEqual({ deletedEntries: 0, retiredDevices: [], remainingEntries: 4 })
+      expect((await log.getUnsyncedEntries({ userId: user, deviceId: b })).entries.map((entry) => entry.createdOn)).toEqual([1, 2, 3, 4])
     }))
 
-    it('retires a device silent for longer than the retention; its writes are still accepted and delivered', withLog(async ({ log }) => {
+    it('retires a device silent for longer than the retention; its writes are still accepted and delivered', withLog(async ({ log, user }) => {
       if (!log.compact) return
-      const a = await log.createDeviceId({ userId: USER, now: 1000 })
-      const silent = await log.createDeviceId({ userId: USER, now: 1000 })
-      await log.writeEntries(entries(1, 3), { userId: USER, deviceId: a, now: 1000 })
-      await readAll(log, USER, a, 5 * DAY)
-      const result = await log.compact({ userId: USER, retentionMs: DAY, now: 5 * DAY })
+      const a = await log.createDeviceId({ userId: user, now: 1000 })
+      const silent = await log.createDeviceId({ userId: user, now: 1000 })
+      await log.writeEntries(entries(1, 3), { userId: user, deviceId: a, now: 1000 })
+      await readAll(log, user, a, 5 * DAY)
+      const result = await log.compact({ userId: user, retentionMs: DAY, now: 5 * DAY })
       expect(result.deletedEntries).toBe(3)
       expect(result.retiredDevices).toEqual([silent])
-      expect((await log.getDeviceInfo({ userId: USER, deviceId: silent }))?.snapshotRequired).toBe(true)
-      expect((await errorOf(log.getUnsyncedEntries({ userId: USER, deviceId: silent })))?.code).toBe('SNAPSHOT_REQUIRED')
+      expect((await log.getDeviceInfo({ userId: user, deviceId: silent }))?.snapshotRequired).toBe(true)
+      expect((await errorOf(log.getUnsyncedEntries({ userId: user, deviceId: silent })))?.code).toBe('SNAPSHOT_REQUIRED')
       // What it wrote offline is not lost.
-      await log.writeEntries(entries(100, 2), { userId: USER, deviceId: silent, now: 5 * DAY })
-      expect((await log.getUnsyncedEntries({ userId: USER, deviceId: a })).entries.map((entry) => entry.createdOn)).toEqual([100, 101])
+      await log.writeEntries(entries(100, 2), { userId: user, deviceId: silent, now: 5 * DAY })
+      expect((await log.getUnsyncedEntries({ userId: user, deviceId: a })).entries.map((entry) => entry.createdOn)).toEqual([100, 101])
       // Retired devices do not hold compaction back, and are reported once.
-      await readAll(log, USER, a, 5 * DAY)
-      expect(await log.compact({ userId: USER, retentionMs: DAY, now: 5 * DAY })).toEqual({ deletedEntries: 2, retiredDevices: [], remainingEntries: 0 })
+      await readAll(log, user, a, 5 * DAY)
+      expect(await log.compact({ userId: user, retentionMs: DAY, now: 5 * DAY })).toEqual({ deletedEntries: 2, retiredDevices: [], remainingEntries: 0 })
     }))
 
-    it('never retires a silent device that has read everything', withLog(async ({ log }) => {
+    it('never retires a silent device that has read everything', withLog(async ({ log, user }) => {
       if (!log.compact) return
-      const a = await log.createDeviceId({ userId: USER, now: 1000 })
-      const b = await log.createDeviceId({ userId: USER, now: 1000 })
-      await log.writeEntries(entries(1, 2), { userId: USER, deviceId: a, now: 1000 })
-      await readAll(log, USER, a, 1000)
-      await readAll(log, USER, b, 1000)
-      const result = await log.compact({ userId: USER, retentionMs: DAY, now: 30 * DAY })
+      const a = await log.createDeviceId({ userId: user, now: 1000 })
+      const b = await log.createDeviceId({ userId: user, now: 1000 })
+      await log.writeEntries(entries(1, 2), { userId: user, deviceId: a, now: 1000 })
+      await readAll(log, user, a, 1000)
+      await readAll(log, user, b, 1000)
+      const result = await log.compact({ userId: user, retentionMs: DAY, now: 30 * DAY })
       expect(result).toEqual({ deletedEntries: 2, retiredDevices: [], remainingEntries: 0 })
-      await log.writeEntries(entries(3, 1), { userId: USER, deviceId: a, now: 30 * DAY })
-      expect((await log.getUnsyncedEntries({ userId: USER, deviceId: b })).entries.map((entry) => entry.createdOn)).toEqual([3])
+      await log.writeEntries(entries(3, 1), { userId: user, deviceId: a, now: 30 * DAY })
+      expect((await log.getUnsyncedEntries({ userId: user, deviceId: b })).entries.map((entry) => entry.createdOn)).toEqual([3])
     }))
 
-    it('compacts one user without touching another', withLog(async ({ log }) => {
+    it('compacts one user without touching another', withLog(async ({ log, user, otherUser }) => {
       if (!log.compact) return
-      const a = await log.createDeviceId({ userId: USER, now: 1000 })
-      const other = await log.createDeviceId({ userId: OTHER_USER, now: 1000 })
-      const otherReader = await log.createDeviceId({ userId: OTHER_USER, now: 1000 })
-      await log.writeEntries(entries(1, 2), { userId: USER, deviceId: a, now: 1000 })
-      await log.writeEntries(entries(1, 2), { userId: OTHER_USER, deviceId: other, now: 1000 })
-      await readAll(log, USER, a, 1000)
-      expect((await log.compact({ userId: USER, retentionMs: DAY, now: 2000 })).deletedEntries).toBe(2)
-      expect((await log.getUnsyncedEntries({ userId: OTHER_USER, deviceId: otherReader })).entries).toHaveLength(2)
+      const a = await log.createDeviceId({ userId: user, now: 1000 })
+      const other = await log.createDeviceId({ userId: otherUser, now: 1000 })
+      const otherReader = await log.createDeviceId({ userId: otherUser, now: 1000 })
+      await log.writeEntries(entries(1, 2), { userId: user, deviceId: a, now: 1000 })
+      await log.writeEntries(entries(1, 2), { userId: otherUser, deviceId: other, now: 1000 })
+      await readAll(log, user, a, 1000)
+      expect((await log.compact({ userId: user, retentionMs: DAY, now: 2000 })).deletedEntries).toBe(2)
+      expect((await log.getUnsyncedEntries({ userId: otherUser, deviceId: otherReader })).entries).toHaveLength(2)
     }))
 
-    it('reports how many entries wait beyond a page, where the log tells', withLog(async ({ log }) => {
-      const a = await log.createDeviceId({ userId: USER, now: 1000 })
-      const b = await log.createDeviceId({ userId: USER, now: 1000 })
-      await log.writeEntries(entries(1, 5), { userId: USER, deviceId: a, now: 1000 })
-      const update = await log.getUnsyncedEntries({ userId: USER, deviceId: b, batchSize: 2 })
+    it('reports how many entries wait beyond a page, where the log tells', withLog(async ({ log, user }) => {
+      const a = await log.createDeviceId({ userId: user, now: 1000 })
+      const b = await log.createDeviceId({ userId: user, now: 1000 })
+      await log.writeEntries(entries(1, 5), { userId: user, deviceId: a, now: 1000 })
+      const update = await log.getUnsyncedEntries({ userId: user, deviceId: b, batchSize: 2 })
       if (update.remaining === undefined) return
       expect(update.remaining).toBe(3)
-      await log.markAsSeen(update, { userId: USER, deviceId: b, now: 1000 })
-      const last = await log.getUnsyncedEntries({ userId: USER, deviceId: b, batchSize: 3 })
+      await log.markAsSeen(update, { userId: user, deviceId: b, now: 1000 })
+      const last = await log.getUnsyncedEntries({ userId: user, deviceId: b, batchSize: 3 })
       expect(last.remaining).toBe(0)
     }))
 
-    it('refuses a retention that is not a non-negative number', withLog(async ({ log }) => {
+    it('refuses a retention that is not a non-negative number', withLog(async ({ log, user }) => {
       if (!log.compact) return
       for (const retentionMs of [-1, Number.NaN, '30d' as unknown as number]) {
-        const error = await errorOf(log.compact({ userId: USER, retentionMs }))
+        const error = await errorOf(log.compact({ userId: user, retentionMs }))
         expect(error?.code).toBe('INVALID_ARGUMENT')
         expect(error?.message).toMatch(/retentionMs/)
       }

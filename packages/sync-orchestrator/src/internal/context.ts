@@ -1,10 +1,10 @@
+import { resolveNow } from '@storex-sync/shared-sync-log-core'
 import type { StorageRegistry } from '@worldbrain/storex'
 import { DEFAULT_SNAPSHOT_PAGE_SIZE } from '../bootstrap'
 import { DEFAULT_BATCH_SIZE, DEFAULT_INTEGRATION_BATCH_SIZE, positiveInteger } from '../options'
 import { jsonSyncSerializer } from '../serializer'
 import type { CommonSyncOptions, SyncOptions, SyncSerializer } from '../types'
 import { createEmitter } from './events'
-import { wallNow } from './now'
 import { TouchedObjects } from './touched'
 
 /** What every stage of one sync needs, resolved (and checked) once from its options. */
@@ -32,7 +32,7 @@ export function resolveSyncContext(options: ContextOptions): SyncContext {
     integrationBatchSize: positiveInteger(options.integrationBatchSize, DEFAULT_INTEGRATION_BATCH_SIZE, 'integrationBatchSize'),
     snapshotPageSize: positiveInteger(options.snapshotPageSize, DEFAULT_SNAPSHOT_PAGE_SIZE, 'snapshotPageSize'),
     storageRegistry: options.storageRegistry ?? options.storageManager?.registry,
-    wallNow: () => wallNow(options.now),
+    wallNow: () => resolveNow(options.now),
     touchedObjects: new TouchedObjects(),
   }
 }

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path'
 import type { SharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { SyncServerError } from '../errors'
 import { PostgresSharedSyncLog } from './postgres-log'
-import { createReplicaModule, loadStorageManager, openReplicaDatabase, type OpenedReplica } from './replica-setup'
+import { createReplicaModule, openReplicaDatabase, type OpenedReplica } from './replica-setup'
 
 export interface OpenedSharedSyncLog {
   sharedSyncLog: SharedSyncLog
@@ -112,8 +112,8 @@ async function openSqlite(database: string, replicaOptions: { batchSize?: number
       throw new SyncServerError('DATABASE_UNREACHABLE', `cannot create the SQLite file ${path}: the directory ${dir} does not exist; create it or pass another --database path.`)
     }
   }
-  const [StorageManager, { openSqliteBackend }, { registerModuleMapCollections }, { SharedSyncLogStorage }] = await Promise.all([
-    loadStorageManager(),
+  const [{ StorageManager }, { openSqliteBackend }, { registerModuleMapCollections }, { SharedSyncLogStorage }] = await Promise.all([
+    import('@storex-sync/storex-glue'),
     import('@storex-sync/storex-backend-sql'),
     import('@worldbrain/storex-pattern-modules'),
     import('@storex-sync/shared-sync-log-storex'),
@@ -125,7 +125,7 @@ async function openSqlite(database: string, replicaOptions: { batchSize?: number
   } catch (cause) {
     throw new SyncServerError('DATABASE_UNREACHABLE', `cannot open the SQLite database ${path} (${(cause as Error)?.message}); check the file is an SQLite database this process may write.`, { cause })
   }
-  const storageManager = new StorageManager({ backend })
+  const storageManager = new StorageManager({ backend: backend as any })
   try {
     const sharedSyncLog = new SharedSyncLogStorage({ storageManager, autoPkType: 'string' })
     // The replica in the same file goes through the same storage manager: one connection, one writer.

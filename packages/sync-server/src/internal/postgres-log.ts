@@ -2,14 +2,7 @@ import { randomBytes } from 'node:crypto'
 import pg, { type PoolClient } from 'pg'
 import {
   SharedSyncLogError,
-  createSequenceMemo,
-  decideCompaction,
-  validateRetention,
-  readSequenceMemo,
   resolveNow,
-  validateBatchSize,
-  validateEntryInputs,
-  validateUserId,
   type DeviceId,
   type Now,
   type SharedSyncLog,
@@ -22,6 +15,15 @@ import {
   type SharedSyncLogUpdate,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
+import {
+  createSequenceMemo,
+  decideCompaction,
+  readSequenceMemo,
+  validateBatchSize,
+  validateEntryInputs,
+  validateRetention,
+  validateUserId,
+} from '@storex-sync/shared-sync-log-core/implement'
 import { createPostgresSchema } from './postgres-schema'
 
 export interface PostgresSharedSyncLogOptions {
@@ -59,6 +61,7 @@ const ACTIVE_AT = 'coalesce(active_at, shared_until, 0)'
  */
 export class PostgresSharedSyncLog implements SharedSyncLog {
   private readonly pool: InstanceType<typeof pg.Pool>
+  private closing: Promise<void> | undefined
   private readonly users: string
   private readonly devices: string
   private readonly entries: string
@@ -118,7 +121,9 @@ export class PostgresSharedSyncLog implements SharedSyncLog {
   }
 
   async close(): Promise<void> {
-    await this.pool.end()
+    // pg's pool.end() throws when called twice; a log's close() may be.
+    this.closing ??= this.pool.end()
+    await this.closing
   }
 
   private async createSchema() {

@@ -36,12 +36,6 @@ export interface OpenedReplica {
   close(): Promise<void>
 }
 
-/** The StorageManager class of @worldbrain/storex (CommonJS with a default export, seen from ESM or CJS). */
-export async function loadStorageManager(): Promise<any> {
-  const storex: any = await import('@worldbrain/storex')
-  return storex.default?.default ?? storex.default ?? storex
-}
-
 /** Makes the replica module (not yet registered) over `storageManager`. */
 export async function createReplicaModule(storageManager: unknown, sharedSyncLog: SharedSyncLog, batchSize?: number): Promise<SyncReplica> {
   const { SyncReplica } = await import('@storex-sync/replica')
@@ -55,8 +49,8 @@ export async function createReplicaModule(storageManager: unknown, sharedSyncLog
  */
 export async function openReplicaDatabase(database: string, sharedSyncLog: SharedSyncLog, options: { batchSize?: number; describe: (database: string) => string }): Promise<OpenedReplica> {
   const isPostgres = /^postgres(ql)?:\/\//i.test(database)
-  const [StorageManager, sql, { registerModuleMapCollections }] = await Promise.all([
-    loadStorageManager(),
+  const [{ StorageManager }, sql, { registerModuleMapCollections }] = await Promise.all([
+    import('@storex-sync/storex-glue'),
     import('@storex-sync/storex-backend-sql'),
     import('@worldbrain/storex-pattern-modules'),
   ])

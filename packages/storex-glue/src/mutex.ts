@@ -1,18 +1,17 @@
-/** Runs tasks one after the other, in call order; a failing task does not block the next. */
-export class PromiseMutex {
-  private tail: Promise<unknown> = Promise.resolve()
+/** Runs tasks one at a time, in call order; a failing task does not block the next. */
+export class Mutex {
+  private readonly keyed = new KeyedMutex()
 
   run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task, task)
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    )
-    return result
+    return this.keyed.run('', task)
   }
 }
 
-/** A PromiseMutex per key (e.g. per user): tasks of one key run in call order, different keys independently. */
+/**
+ * A Mutex per key (e.g. per user or per database): tasks of one key run in
+ * call order, tasks of different keys independently. Keys with nothing
+ * queued are forgotten, so a long-lived server holds no entry per user ever seen.
+ */
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>()
 
@@ -28,5 +27,10 @@ export class KeyedMutex {
       if (this.tails.get(key) === tail) this.tails.delete(key)
     })
     return result
+  }
+
+  /** How many keys have tasks queued or running. */
+  get size(): number {
+    return this.tails.size
   }
 }
