@@ -81,6 +81,8 @@ export interface JoinResult {
   role: 'join'
   mode: 'snapshot' | 'replay'
   readyMs: number
+  /** CPU time of the process (user + system) during the sync: steadier than wall time on a shared machine. */
+  cpuMs: number
   stages: Record<string, number>
   sync: { bootstrapObjects: number; bootstrapEntries: number; receivedStored: number; integratedObjects: number; integratedEntries: number; compacted: number }
   memory: { baselineRssBytes: number; peakRssBytes: number; peakHeapUsedBytes: number; maxRssBytes: number }
@@ -229,6 +231,7 @@ async function runJoin(params: BootstrapJoinParams): Promise<JoinResult> {
       if (name === 'stageFinished') stages[payload.stage] = (stages[payload.stage] ?? 0) + performance.now() - stageStarted
     },
   }
+  const cpuBefore = process.cpuUsage()
   const started = performance.now()
   const result = await device.sync({
     bootstrap: params.mode,
@@ -237,6 +240,7 @@ async function runJoin(params: BootstrapJoinParams): Promise<JoinResult> {
     events,
   })
   const readyMs = performance.now() - started
+  const cpu = process.cpuUsage(cpuBefore)
   const memory = sampler.stop()
   display?.finish()
   await device.storage.cleanup()
@@ -247,6 +251,7 @@ async function runJoin(params: BootstrapJoinParams): Promise<JoinResult> {
     role: 'join',
     mode: params.mode,
     readyMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     stages,
     sync: {
       bootstrapObjects: result.bootstrap.objects,
