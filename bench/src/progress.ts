@@ -22,7 +22,7 @@ export interface ProgressStream {
 }
 
 const number = (value: number) => value.toLocaleString('en-US')
-const megabytes = (value: number) => `${(value / 2 ** 20).toFixed(1)} MB`
+const megabytes = (value: number) => (value / 2 ** 20).toFixed(1)
 
 function count(label: string, value: ProgressCount | undefined, format = number): string | null {
   if (!value) return null
@@ -37,7 +37,7 @@ function fraction(payload: ProgressPayload): number | null {
 }
 
 export function describeProgress(payload: ProgressPayload): string {
-  return [count('objects', payload.objects), count('entries', payload.entries), count('', payload.bytes, megabytes)?.trimEnd()]
+  return [count('objects', payload.objects), count('entries', payload.entries), count('MB', payload.bytes, megabytes)]
     .filter(Boolean)
     .join(' · ')
 }
