@@ -10,14 +10,14 @@
  *   compact on this branch) and counts what the server and the device keep.
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
-import Database from 'better-sqlite3'
-import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
-import { MemorySharedSyncLog, type SharedSyncLog } from '@storex-sync/shared-sync-log-core'
-import { SyncReplica, withReplica } from '@storex-sync/replica'
-import { generateHistory, notesDigest, type HistoryOptions, type HistoryShape } from './history'
+import { hlcWallTime } from '@storex-sync/client-sync-log'
+import { withReplica } from '@storex-sync/replica'
+import { runCompact, type BootstrapCompactParams, type CompactResult } from './bootstrap-compact'
+import { expectedDigest, inspectDevice, insertLogRows, openReplica, replicaDigest, type DigestResult, type LogRowStats } from './bootstrap-db'
+import { generateHistory, type HistoryOptions, type HistoryShape } from './history'
 import { MemorySampler } from './memory'
 import { createProgressDisplay } from './progress'
-import { USER_ID, createOurDevice, createSqliteStorage, openOurSharedLog, type TestStorage } from './setup'
+import { USER_ID, createOurDevice, openOurSharedLog } from './setup'
 
 export interface BootstrapSeedParams {
   role: 'seed'
@@ -35,23 +35,9 @@ export interface BootstrapJoinParams {
   progress: boolean
 }
 
-export interface BootstrapCompactParams {
-  role: 'compact'
-  dir: string
-  history: HistoryOptions
-  /** Objects the editing device edits (half from the snapshot, half it creates). */
-  editedObjects: number
-  /** Rounds of edits, one field per object per round, a sync after each round. */
-  rounds: number
-  progress: boolean
-}
+export type { CompactResult, DigestResult, LogRowStats }
 
 export type BootstrapChildParams = BootstrapSeedParams | BootstrapJoinParams | BootstrapCompactParams
-
-export interface DigestResult {
-  count: number
-  digest: string
-}
 
 export interface SeedResult {
   role: 'seed'
@@ -64,17 +50,6 @@ export interface SeedResult {
   logFileBytes: number
   replicaFileBytes: number
   deviceIds: { snapshot: string; replay: string }
-}
-
-/** Rows of one device's client log per object. */
-export interface LogRowStats {
-  rows: number
-  liveObjects: number
-  /** Over live objects. */
-  maxPerLive: number
-  meanPerLive: number
-  /** Rows of deleted objects (their tombstones). */
-  deletedObjectRows: number
 }
 
 export interface JoinResult {
@@ -91,98 +66,33 @@ export interface JoinResult {
   databaseBytes: number
 }
 
-export interface CompactResult {
-  role: 'compact'
-  shape: HistoryShape
-  catchUpMs: number
-  joinMs: number
-  edits: number
-  editMs: number
-  syncs: number
-  serverBefore: { logRows: number; replicaEntries: number; replicaObjects: number; liveObjects: number }
-  compaction: { deletedEntries: number; remainingEntries: number; retiredDevices: number; ms: number }
-  serverAfter: { logRows: number; replicaEntries: number; replicaObjects: number; liveObjects: number }
-  device: LogRowStats & { editedObjects: number; maxPerEdited: number; meanPerEdited: number }
-  agree: boolean
-}
-
-async function openReplica(database: string, sharedSyncLog: SharedSyncLog): Promise<{ replica: SyncReplica; storage: TestStorage }> {
-  let replica!: SyncReplica
-  const storage = await createSqliteStorage({
-    database,
-    autoPkType: 'string',
-    setup(storageManager) {
-      replica = new SyncReplica({ storageManager, sharedSyncLog })
-      registerModuleMapCollections(storageManager.registry, { replica })
-    },
-  })
-  return { replica, storage }
-}
-
-async function replicaDigest(replica: SyncReplica): Promise<DigestResult> {
-  const rows: Array<{ id: string; title: unknown; body: unknown; score: unknown }> = []
-  let cursor: string | null = null
-  do {
-    const page: Awaited<ReturnType<SyncReplica['getObjects']>> = await replica.getObjects({ userId: USER_ID, collection: 'note', cursor, limit: 5000 })
-    for (const item of page.objects) rows.push({ id: String(item.pk), title: item.object['title'], body: item.object['body'], score: item.object['score'] })
-    cursor = page.cursor
-  } while (cursor)
-  return notesDigest(rows)
-}
-
-function expectedDigest(finalState: Map<string, Record<string, unknown>>): DigestResult {
-  return notesDigest([...finalState].map(([id, value]) => ({ id, title: value['title'], body: value['body'], score: value['score'] })))
-}
-
-/** The device's notes and its client log's rows per object, read from its SQLite file once it is closed. */
-function inspectDevice(file: string): { data: DigestResult; log: LogRowStats; perObject: Map<string, number> } {
-  const db = new Database(file, { readonly: true })
-  try {
-    const notes = db.prepare('SELECT id, title, body, score FROM note').all() as Array<{ id: string; title: string; body: string; score: number }>
-    const live = new Set(notes.map((note) => note.id))
-    const perObject = new Map<string, number>()
-    let deletedObjectRows = 0
-    let rows = 0
-    for (const row of db.prepare('SELECT pk, count(*) AS n FROM clientSyncLogEntry GROUP BY objectKey').iterate() as Iterable<{ pk: string; n: number }>) {
-      const pk = JSON.parse(row.pk) as string
-      rows += row.n
-      if (live.has(pk)) perObject.set(pk, row.n)
-      else deletedObjectRows += row.n
-    }
-    let max = 0
-    let sum = 0
-    for (const id of live) {
-      const n = perObject.get(id) ?? 0
-      max = Math.max(max, n)
-      sum += n
-    }
-    return {
-      data: notesDigest(notes),
-      log: { rows, liveObjects: live.size, maxPerLive: max, meanPerLive: live.size ? sum / live.size : 0, deletedObjectRows },
-      perObject,
-    }
-  } finally {
-    db.close()
-  }
-}
 
 async function runSeed(params: BootstrapSeedParams): Promise<SeedResult> {
-  const { sharedSyncLog, storage: logStorage } = await openOurSharedLog(`${params.dir}/shared.sqlite`)
-  const { replica, storage: replicaStorage } = await openReplica(`${params.dir}/replica.sqlite`, sharedSyncLog)
+  const logFile = `${params.dir}/shared.sqlite`
+  // Made by the storage module first: its tables, indices and devices.
+  const opened = await openOurSharedLog(logFile)
   const writers: string[] = []
   for (let index = 0; index < (params.history.writers ?? 3); index += 1) {
-    writers.push(String(await sharedSyncLog.createDeviceId({ userId: USER_ID })))
+    writers.push(String(await opened.sharedSyncLog.createDeviceId({ userId: USER_ID })))
   }
+  await opened.storage.cleanup()
   let started = performance.now()
-  let written = 0
-  const { shape, finalState } = await generateHistory(params.history, async (entries) => {
-    await sharedSyncLog.writeEntries(
-      entries.map((entry) => ({ createdOn: entry.createdOn, data: entry.data })),
-      { userId: USER_ID, deviceId: writers[entries[0]!.writer]! },
-    )
-    written += entries.length
-    if (written % 100_000 < entries.length) console.log(`  seed: ${written.toLocaleString('en-US')} entries written`)
+  let sequence = 0
+  let pending: Parameters<typeof insertLogRows>[1] = []
+  const { shape, finalState } = await generateHistory(params.history, (entries) => {
+    const sharedOn = hlcWallTime(entries.at(-1)!.createdOn) + 1000
+    for (const entry of entries) {
+      pending.push({ deviceId: writers[entry.writer]!, createdOn: entry.createdOn, sharedOn, sequence: (sequence += 1), data: entry.data })
+    }
+    if (pending.length >= 10_000) {
+      insertLogRows(logFile, pending)
+      pending = []
+      if (sequence % 100_000 < 1000) console.log(`  seed: ${sequence.toLocaleString('en-US')} entries written`)
+    }
   })
+  insertLogRows(logFile, pending)
+  const { sharedSyncLog, storage: logStorage } = await openOurSharedLog(logFile)
+  const { replica, storage: replicaStorage } = await openReplica(`${params.dir}/replica.sqlite`, sharedSyncLog)
   const writeMs = performance.now() - started
   started = performance.now()
   await replica.catchUp(USER_ID)
@@ -265,108 +175,6 @@ async function runJoin(params: BootstrapJoinParams): Promise<JoinResult> {
     data: inspected.data,
     log: inspected.log,
     databaseBytes: statSync(file).size,
-  }
-}
-
-async function runCompact(params: BootstrapCompactParams): Promise<CompactResult> {
-  const log = new MemorySharedSyncLog({ autoPkType: 'string' })
-  const { replica, storage: replicaStorage } = await openReplica(`${params.dir}/compact-replica.sqlite`, log)
-  const server = withReplica(log, replica)
-  const writers: string[] = []
-  for (let index = 0; index < (params.history.writers ?? 3); index += 1) {
-    writers.push(String(await log.createDeviceId({ userId: USER_ID })))
-  }
-  const { shape, finalState } = await generateHistory(params.history, (entries) =>
-    log.writeEntries(
-      entries.map((entry) => ({ createdOn: entry.createdOn, data: entry.data })),
-      { userId: USER_ID, deviceId: writers[entries[0]!.writer]! },
-    ),
-  )
-  let started = performance.now()
-  await replica.catchUp(USER_ID)
-  const catchUpMs = performance.now() - started
-
-  // The editing device joins by snapshot, then edits: half of the objects it came with, half it creates.
-  const file = `${params.dir}/compact-device.sqlite`
-  const deviceId = String(await log.createDeviceId({ userId: USER_ID }))
-  const device = await createOurDevice({ kind: 'sqlite', database: file, sharedSyncLog: server, deviceId })
-  const display = params.progress ? createProgressDisplay({ label: '  editing device joins' }) : null
-  started = performance.now()
-  await device.sync({ events: display ?? undefined })
-  display?.finish()
-  const joinMs = performance.now() - started
-  const fromSnapshot = [...finalState.keys()].slice(0, Math.ceil(params.editedObjects / 2))
-  const created: string[] = []
-  for (let index = 0; index < params.editedObjects - fromSnapshot.length; index += 1) {
-    const { object } = await device.storageManager.operation('createObject', 'note', { title: `Own note ${index}`, body: 'written on the editing device', score: index })
-    created.push(object.id)
-  }
-  const edited = [...fromSnapshot, ...created]
-  const fields = ['title', 'body', 'score'] as const
-  let edits = 0
-  let syncs = 0
-  started = performance.now()
-  for (let round = 0; round < params.rounds; round += 1) {
-    for (const [index, id] of edited.entries()) {
-      const field = fields[(index + round) % fields.length]!
-      const value = field === 'score' ? round * 10 + (index % 10) : `${field} of ${id}, edit ${round + 1}`
-      await device.storageManager.operation('updateObjects', 'note', { id }, { [field]: value })
-      edits += 1
-    }
-    await device.sync()
-    syncs += 1
-  }
-  const editMs = performance.now() - started
-
-  // Every device reads to the end, so compaction may drop everything the replica has integrated.
-  for (const writer of writers) {
-    while (true) {
-      const update = await log.getUnsyncedEntries({ userId: USER_ID, deviceId: writer, batchSize: 10_000 })
-      await log.markAsSeen(update, { userId: USER_ID, deviceId: writer })
-      if (!update.hasMore) break
-    }
-  }
-  await device.sync()
-  syncs += 1
-  const before = await replica.getStats(USER_ID)
-  started = performance.now()
-  const compaction = await server.compact!({ userId: USER_ID, retentionMs: 30 * 24 * 3600 * 1000 })
-  const compactMs = performance.now() - started
-  const serverBefore = {
-    logRows: compaction.deletedEntries + compaction.remainingEntries,
-    replicaEntries: before.entries,
-    replicaObjects: before.objects,
-    liveObjects: before.liveObjects,
-  }
-  const after = await replica.getStats(USER_ID)
-  const replicaData = await replicaDigest(replica)
-  await device.storage.cleanup()
-  await replicaStorage.cleanup()
-  const inspected = inspectDevice(file)
-  const editedCounts = edited.map((id) => inspected.perObject.get(id) ?? 0)
-  return {
-    role: 'compact',
-    shape,
-    catchUpMs,
-    joinMs,
-    edits,
-    editMs,
-    syncs,
-    serverBefore,
-    compaction: {
-      deletedEntries: compaction.deletedEntries,
-      remainingEntries: compaction.remainingEntries,
-      retiredDevices: compaction.retiredDevices.length,
-      ms: compactMs,
-    },
-    serverAfter: { logRows: compaction.remainingEntries, replicaEntries: after.entries, replicaObjects: after.objects, liveObjects: after.liveObjects },
-    device: {
-      ...inspected.log,
-      editedObjects: edited.length,
-      maxPerEdited: Math.max(0, ...editedCounts),
-      meanPerEdited: editedCounts.length ? editedCounts.reduce((a, b) => a + b, 0) / editedCounts.length : 0,
-    },
-    agree: replicaData.digest === inspected.data.digest && replicaData.count === inspected.data.count,
   }
 }
 

@@ -47,6 +47,8 @@ export async function bootstrapFromSnapshot(options: BootstrapOptions, mode: Boo
   const serializer = options.serializer ?? jsonSyncSerializer
   const limit = options.snapshotPageSize ?? DEFAULT_SNAPSHOT_PAGE_SIZE
   const done = { objects: 0, entries: 0, bytes: 0 }
+  // Made once: a snapshot has hundreds of thousands of entries to decode.
+  const decodeOptions = { ...options, storageRegistry: options.storageManager.registry }
   let cursor: string | null = null
   let memo: unknown
   emit('bootstrapStarted', { mode })
@@ -58,7 +60,7 @@ export async function bootstrapFromSnapshot(options: BootstrapOptions, mode: Boo
     for (const object of page.objects) {
       for (const sharedEntry of object.entries) {
         done.bytes += utf8Length(sharedEntry.data)
-        const outcome = await decodeOrQuarantine(sharedEntry, { ...options, storageRegistry: options.storageManager.registry }, serializer)
+        const outcome = await decodeOrQuarantine(sharedEntry, decodeOptions, serializer)
         if (outcome.ok) received.push(outcome.entry)
         else if (outcome.ok === false) quarantined.push(outcome.quarantine)
       }
