@@ -11,9 +11,10 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { hlcWallTime } from '@storex-sync/client-sync-log'
+import type { SharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { withReplica } from '@storex-sync/replica'
 import { runCompact, type BootstrapCompactParams, type CompactResult } from './bootstrap-compact'
-import { expectedDigest, inspectDevice, insertLogRows, openReplica, replicaDigest, type DigestResult, type LogRowStats } from './bootstrap-db'
+import { addMissingLogIndex, expectedDigest, inspectDevice, insertLogRows, openReplica, replicaDigest, type DigestResult, type LogRowStats } from './bootstrap-db'
 import { generateHistory, type HistoryOptions, type HistoryShape } from './history'
 import { MemorySampler } from './memory'
 import { createProgressDisplay } from './progress'
@@ -58,6 +59,8 @@ export interface JoinResult {
   readyMs: number
   /** CPU time of the process (user + system) during the sync: steadier than wall time on a shared machine. */
   cpuMs: number
+  /** Of readyMs, the time spent in the log's and the replica's calls (the server's side, here in the same process). */
+  serverMs: number
   stages: Record<string, number>
   sync: { bootstrapObjects: number; bootstrapEntries: number; receivedStored: number; integratedObjects: number; integratedEntries: number; compacted: number }
   memory: { baselineRssBytes: number; peakRssBytes: number; peakHeapUsedBytes: number; maxRssBytes: number }
@@ -86,11 +89,13 @@ async function runSeed(params: BootstrapSeedParams): Promise<SeedResult> {
     }
     if (pending.length >= 10_000) {
       insertLogRows(logFile, pending)
+  addMissingLogIndex(logFile)
       pending = []
       if (sequence % 100_000 < 1000) console.log(`  seed: ${sequence.toLocaleString('en-US')} entries written`)
     }
   })
   insertLogRows(logFile, pending)
+  addMissingLogIndex(logFile)
   const { sharedSyncLog, storage: logStorage } = await openOurSharedLog(logFile)
   const { replica, storage: replicaStorage } = await openReplica(`${params.dir}/replica.sqlite`, sharedSyncLog)
   const writeMs = performance.now() - started
@@ -122,11 +127,31 @@ async function runSeed(params: BootstrapSeedParams): Promise<SeedResult> {
   return result
 }
 
+/** The log with the time spent in its calls added up. */
+function timed(log: SharedSyncLog): { log: SharedSyncLog; ms: () => number } {
+  let total = 0
+  const wrapped = Object.fromEntries(
+    Object.entries(log).map(([name, method]) => [
+      name,
+      async (...args: unknown[]) => {
+        const started = performance.now()
+        try {
+          return await (method as (...args: unknown[]) => Promise<unknown>)(...args)
+        } finally {
+          total += performance.now() - started
+        }
+      },
+    ]),
+  ) as unknown as SharedSyncLog
+  return { log: wrapped, ms: () => total }
+}
+
 async function runJoin(params: BootstrapJoinParams): Promise<JoinResult> {
   const { sharedSyncLog, storage: logStorage } = await openOurSharedLog(`${params.dir}/shared.sqlite`)
   const { replica, storage: replicaStorage } = await openReplica(`${params.dir}/replica.sqlite`, sharedSyncLog)
   const file = `${params.dir}/join-${params.mode}.sqlite`
-  const device = await createOurDevice({ kind: 'sqlite', database: file, sharedSyncLog: withReplica(sharedSyncLog, replica), deviceId: params.deviceId })
+  const server = timed(withReplica(sharedSyncLog, replica))
+  const device = await createOurDevice({ kind: 'sqlite', database: file, sharedSyncLog: server.log, deviceId: params.deviceId })
   const display = params.progress ? createProgressDisplay({ label: `  ${params.mode}` }) : null
   const stages: Record<string, number> = {}
   let stageStarted = 0
@@ -162,6 +187,7 @@ async function runJoin(params: BootstrapJoinParams): Promise<JoinResult> {
     mode: params.mode,
     readyMs,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    serverMs: server.ms(),
     stages,
     sync: {
       bootstrapObjects: result.bootstrap.objects,

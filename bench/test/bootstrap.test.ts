@@ -20,6 +20,8 @@ describe('pnpm bench: the cloud as a device (scale 0.002)', () => {
       expect(device.data.count).toBe(200)
       expect(device.readyMs).toBeGreaterThan(0)
       expect(device.cpuMs).toBeGreaterThan(0)
+      expect(device.serverMs).toBeGreaterThan(0)
+      expect(device.serverMs).toBeLessThan(device.readyMs)
       expect(device.memory.maxRssBytes).toBeGreaterThan(device.memory.peakHeapUsedBytes)
       expect(device.log.maxPerLive).toBeLessThanOrEqual(shape.fields + 1)
     }
