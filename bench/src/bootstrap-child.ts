@@ -63,7 +63,8 @@ export interface JoinResult {
   serverMs: number
   stages: Record<string, number>
   sync: { bootstrapObjects: number; bootstrapEntries: number; receivedStored: number; integratedObjects: number; integratedEntries: number; compacted: number }
-  memory: { baselineRssBytes: number; peakRssBytes: number; peakHeapUsedBytes: number; maxRssBytes: number }
+  /** maxRssBytes: the OS high-water mark; retainedHeapUsedBytes: heapUsed after the sync and a forced GC (a leak would show here). */
+  memory: { baselineRssBytes: number; peakRssBytes: number; peakHeapUsedBytes: number; maxRssBytes: number; retainedHeapUsedBytes: number }
   data: DigestResult
   log: LogRowStats
   databaseBytes: number
@@ -178,6 +179,8 @@ async function runJoin(params: BootstrapJoinParams): Promise<JoinResult> {
   const cpu = process.cpuUsage(cpuBefore)
   const memory = sampler.stop()
   display?.finish()
+  global.gc?.()
+  const retainedHeapUsedBytes = process.memoryUsage().heapUsed
   await device.storage.cleanup()
   await replicaStorage.cleanup()
   await logStorage.cleanup()
@@ -197,7 +200,13 @@ async function runJoin(params: BootstrapJoinParams): Promise<JoinResult> {
       integratedEntries: result.integrated.entries,
       compacted: result.compacted.entries,
     },
-    memory: { baselineRssBytes: baseline.rss, peakRssBytes: memory.peakRssBytes, peakHeapUsedBytes: memory.peakHeapUsedBytes, maxRssBytes: memory.maxRssBytes },
+    memory: {
+      baselineRssBytes: baseline.rss,
+      peakRssBytes: memory.peakRssBytes,
+      peakHeapUsedBytes: memory.peakHeapUsedBytes,
+      maxRssBytes: memory.maxRssBytes,
+      retainedHeapUsedBytes,
+    },
     data: inspected.data,
     log: inspected.log,
     databaseBytes: statSync(file).size,

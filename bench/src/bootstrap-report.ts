@@ -74,7 +74,7 @@ export function renderBootstrapSection(report: BootstrapReport | null): string {
   )
   parts.push(
     table(
-      ['joins by', 'ready s', 'of which server s', 'CPU s', 'receive s', 'integrate s', 'objects / entries received', 'entries integrated', 'log compacted', 'peak RSS', 'peak heap', 'RSS before', 'client log rows (max / mean per live object)', 'notes'],
+      ['joins by', 'ready s', 'of which server s', 'CPU s', 'receive s', 'integrate s', 'objects / entries received', 'entries integrated', 'log compacted', 'peak RSS', 'peak heap', 'heap after GC', 'RSS before', 'client log rows (max / mean per live object)', 'notes'],
       [snapshot, replay].map((row) => [
         row.mode,
         fmt(row.readyMs / 1000, 1),
@@ -87,6 +87,7 @@ export function renderBootstrapSection(report: BootstrapReport | null): string {
         count(row.sync.compacted),
         mb(row.memory.maxRssBytes),
         mb(row.memory.peakHeapUsedBytes),
+        mb(row.memory.retainedHeapUsedBytes),
         mb(row.memory.baselineRssBytes),
         `${count(row.log.rows)} (${row.log.maxPerLive} / ${fmt(row.log.meanPerLive)})`,
         count(row.data.count),
