@@ -108,7 +108,7 @@ async function storeFresh(entries: ReceivedClientSyncLogEntry[], options: Bootst
   if (!entries.length) {
     return { inserted: 0 }
   }
-  const history = entries.map((entry) => ({ ...entry, sharedOn: now, needsIntegration: true }) as ClientSyncLogEntry)
+  const history = entries.map((entry) => asLogEntry(entry, now))
   let operations
   try {
     operations = await options.reconciler(history, { storageRegistry: options.storageManager.registry })
@@ -122,4 +122,11 @@ async function storeFresh(entries: ReceivedClientSyncLogEntry[], options: Bootst
     operations.map((step: any, index: number) => (step.placeholder ? step : { ...step, placeholder: `snapshot-${index}` })),
     { now },
   )
+}
+
+/** The entry as a pending log entry; spelled out (not spread) so every entry has one of two shapes: a snapshot has hundreds of thousands. */
+function asLogEntry(entry: ReceivedClientSyncLogEntry, now: number): ClientSyncLogEntry {
+  return entry.operation === 'delete'
+    ? { deviceId: entry.deviceId, createdOn: entry.createdOn, operation: 'delete', collection: entry.collection, pk: entry.pk, sharedOn: now, needsIntegration: true }
+    : { deviceId: entry.deviceId, createdOn: entry.createdOn, operation: entry.operation, collection: entry.collection, pk: entry.pk, value: entry.value!, sharedOn: now, needsIntegration: true }
 }
