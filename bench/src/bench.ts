@@ -3,6 +3,7 @@ import { measureOverhead, type OverheadEngine, type OverheadSample } from './ove
 import { nodeIdbEnvironment } from './idb-node'
 import { runIdbE2e, type IdbE2eResult } from './idb-sync'
 import { measureReconciler } from './reconciler'
+import { runBootstrapBench, type BootstrapReport } from './bootstrap'
 import { checkTargets, fmt, machineInfo, packageVersions, summarizeOverhead, type BenchParameters, type BenchReport } from './report'
 import { loadOriginal } from './setup'
 
@@ -18,6 +19,7 @@ export const defaultParameters: BenchParameters = {
   idbSizes: [1000, 10_000],
   idbBackends: ['ours'],
   postgresSizes: [10_000],
+  bootstrapScale: 1,
 }
 
 /** Runs every workload and returns the report; `log` gets one progress line per step. */
@@ -152,6 +154,12 @@ export async function runBench(parameters: BenchParameters, log: (line: string) 
     }
   }
 
+  // 7. Issue 13: a new device joins by snapshot and by replay; compaction.
+  let bootstrap: BootstrapReport | null = null
+  if (parameters.bootstrapScale > 0) {
+    bootstrap = await runBootstrapBench({ scale: parameters.bootstrapScale, batchSize: parameters.batchSize, progress: parameters.progress ?? true }, log)
+  }
+
   // 4. The reconciler alone.
   const reconciler = parameters.reconcilerObjects > 0 ? await measureReconciler(parameters.reconcilerObjects) : null
   if (reconciler) log(`reconciler: ${fmt(reconciler.entriesPerSecond, 0)} entries/s`)
@@ -175,6 +183,7 @@ export async function runBench(parameters: BenchParameters, log: (line: string) 
     reconciler,
     comparison,
     idb,
+    bootstrap,
     ...(originalUnavailable ? { originalUnavailable } : {}),
   }
   return { ...partial, targets: checkTargets(partial) }

@@ -5,6 +5,8 @@ import type { E2eResult } from './e2e'
 import type { OverheadOperation, OverheadSample } from './overhead'
 import type { IdbE2eResult } from './idb-sync'
 import type { ReconcilerResult } from './reconciler'
+import type { BootstrapReport } from './bootstrap'
+import { checkBootstrapTargets, renderBootstrapSection } from './bootstrap-report'
 
 export interface BenchParameters {
   sizes: number[]
@@ -21,6 +23,10 @@ export interface BenchParameters {
   idbBackends: Array<'ours' | 'legacy'>
   /** N of the runs with B's database on PostgreSQL (skipped when no server answers). */
   postgresSizes: number[]
+  /** Issue 13 (snapshot bootstrap, compaction): 1 = 100k live objects, 1M entries; 0 skips it. */
+  bootstrapScale: number
+  /** Show the joining devices' progress (issue 13). */
+  progress?: boolean
 }
 
 export interface TargetCheck {
@@ -49,6 +55,8 @@ export interface BenchReport {
   originalUnavailable?: string
   /** End-to-end sync on IndexedDB beside raw writes of the same rows. */
   idb: IdbE2eResult[]
+  /** Issue 13: the cloud as a device (null when skipped). */
+  bootstrap: BootstrapReport | null
   targets: TargetCheck[]
 }
 
@@ -182,6 +190,7 @@ export function checkTargets(report: Omit<BenchReport, 'targets'>): TargetCheck[
     status: small && large ? (large.perEntryUs / small.perEntryUs <= 1.5 ? 'met' : 'missed') : 'not measured',
   })
   targets.push(...checkIdbTargets(report.idb.filter((row) => row.backend === OUR_IDB_BACKEND), 'fake-indexeddb'))
+  targets.push(...checkBootstrapTargets(report.bootstrap ?? null))
   return targets
 }
 
@@ -332,6 +341,7 @@ export function renderMarkdown(report: BenchReport): string {
   }
   parts.push('### 6. End-to-end sync on IndexedDB (fake-indexeddb; both devices and the raw writes in the bench process, one after the other)')
   parts.push(report.idb.length ? renderIdbTable(report.idb) : 'Not run (--idb-sizes= empty).')
+  parts.push(renderBootstrapSection(report.bootstrap ?? null))
   parts.push('### Targets')
   parts.push(table(['target', 'wanted', 'measured', 'status'], report.targets.map((t) => [t.name, t.target, t.measured, t.status])))
   return parts.join('\n\n') + '\n'

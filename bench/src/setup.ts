@@ -9,7 +9,6 @@ import { SharedSyncLogStorage } from '@storex-sync/shared-sync-log-storex'
 import { doSync, type SyncOptions } from '@storex-sync/sync-orchestrator'
 import * as storex from '@worldbrain/storex'
 import { openPostgresBackend, openSqliteBackend } from '@storex-sync/storex-backend-sql'
-import { TypeORMStorageBackend } from '@worldbrain/storex-backend-typeorm'
 
 // @worldbrain/storex is CommonJS: the class is `.default` of the module object in ESM.
 const StorageManager = ((storex as any).default?.default ?? (storex as any).default ?? storex) as typeof storex.default
@@ -52,6 +51,8 @@ export async function createTypeormSqliteStorage(options: {
   database?: string
 }): Promise<TestStorage> {
   databases += 1
+  // Loaded only here: TypeORM adds some 40 MB to the RSS of every device process that imports it, used or not.
+  const { TypeORMStorageBackend } = await import('@worldbrain/storex-backend-typeorm')
   const backend = new TypeORMStorageBackend({
     connectionOptions: { type: 'better-sqlite3', database: options.database ?? ':memory:', name: `bench-${process.pid}-${databases}` } as any,
     autoPkOptions: (options.autoPkType === 'string' ? { type: 'varchar' } : { type: 'integer', generated: 'increment' }) as any,

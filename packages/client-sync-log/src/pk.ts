@@ -48,6 +48,10 @@ export function withoutPkFields(
  * so it can be stored and indexed on every backend.
  */
 export function getObjectKey(collection: string, pk: ObjectPk): string {
+  // Same text as the stable stringify for string and number pks, much faster (compound pks need the stable key order).
+  if (typeof collection === 'string' && (typeof pk === 'string' || typeof pk === 'number')) {
+    return JSON.stringify([collection, pk])
+  }
   return stringify([collection, pk ?? null])!
 }
 

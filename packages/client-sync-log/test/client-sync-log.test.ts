@@ -5,6 +5,7 @@ import {
   ClientSyncLogStorage,
   HLC_TICKS_PER_MS,
   compareEntries,
+  getObjectKey,
   type ClientSyncLogEntry,
   type ReceivedClientSyncLogEntry,
 } from '../src'
@@ -380,5 +381,23 @@ describe('compareEntries', () => {
       { createdOn: 2, deviceId: 'a' },
     ])
     expect(compareEntries({ createdOn: 3, deviceId: 'x' }, { createdOn: 3, deviceId: 'x' })).toBe(0)
+  })
+})
+
+describe('entry ids and object keys', () => {
+  it('are the stable stringify of their parts, also on the fast path for strings and numbers', async () => {
+    const { default: stringify } = await import('safe-stable-stringify')
+    const { getEntryId } = await import('../src/internal/entries')
+    const strings = ['', 'device-1', 'quote " and \\ backslash', 'line\nbreak\u0000nul', 'é ü 字 😀', 'lone \ud800 surrogate', '\udfff', '\u2028\u2029']
+    const numbers = [0, -0, 1, -1, 1.5, 1e21, 1792578040876000, Number.MAX_SAFE_INTEGER, NaN, Infinity]
+    for (const part of [...strings, ...numbers]) {
+      for (const createdOn of numbers) {
+        expect(getEntryId(part, createdOn)).toBe(stringify([part, createdOn]))
+      }
+      expect(getObjectKey('note', part)).toBe(stringify(['note', part]))
+      expect(getObjectKey(String(part), part)).toBe(stringify([String(part), part]))
+    }
+    expect(getObjectKey('pair', { b: 1, a: 2 })).toBe('["pair",{"a":2,"b":1}]')
+    expect(getObjectKey('none', null)).toBe('["none",null]')
   })
 })

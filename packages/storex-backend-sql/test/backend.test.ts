@@ -102,6 +102,21 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as const) {
       expect(await storageManager.collection('product').countObjects({ active: true })).toBe(1000)
     })
 
+    it.runIf(kind === 'sqlite')('prepares a bounded number of multi-row INSERTs for batches of varying sizes (each cached statement holds memory)', async () => {
+      const { storageManager, backend } = await setup(productCollections)
+      let next = 0
+      for (let size = 600; size < 700; size += 1) {
+        const batch: any[] = []
+        for (let i = 0; i < size; i++, next++) {
+          batch.push({ operation: 'createObject', collection: 'product', args: { id: `p${next}`, name: `n${next}` } })
+        }
+        await storageManager.operation('executeBatch', batch)
+      }
+      expect(await storageManager.collection('product').countObjects({})).toBe(next)
+      const inserts = [...((backend as any).statements as Map<string, unknown>).keys()].filter((text) => text.startsWith('INSERT INTO "product"'))
+      expect(inserts.length).toBeLessThanOrEqual(11)
+    })
+
     it('groups consecutive updates and deletes by pk in a batch, with every field type, keeping their order', async () => {
       const { storageManager } = await setup(productCollections)
       const created: any[] = []

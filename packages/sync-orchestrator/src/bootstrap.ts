@@ -44,6 +44,8 @@ export async function bootstrapFromSnapshot(options: BootstrapOptions, mode: Boo
   }
   const { emit, serializer, snapshotPageSize: limit } = syncContextOf(options)
   const done = { objects: 0, entries: 0, bytes: 0 }
+  // Made once: a snapshot has hundreds of thousands of entries to decode.
+  const decodeOptions = { ...options, storageRegistry: options.storageManager.registry }
   let cursor: string | null = null
   let memo: unknown
   emit('bootstrapStarted', { mode })
@@ -55,7 +57,7 @@ export async function bootstrapFromSnapshot(options: BootstrapOptions, mode: Boo
     for (const object of page.objects) {
       for (const sharedEntry of object.entries) {
         done.bytes += utf8Length(sharedEntry.data)
-        const outcome = await decodeOrQuarantine(sharedEntry, { ...options, storageRegistry: options.storageManager.registry }, serializer)
+        const outcome = await decodeOrQuarantine(sharedEntry, decodeOptions, serializer)
         if (outcome.ok) received.push(outcome.entry)
         else if (outcome.ok === false) quarantined.push(outcome.quarantine)
       }
@@ -103,7 +105,7 @@ async function storeFresh(entries: ReceivedClientSyncLogEntry[], options: Bootst
   if (!entries.length) {
     return { inserted: 0 }
   }
-  const history = entries.map((entry) => ({ ...entry, sharedOn: now, needsIntegration: true }) as ClientSyncLogEntry)
+  const history = entries.map((entry) => asLogEntry(entry, now))
   let operations
   try {
     operations = await options.reconciler(history, { storageRegistry: options.storageManager.registry })
@@ -117,4 +119,11 @@ async function storeFresh(entries: ReceivedClientSyncLogEntry[], options: Bootst
     operations.map((step: any, index: number) => (step.placeholder ? step : { ...step, placeholder: `snapshot-${index}` })),
     { now },
   )
+}
+
+/** The entry as a pending log entry; spelled out (not spread) so every entry has one of two shapes: a snapshot has hundreds of thousands. */
+function asLogEntry(entry: ReceivedClientSyncLogEntry, now: number): ClientSyncLogEntry {
+  return entry.operation === 'delete'
+    ? { deviceId: entry.deviceId, createdOn: entry.createdOn, operation: 'delete', collection: entry.collection, pk: entry.pk, sharedOn: now, needsIntegration: true }
+    : { deviceId: entry.deviceId, createdOn: entry.createdOn, operation: entry.operation, collection: entry.collection, pk: entry.pk, value: entry.value!, sharedOn: now, needsIntegration: true }
 }

@@ -82,7 +82,9 @@ export async function decodeOrQuarantine(
     return quarantine(problem.reason, problem.message)
   }
   if (candidate.operation === 'delete') {
-    delete candidate.value
+    // A new object rather than `delete candidate.value`, which would leave it in V8's slow dictionary mode.
+    const { value: _value, ...withoutValue } = candidate
+    return { ok: true, entry: withoutValue as ReceivedClientSyncLogEntry }
   }
   return { ok: true, entry: candidate as ReceivedClientSyncLogEntry }
 }
