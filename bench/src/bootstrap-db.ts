@@ -1,7 +1,8 @@
 /** The databases of the issue-13 benchmark's processes: opening the replica, writing the log's rows, reading what a device holds. */
 import Database from 'better-sqlite3'
 import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
-import { entryIdentityKey, randomStringId, type SharedSyncLog } from '@storex-sync/shared-sync-log-core'
+import type { SharedSyncLog } from '@storex-sync/shared-sync-log-core'
+import { entryIdentityKey, randomStringId } from '@storex-sync/shared-sync-log-core/implement'
 import { SyncReplica } from '@storex-sync/replica'
 import { notesDigest } from './history'
 import { USER_ID, createSqliteStorage, type TestStorage } from './setup'

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto'
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
-import { StorageManager } from '@storex-sync/storex-glue'
+import { StorageManager, type StorageManagerInstance } from '@storex-sync/storex-glue'
 import type { CollectionDefinitionMap } from '@worldbrain/storex'
 import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
 import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
@@ -13,8 +13,7 @@ import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
 import { createSyncServer, staticTokenAuthenticator } from '@storex-sync/sync-server'
 import { doSync, type SyncResult } from '@storex-sync/sync-orchestrator'
 
-// @worldbrain/storex is CommonJS: this import works from ESM and CJS alike.
-type StorageManager = storex.default
+type StorageManager = StorageManagerInstance
 
 /** The sync server on 127.0.0.1 (a free port), keeping the shared log in an in-memory SQLite database. */
 export async function startSyncServer(users: string[]) {

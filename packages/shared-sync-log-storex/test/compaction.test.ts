@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
-import { entryIdentityKey } from '@storex-sync/shared-sync-log-core'
+import { entryIdentityKey } from '@storex-sync/shared-sync-log-core/implement'
 import { createIndexedDbStorage, createSqliteStorage, type StorageManagerInstance } from '@storex-sync/test-backends'
 import {
   SHARED_SYNC_LOG_DEVICE_INFO_COLLECTION,

@@ -60,15 +60,20 @@ async function runStages(options: SyncOptions & CommonSyncOptions, stages: SyncS
     emit('stageFinished', { stage, result })
   }
   if (options.compactLog ?? options.reconciler?.compactableHistory ?? false) {
+    // A chunk of objects at a time: a sync that touched every object (a replay) never holds every history at once.
     const touched = syncContext.touchedObjects.list()
-    if (touched.length) {
-      result.compacted.entries += (await options.clientSyncLog.deleteObsoleteEntries({ objects: touched })).deleted
+    for (let index = 0; index < touched.length; index += COMPACTION_CHUNK) {
+      const objects = touched.slice(index, index + COMPACTION_CHUNK)
+      result.compacted.entries += (await options.clientSyncLog.deleteObsoleteEntries({ objects })).deleted
     }
   }
   result.durationMs = Date.now() - started
   emit('syncFinished', { result })
   return result
 }
+
+/** Objects whose histories one compaction step reads. */
+const COMPACTION_CHUNK = 500
 
 type StageOptions = SyncOptions & CommonSyncOptions & { storageRegistry?: StorageRegistry; syncContext: SyncContext }
 

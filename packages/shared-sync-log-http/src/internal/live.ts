@@ -1,4 +1,5 @@
-import { SharedSyncLogError, validateUserId, type DeviceId, type UserId } from '@storex-sync/shared-sync-log-core'
+import { SharedSyncLogError, type DeviceId, type UserId } from '@storex-sync/shared-sync-log-core'
+import { validateUserId } from '@storex-sync/shared-sync-log-core/implement'
 import { SharedSyncLogAuthError, SharedSyncLogHttpError } from '../errors'
 import { ROUTES } from './protocol'
 
