@@ -1,6 +1,7 @@
 // A fresh npm app with two devices: "laptop" on SQLite (@storex-sync/storex-backend-sql over
 // better-sqlite3) and "phone" on IndexedDB (@storex-sync/storex-backend-dexie over fake-indexeddb),
-// syncing a camelCase collection through a shared log on SQLite. Exits 1 if they differ.
+// syncing a camelCase collection through a shared log on SQLite with a replica beside it; then a
+// "tablet" made by createSyncedDevice starts from the replica's snapshot. Exits 1 if any differ.
 import 'fake-indexeddb/auto'
 import * as storex from '@worldbrain/storex'
 import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
@@ -12,6 +13,8 @@ import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
 import { reconcileSyncLog } from '@storex-sync/reconciliation'
 import { SharedSyncLogStorage } from '@storex-sync/shared-sync-log-storex'
 import { doSync } from '@storex-sync/sync-orchestrator'
+import { SyncReplica, withReplica } from '@storex-sync/replica'
+import { createSyncedDevice } from '@storex-sync/device'
 
 const StorageManager = storex.default?.default ?? storex.default
 
@@ -22,14 +25,16 @@ const collections = {
   },
 }
 
+// The shared log with the cloud replica beside it on one SQLite database, as the server keeps them.
 async function openSharedLog() {
   const backend = await openSqliteBackend({ autoPkType: 'string' })
   const storageManager = new StorageManager({ backend })
-  const sharedSyncLog = new SharedSyncLogStorage({ storageManager, autoPkType: 'string' })
-  registerModuleMapCollections(storageManager.registry, { sharedSyncLog })
+  const log = new SharedSyncLogStorage({ storageManager, autoPkType: 'string' })
+  const replica = new SyncReplica({ storageManager, sharedSyncLog: log })
+  registerModuleMapCollections(storageManager.registry, { sharedSyncLog: log, replica })
   await storageManager.finishInitialization()
   await backend.migrate()
-  return sharedSyncLog
+  return { sharedSyncLog: withReplica(log, replica), replica }
 }
 
 async function createDevice(name, backend, sharedSyncLog) {
@@ -60,7 +65,7 @@ async function createDevice(name, backend, sharedSyncLog) {
   }
 }
 
-const sharedSyncLog = await openSharedLog()
+const { sharedSyncLog, replica } = await openSharedLog()
 const laptop = await createDevice('laptop', await openSqliteBackend({ autoPkType: 'string' }), sharedSyncLog)
 const phone = await createDevice(
   'phone',
@@ -80,11 +85,31 @@ await phone.sync()
 await laptop.sync()
 const cleanup = await laptop.clientSyncLog.deleteObsoleteEntries().catch((error) => error)
 
+// A third device, set up in one call, starts from the replica's snapshot instead of replaying the log.
+const tablet = await createSyncedDevice({
+  storageManager: new StorageManager({ backend: await openSqliteBackend({ autoPkType: 'string' }) }),
+  collections: structuredClone(collections),
+  sharedSyncLog,
+  userId: 'user',
+  syncOptions: { now: '$now' },
+})
+const joined = await tablet.sync()
+const tabletItems = (await tablet.storageManager.collection('shoppingItem').findObjects({}))
+  .map((item) => ({ id: item.id, label: item.label, done: !!item.done, addedAt: item.addedAt ? new Date(item.addedAt).toISOString() : null }))
+  .sort((a, b) => a.label.localeCompare(b.label))
+const replicaItems = (await replica.getObjects({ userId: 'user', collection: 'shoppingItem' })).objects.map((item) => item.object.label).sort()
+
 const a = await laptop.contents()
 const b = await phone.contents()
 console.log(`laptop: ${JSON.stringify(a)}`)
 console.log(`phone:  ${JSON.stringify(b)}`)
-const same = JSON.stringify(a) === JSON.stringify(b)
+console.log(`tablet (${joined.bootstrap.mode === 'fresh' ? 'from the snapshot' : 'NOT from the snapshot'}): ${JSON.stringify(tabletItems)}`)
+console.log(`replica: ${JSON.stringify(replicaItems)}`)
+const same =
+  JSON.stringify(a) === JSON.stringify(b) &&
+  JSON.stringify(a) === JSON.stringify(tabletItems) &&
+  joined.bootstrap.mode === 'fresh' &&
+  JSON.stringify(replicaItems) === JSON.stringify(a.map((item) => item.label))
 const expected = ['eggs', 'milk']
 const ok = same && JSON.stringify(a.map((item) => item.label)) === JSON.stringify(expected) && a.every((item) => item.done)
 if (!(cleanup instanceof Error)) console.log(`deleteObsoleteEntries on SQLite: ${cleanup.deleted} deleted`)

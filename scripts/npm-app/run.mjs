@@ -17,6 +17,9 @@ const root = resolve(here, '..', '..')
 const args = new Set(process.argv.slice(2))
 const packages = [
   'errors',
+  'storex-glue',
+  'replica',
+  'device',
   'custom-pk',
   'client-sync-log',
   'logging-middleware',
