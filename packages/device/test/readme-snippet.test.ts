@@ -17,7 +17,7 @@ function snippetAfter(heading: string): string {
   return match[1]!
 }
 
-function compile(source: string): string[] {
+function compile(source: string, resolution: 'NodeNext' | 'Node10' = 'NodeNext'): string[] {
   mkdirSync(scratch, { recursive: true })
   const file = join(scratch, 'snippet.ts')
   // What the snippet takes from the app around it.
@@ -26,8 +26,9 @@ function compile(source: string): string[] {
     strict: true,
     noEmit: true,
     target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    ...(resolution === 'NodeNext'
+      ? { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext }
+      : { module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10 }),
     // What an app gets: the packages' built types (dist), as published.
     lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
     types: [],
@@ -53,6 +54,21 @@ if (unbuilt.length) {
 describe.skipIf(unbuilt.length > 0)("the root README's device snippet", () => {
   it('type-checks under strict TypeScript with NodeNext resolution', () => {
     expect(compile(snippetAfter('## Setting up a device'))).toEqual([])
+  }, 120_000)
+
+  it("resolves the packages' subpath exports (/testing, /implement) under moduleResolution node too", () => {
+    const source = [
+      "import { runSharedSyncLogTests } from '@storex-sync/shared-sync-log-core/testing'",
+      "import { decideCompaction, validateUserId } from '@storex-sync/shared-sync-log-core/implement'",
+      'const run: (name: string, setup: () => Promise<never>) => void = runSharedSyncLogTests',
+      "validateUserId('alice')",
+      'const decision: { compactUntil: number } = decideCompaction([], { compactedUntil: 0, lastSequence: 0, retentionMs: 0, now: 0 })',
+      'void run, decision',
+    ].join('\n')
+    for (const resolution of ['Node10', 'NodeNext'] as const) {
+      expect(compile(source.replace(/^/, ''), resolution)).toEqual([])
+    }
+    expect(compile("import { nothing } from '@storex-sync/shared-sync-log-core/implement'", 'Node10').join('\n')).toMatch(/nothing/)
   }, 120_000)
 
   it('would report a mistake (the check is real)', () => {
