@@ -8,13 +8,29 @@
 export class SyncError extends Error {
   readonly code: string
   readonly packageName: string
+  /** The message without the package name in front: for a UI's details line, an HTTP answer, a CLI. */
+  readonly detail: string
 
   constructor(packageName: string, code: string, message: string, options?: { cause?: unknown }) {
     super(`${packageName}: ${message}`, options?.cause !== undefined ? { cause: options.cause } : undefined)
     this.name = new.target.name
     this.code = code
     this.packageName = packageName
+    this.detail = message
   }
+}
+
+/**
+ * What an error says without the package name in front: `detail` of a
+ * storex-sync error (also from another copy of this package), else the message.
+ */
+export function errorDetail(error: unknown): string {
+  if (error && typeof (error as SyncError).detail === 'string') return (error as SyncError).detail
+  if (isSyncError(error)) {
+    const prefix = `${error.packageName}: `
+    return error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message
+  }
+  return String((error as Error)?.message ?? error)
 }
 
 /** True for any storex-sync error, also across duplicated copies of this package. */

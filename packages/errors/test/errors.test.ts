@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { SyncError, isSyncError } from '@storex-sync/errors'
+import { SyncError, errorDetail, isSyncError } from '@storex-sync/errors'
 
 class ExampleError extends SyncError {
   constructor(code: string, message: string, cause?: unknown) {
@@ -23,5 +23,16 @@ describe('SyncError', () => {
     expect(isSyncError(new ExampleError('X', 'y'))).toBe(true)
     expect(isSyncError(new Error('plain'))).toBe(false)
     expect(isSyncError('string')).toBe(false)
+  })
+
+  it('keeps the message without the package name as detail; errorDetail reads it from any error', () => {
+    const error = new ExampleError('X', 'could not write; free some space')
+    expect(error.detail).toBe('could not write; free some space')
+    expect(errorDetail(error)).toBe('could not write; free some space')
+    // A copy of this package from before `detail` existed: the prefix is taken off its message.
+    const older = Object.assign(new Error('@storex-sync/other: it broke'), { code: 'BROKE', packageName: '@storex-sync/other' })
+    expect(errorDetail(older)).toBe('it broke')
+    expect(errorDetail(new Error('@storex-sync/look-alike: plain'))).toBe('@storex-sync/look-alike: plain')
+    expect(errorDetail('just text')).toBe('just text')
   })
 })

@@ -1,3 +1,4 @@
+import { errorDetail } from '@storex-sync/errors'
 import { SharedSyncLogError } from './errors'
 import type { DeviceId, Now, SharedSyncLogEntryInput } from './types'
 
@@ -69,7 +70,7 @@ export function readRefusal(error: unknown): { code: 'ENTRIES_REFUSED' | 'REQUES
   }
   const { code, refused } = error as { code?: unknown; refused?: unknown }
   // The log's words, without the package prefix of our errors.
-  const message = String((error as { message?: unknown }).message ?? '').replace(/^@storex-sync\/[a-z-]+: /, '')
+  const message = errorDetail(error)
   if (code === 'REQUEST_TOO_LARGE') {
     return { code, refused: null, message }
   }

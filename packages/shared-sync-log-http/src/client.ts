@@ -15,7 +15,8 @@ import {
 import { validateBatchSize, validateEntryInputs, validateUserId } from '@storex-sync/shared-sync-log-core/implement'
 import { SharedSyncLogAuthError, SharedSyncLogHttpError } from './errors'
 import { subscribeToLiveStream, type SubscribeOptions } from './internal/live'
-import { describeCause, stripPrefix } from './internal/messages'
+import { errorDetail } from '@storex-sync/errors'
+import { describeCause } from './internal/messages'
 import { ROUTES, type RouteName } from './internal/protocol'
 
 export type { SubscribeOptions } from './internal/live'
@@ -272,7 +273,7 @@ export class HttpSharedSyncLog implements SharedSyncLog {
       if (!outcome.retryable || attempt >= this.retries) {
         if (outcome.retryable && this.retries > 0) {
           const { error } = outcome
-          throw new SharedSyncLogHttpError(error.code, `${stripPrefix(error.message)} (gave up after ${attempt + 1} attempts)`, {
+          throw new SharedSyncLogHttpError(error.code, `${errorDetail(error)} (gave up after ${attempt + 1} attempts)`, {
             cause: error.cause ?? error,
             status: (error as SharedSyncLogHttpError).status,
           })

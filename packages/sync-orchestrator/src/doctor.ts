@@ -1,3 +1,4 @@
+import { errorDetail } from '@storex-sync/errors'
 import { hlcWallTime, type ClientSyncLogStorage } from '@storex-sync/client-sync-log'
 import type { DeviceId, SharedSyncLog, UserId } from '@storex-sync/shared-sync-log-core'
 import type { ContinuousSyncStatus } from './continuous-sync'
@@ -114,7 +115,7 @@ export function classifySyncError(error: unknown): ErrorKind {
 }
 
 function errorMessage(error: unknown): string {
-  return String((error as Error)?.message ?? error).replace(/^@storex-sync\/[a-z-]+: /, '')
+  return errorDetail(error)
 }
 
 /**

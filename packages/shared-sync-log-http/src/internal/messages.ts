@@ -6,7 +6,3 @@ export function describeCause(cause: unknown): string {
   }
   return String(cause)
 }
-
-export function stripPrefix(message: string): string {
-  return message.replace(/^@storex-sync\/shared-sync-log-http: /, '')
-}

@@ -25,26 +25,3 @@ export const ROUTES = {
 } as const
 
 export type RouteName = keyof typeof ROUTES
-
-export interface WireError {
-  error: { code: string; message: string }
-}
-
-/** Error codes the server sends; the client turns them into `SharedSyncLogHttpError`s with the same code. */
-export const SERVER_ERROR_CODES = {
-  UNAUTHENTICATED: 401,
-  DEVICE_NOT_FOUND: 404,
-  ROUTE_NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  INVALID_JSON: 400,
-  INVALID_REQUEST: 400,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  BODY_TOO_LARGE: 413,
-  REQUEST_TOO_LARGE: 413,
-  ENTRIES_REFUSED: 400,
-  /** The device is behind the compacted part of the log: bootstrap it from `POST /v1/snapshot`. */
-  SNAPSHOT_REQUIRED: 409,
-  /** The server keeps no replica to take a snapshot from (404: nothing is there; not a server failure). */
-  SNAPSHOT_UNAVAILABLE: 404,
-  INTERNAL_ERROR: 500,
-} as const

@@ -6,7 +6,7 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify'
-import { isSyncError } from '@storex-sync/errors'
+import { errorDetail, isSyncError } from '@storex-sync/errors'
 import { SharedSyncLogError, WRITE_SIZE_RULE, readRefusal, type SharedSyncLog, type UserId } from '@storex-sync/shared-sync-log-core'
 import { SyncServerError } from '../errors'
 import { AuthenticationError, type Authenticator } from './auth'
@@ -51,10 +51,6 @@ function sendError(reply: FastifyReply, status: number, code: string, message: s
   return reply.code(status).header('cache-control', 'no-store').send({ error: { code, message, ...extra } })
 }
 
-function withoutPackagePrefix(error: { message: string; packageName?: string }): string {
-  const prefix = `${error.packageName}: `
-  return error.packageName && error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message
-}
 
 /**
  * The sync routes as a Fastify plugin, to mount in an existing app:
@@ -175,7 +171,7 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
             // Built here, from the request alone: the answer for another user's
             // device is byte for byte the one for a device that does not exist.
             const unknown = SharedSyncLogError.unknownDevice(body.deviceId)
-            return sendError(reply, 404, unknown.code, withoutPackagePrefix(unknown))
+            return sendError(reply, 404, unknown.code, errorDetail(unknown))
           }
           const refusal = readRefusal(error)
           if (refusal) {
@@ -185,15 +181,15 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
               : sendError(reply, 413, 'REQUEST_TOO_LARGE', refusal.message)
           }
           if (error.code === 'INVALID_MEMO' || error.code === 'INVALID_ARGUMENT') {
-            return sendError(reply, 400, error.code, withoutPackagePrefix(error))
+            return sendError(reply, 400, error.code, errorDetail(error))
           }
           if (error.code === 'SNAPSHOT_REQUIRED') {
             // 409: the device's state conflicts with the log's; it bootstraps from POST /v1/snapshot, then reads on.
-            return sendError(reply, 409, error.code, withoutPackagePrefix(SharedSyncLogError.snapshotRequired(body.deviceId)))
+            return sendError(reply, 409, error.code, errorDetail(SharedSyncLogError.snapshotRequired(body.deviceId)))
           }
           if (error.code === 'SNAPSHOT_UNAVAILABLE') {
             // 404, not 5xx: nothing failed, there is no replica here (and clients do not retry it).
-            return sendError(reply, 404, error.code, withoutPackagePrefix(error))
+            return sendError(reply, 404, error.code, errorDetail(error))
           }
         }
         throw error

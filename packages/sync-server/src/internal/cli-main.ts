@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { basename } from 'node:path'
-import { isSyncError } from '@storex-sync/errors'
+import { errorDetail } from '@storex-sync/errors'
 import { createSyncServer, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BATCH_SIZE } from './app'
 import { EXTRA_OPTIONS, JWT_HELP, LIMITS_HELP, SET_UPS_HELP, authenticatorFromCli, parseExtraOptions, serverOptionsFromCli, type ExtraCliOptions } from './cli-config'
 import { openSharedSyncLog } from './open-log'
@@ -185,7 +185,7 @@ export async function runCli(argv: string[]): Promise<void> {
       process.exitCode = 2
       return
     }
-    const message = isSyncError(error) ? error.message.replace(/^@storex-sync\/sync-server: /, '') : (error as Error)?.message ?? String(error)
+    const message = errorDetail(error)
     io.err(`storex-sync-server: could not start: ${message}`)
     process.exitCode = 1
     return
@@ -222,7 +222,7 @@ async function runCompact(argv: string[], io: CliIo): Promise<number> {
       io.err(`storex-sync-server compact: ${error.message}\nRun storex-sync-server compact --help for the options.`)
       return 2
     }
-    const message = isSyncError(error) ? error.message.replace(/^@storex-sync\/sync-server: /, '') : (error as Error)?.message ?? String(error)
+    const message = errorDetail(error)
     io.err(`storex-sync-server compact: failed: ${message}`)
     return 1
   }
