@@ -1,38 +1,25 @@
-import { existsSync, mkdirSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
+import { chromiumMissing, launchChromium, OUTPUT } from './chromium'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
 import { startBrowserExample } from '../server'
 
-const CHROMIUM = '/usr/bin/chromium'
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-const OUTPUT = join(dirname(fileURLToPath(import.meta.url)), '..', '.test-output')
-const skip = !existsSync(CHROMIUM) && !process.env['CI']
-if (skip) {
-  console.log(`skipped: the browser bootstrap test needs Chromium at ${CHROMIUM} (apt-get install chromium); .ci/run installs it`)
-}
+const skip = chromiumMissing('the browser bootstrap test')
 
 const ITEMS = 300
 
 describe.skipIf(skip)('examples/browser: a new device starts from the server’s copy', () => {
   let example: Awaited<ReturnType<typeof startBrowserExample>>
-  let browser: Browser
-  let userDataDir: string
+  let chromium: Awaited<ReturnType<typeof launchChromium>>
 
   beforeAll(async () => {
-    mkdirSync(OUTPUT, { recursive: true })
     example = await startBrowserExample()
-    userDataDir = await mkdtemp(join(tmpdir(), 'storex-sync-chromium-'))
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, env: { ...process.env, HOME: userDataDir } })
+    chromium = await launchChromium()
   }, 120_000)
   afterAll(async () => {
-    await browser?.close()
+    await chromium?.close()
     await example?.close()
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true })
   })
 
   it(`loads ${ITEMS} items with their history compacted, page by page with a progress bar, in creation order`, async () => {
@@ -49,7 +36,7 @@ describe.skipIf(skip)('examples/browser: a new device starts from the server’s
     const ticks = Array.from({ length: ITEMS }, (_, index) => entry({ operation: 'modify', collection: 'item', pk: id(index), value: { done: index % 3 === 0 } }))
     for (const batch of [creates, renames, ticks]) await log.writeEntries(batch, { userId: example.userId, deviceId: writer })
 
-    const context = await browser.newContext()
+    const context = await chromium.browser.newContext()
     const page: Page = await context.newPage()
     page.on('pageerror', (error) => console.error(`page error: ${error.message}`))
     await page.goto(example.url)

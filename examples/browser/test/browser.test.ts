@@ -1,21 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
+import { chromiumMissing, launchChromium, OUTPUT } from './chromium'
 import { startBrowserExample } from '../server'
 
-const CHROMIUM = '/usr/bin/chromium'
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-const OUTPUT = join(dirname(fileURLToPath(import.meta.url)), '..', '.test-output')
-
-// In CI the test always runs (and fails if Chromium is missing); elsewhere it needs Debian's chromium.
-const skip = !existsSync(CHROMIUM) && !process.env['CI']
-if (skip) {
-  console.log(`skipped: the browser test needs Chromium at ${CHROMIUM} (apt-get install chromium); .ci/run installs it`)
-}
+const skip = chromiumMissing('the browser test')
 
 type Shown = { title: string; done: boolean }
 
@@ -44,25 +33,16 @@ const SYNCED = 'All saved and synced'
 
 describe.skipIf(skip)('examples/browser in Chromium', () => {
   let example: Awaited<ReturnType<typeof startBrowserExample>>
-  let browser: Browser
-  let userDataDir: string
+  let chromium: Awaited<ReturnType<typeof launchChromium>>
+  const browser = { newContext: () => chromium.browser.newContext() }
 
   beforeAll(async () => {
-    mkdirSync(OUTPUT, { recursive: true })
     example = await startBrowserExample()
-    userDataDir = await mkdtemp(join(tmpdir(), 'storex-sync-chromium-'))
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // launch() gives Chromium a fresh temporary --user-data-dir of its own (it refuses one in args);
-      // HOME points at an empty folder too, so nothing of this machine's profile is read.
-      args: FLAGS,
-      env: { ...process.env, HOME: userDataDir },
-    })
+    chromium = await launchChromium()
   }, 120_000)
   afterAll(async () => {
-    await browser?.close()
+    await chromium?.close()
     await example?.close()
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true })
   })
 
   it('syncs two devices, resolves offline edits the same way on both, and keeps the data over a reload', async () => {

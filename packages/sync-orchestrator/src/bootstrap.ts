@@ -1,14 +1,14 @@
 import {
-  getQuarantineId,
   type ClientSyncLogEntry,
   type QuarantineEntryInput,
   type ReceivedClientSyncLogEntry,
 } from '@storex-sync/client-sync-log'
 import { utf8Length, type SharedSyncLogSnapshotPage, resolveNow } from '@storex-sync/shared-sync-log-core'
 import { decodeOrQuarantine } from './decode'
+import { setAsideReceived } from './receive'
 import { SyncOrchestratorError } from './errors'
 import { syncContextOf, type SyncContext } from './internal/context'
-import type { CommonSyncOptions, QuarantinedEntrySummary, SyncOptions, SyncResult } from './types'
+import type { CommonSyncOptions, SyncOptions, SyncResult } from './types'
 
 /** Objects asked for per snapshot page. */
 export const DEFAULT_SNAPSHOT_PAGE_SIZE = 1000
@@ -63,19 +63,7 @@ export async function bootstrapFromSnapshot(options: BootstrapOptions, mode: Boo
       }
     }
     const now = resolveNow(options.now)
-    if (quarantined.length) {
-      await options.clientSyncLog.quarantineEntries(quarantined, { now })
-      const summaries: QuarantinedEntrySummary[] = quarantined.map((entry) => ({
-        id: getQuarantineId(entry.deviceId, entry.createdOn),
-        deviceId: entry.deviceId,
-        createdOn: entry.createdOn,
-        reason: entry.reason,
-        message: entry.message,
-      }))
-      result.received.quarantined += quarantined.length
-      result.quarantined.push(...summaries)
-      emit('entriesQuarantined', { entries: summaries })
-    }
+    await setAsideReceived(quarantined, options, result, now)
     const stored = mode === 'fresh' ? await storeFresh(received, options, now) : await options.clientSyncLog.insertReceivedEntries(received, { now })
     result.bootstrap.objects += page.objects.length
     result.bootstrap.entries += received.length

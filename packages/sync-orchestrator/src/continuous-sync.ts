@@ -15,17 +15,6 @@ import type {
 import { checkDuration, countsOf, isAuthFailure } from './internal/continuous-helpers'
 import type { SyncOptions, SyncResult, SyncStage } from './types'
 
-export type {
-  ContinuousSyncBackoff,
-  ContinuousSyncCounts,
-  ContinuousSyncEventMap,
-  ContinuousSyncEventName,
-  ContinuousSyncOptions,
-  ContinuousSyncReason,
-  ContinuousSyncState,
-  ContinuousSyncStatus,
-  LocalWriteSource,
-}
 
 type Listener<Name extends ContinuousSyncEventName> = (payload: ContinuousSyncEventMap[Name]) => void
 

@@ -1,7 +1,7 @@
 import { errorDetail } from '@storex-sync/errors'
 import { hlcWallTime, type ClientSyncLogStorage } from '@storex-sync/client-sync-log'
 import type { DeviceId, SharedSyncLog, UserId } from '@storex-sync/shared-sync-log-core'
-import type { ContinuousSyncStatus } from './continuous-sync'
+import type { ContinuousSyncStatus } from './continuous-sync-types'
 import type { SyncStage } from './types'
 
 /**

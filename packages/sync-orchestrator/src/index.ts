@@ -34,7 +34,7 @@ export type {
   ContinuousSyncState,
   ContinuousSyncStatus,
   LocalWriteSource,
-} from './continuous-sync'
+} from './continuous-sync-types'
 export type {
   CommonSyncOptions,
   SyncOptions,

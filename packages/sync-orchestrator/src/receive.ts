@@ -52,19 +52,7 @@ export async function receiveLogEntries(
       }
     }
     // Bad entries are stored aside before the cursor moves past them: nothing is dropped.
-    if (quarantined.length) {
-      await options.clientSyncLog.quarantineEntries(quarantined, { now: resolveNow(options.now) })
-      const summaries: QuarantinedEntrySummary[] = quarantined.map((entry) => ({
-        id: getQuarantineId(entry.deviceId, entry.createdOn),
-        deviceId: entry.deviceId,
-        createdOn: entry.createdOn,
-        reason: entry.reason,
-        message: entry.message,
-      }))
-      result.received.quarantined += quarantined.length
-      result.quarantined.push(...summaries)
-      emit('entriesQuarantined', { entries: summaries })
-    }
+    await setAsideReceived(quarantined, options, result, resolveNow(options.now))
     const { inserted, duplicates } = received.length
       ? await options.clientSyncLog.insertReceivedEntries(received, { now: resolveNow(options.now) })
       : { inserted: 0, duplicates: 0 }
@@ -87,4 +75,25 @@ export async function receiveLogEntries(
       return result
     }
   }
+}
+
+/** Stores received entries that cannot be used aside (never dropped), and reports them in the result and an event. */
+export async function setAsideReceived(
+  quarantined: QuarantineEntryInput[],
+  options: Pick<CommonSyncOptions, 'clientSyncLog'> & { syncContext?: SyncContext; events?: CommonSyncOptions['events'] },
+  result: SyncResult,
+  now: number,
+): Promise<void> {
+  if (!quarantined.length) return
+  await options.clientSyncLog.quarantineEntries(quarantined, { now })
+  const summaries: QuarantinedEntrySummary[] = quarantined.map((entry) => ({
+    id: getQuarantineId(entry.deviceId, entry.createdOn),
+    deviceId: entry.deviceId,
+    createdOn: entry.createdOn,
+    reason: entry.reason,
+    message: entry.message,
+  }))
+  result.received.quarantined += quarantined.length
+  result.quarantined.push(...summaries)
+  syncContextOf(options).emit('entriesQuarantined', { entries: summaries })
 }
