@@ -334,17 +334,23 @@ describe.each(clientBackends)('SyncLoggingMiddleware on $kind', ({ create }) => 
 
   it('calls onEntriesLogged after each logged write with its entry count, not for unlogged or failed writes', async () => {
     const calls: Array<{ entries: number; stored: number }> = []
+    let counted: Promise<unknown> = Promise.resolve()
     const unsubscribe = logging.onEntriesLogged(({ entries }) => {
       // Called after the batch is stored: the entries are already readable.
-      void clientSyncLog.countPending().then(({ unshared }) => calls.push({ entries, stored: unshared }))
+      counted = clientSyncLog.countPending().then(({ unshared }) => calls.push({ entries, stored: unshared }))
     })
-    await collection('user').createObject({ id: 'u1', displayName: 'Joe' })
-    await collection('user').createObject({ id: 'u2', displayName: 'Ann' })
-    await collection('user').updateObjects({}, { displayName: 'Same' })
-    await collection('user').updateObjects({ id: 'nobody' }, { displayName: 'x' })
-    await collection('note').createObject({ id: 'n1', text: 'not synced' })
+    // Each count finishes before the next write (on a server database the reads may otherwise overtake each other).
+    const write = async (change: () => Promise<unknown>) => {
+      await change()
+      await counted
+    }
+    await write(() => collection('user').createObject({ id: 'u1', displayName: 'Joe' }))
+    await write(() => collection('user').createObject({ id: 'u2', displayName: 'Ann' }))
+    await write(() => collection('user').updateObjects({}, { displayName: 'Same' }))
+    await write(() => collection('user').updateObjects({ id: 'nobody' }, { displayName: 'x' }))
+    await write(() => collection('note').createObject({ id: 'n1', text: 'not synced' }))
     await expect(collection('user').createObject({ displayName: 'No id' })).rejects.toMatchObject({ code: 'PK_MISSING' })
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await counted
     expect(calls).toEqual([
       { entries: 1, stored: 1 },
       { entries: 1, stored: 2 },
