@@ -43,6 +43,12 @@ export interface OpenPostgresOptions {
   schema?: string
   /** pg's idle timeout of pooled connections in ms (default pg's 10000; 0 keeps them open and sets no timers). */
   idleTimeoutMillis?: number
+  /**
+   * Told when an idle pooled connection fails (the server restarted, or an administrator ended it).
+   * The pool drops that connection and opens another for the next query; without a listener, pg would
+   * raise the error as an uncaught exception. Default: ignore it.
+   */
+  onConnectionError?: (error: Error) => void
 }
 
 /** PostgreSQL through a pg Pool (install `pg`); int8 columns are read as numbers. */
@@ -59,6 +65,7 @@ export async function openPostgresBackend(options: OpenPostgresOptions): Promise
         oid === INT8 ? (value: string) => (value === null ? null : Number(value)) : pg.types.getTypeParser(oid, format),
     },
   })
+  pool.on('error', (error: Error) => options.onConnectionError?.(error))
   return new SqlStorageBackend({
     connection: { dialect: 'postgres', pool, schema: options.schema },
     autoPkType: options.autoPkType,
