@@ -24,7 +24,6 @@ async function main() {
     // Ids start with the time they were made (see sync-setup.ts): sorting by id lists items in the
     // order they were created, the same on every device.
     const all = ((await items.findObjects({})) as Item[]).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    const states = new Map((await clientSyncLog.getObjectSyncStates({ collection: 'item' })).map((state) => [state.pk, state]))
     const list = $('items')
     const focused = document.activeElement?.closest('li')?.dataset['id']
     list.replaceChildren(
@@ -38,20 +37,26 @@ async function main() {
         title.addEventListener('change', () => write(() => items.updateObjects({ id: item.id }, { title: title.value })))
         const remove = Object.assign(document.createElement('button'), { className: 'delete', type: 'button', textContent: 'Delete' })
         remove.addEventListener('click', () => write(() => items.deleteObjects({ id: item.id })))
-        li.append(done, title)
-        const state = states.get(item.id)
-        if (state && (state.unsent || state.setAside)) {
-          const badge = Object.assign(document.createElement('span'), {
-            className: state.setAside ? 'sync-badge refused' : 'sync-badge',
-            textContent: state.setAside ? 'could not be synced' : 'not synced yet',
-          })
-          li.append(badge)
-        }
+        li.append(done, title, Object.assign(document.createElement('span'), { className: 'sync-badge', hidden: true }))
         li.append(remove)
         return li
       }),
     )
     if (focused) list.querySelector<HTMLInputElement>(`li[data-id="${focused}"] .title`)?.focus()
+    await renderBadges()
+  }
+
+  /** "not synced yet" next to each item with changes not sent yet (or refused by the server). */
+  async function renderBadges() {
+    const states = new Map((await clientSyncLog.getObjectSyncStates({ collection: 'item' })).map((state) => [state.pk, state]))
+    for (const li of $('items').querySelectorAll<HTMLLIElement>('li')) {
+      const badge = li.querySelector<HTMLSpanElement>('.sync-badge')!
+      const state = states.get(li.dataset['id'])
+      const text = state?.setAside ? 'could not be synced' : state?.unsent ? 'not synced yet' : ''
+      badge.textContent = text
+      badge.hidden = !text
+      badge.classList.toggle('refused', !!state?.setAside)
+    }
   }
 
   function renderStatus() {
@@ -158,7 +163,9 @@ async function main() {
     continuousSync.resume()
     renderStatus()
   })
-  setInterval(() => void continuousSync.getStatus().then(renderStatus), 1_000)
+  // The status and the per-item badges follow the log (a tab may have sent what this one shows as pending);
+  // badges change in place, so an item being edited keeps its text.
+  setInterval(() => void continuousSync.getStatus().then(renderStatus).then(renderBadges), 1_000)
   setInterval(() => void renderHealth(), 3_000)
 
   await renderItems()

@@ -91,7 +91,7 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
     // The library's own message stays out of sight, in Details.
     expect(await b.locator('#error-details').textContent()).toMatch(/@storex-sync\/shared-sync-log-http/)
     await expect.poll(() => text(b, 'pending')).toBe('2 changes not synced yet')
-    await expect.poll(() => badges(b)).toEqual(['not synced yet'])
+    await expect.poll(() => badges(b), { timeout: 10_000 }).toEqual(['not synced yet'])
     expect(await badges(a)).toEqual([''])
     // The sync doctor says why, in plain words.
     await expect.poll(() => text(b, 'health'), { timeout: 10_000 }).toBe('Not in sync:')
@@ -102,7 +102,7 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
     await contextB.setOffline(false)
     await expect.poll(() => text(b, 'network')).toBe('online')
     await expect.poll(() => text(b, 'pending'), { timeout: 15_000 }).toBe(SYNCED)
-    await expect.poll(() => badges(b)).toEqual([''])
+    await expect.poll(() => badges(b), { timeout: 10_000 }).toEqual([''])
     await a.click('#sync-now')
     const resolved = [{ title: 'Oat milk', done: true }]
     await expect.poll(() => itemsOn(a), { timeout: 10_000 }).toEqual(resolved)
@@ -171,7 +171,7 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
     }
     await expect.poll(async () => (await itemsOn(page)).map((item) => item.title)).toEqual(expect.arrayContaining(['Bread', 'Butter']))
     await expect.poll(() => text(page, 'pending'), { timeout: 10_000 }).toBe('2 changes not synced yet')
-    await expect.poll(() => badges(page)).toEqual(['not synced yet', 'not synced yet'])
+    await expect.poll(() => badges(page), { timeout: 10_000 }).toEqual(['not synced yet', 'not synced yet'])
     await page.screenshot({ path: join(OUTPUT, 'first-run-offline.png') })
     // Still there after a reload, still offline.
     await page.reload()
