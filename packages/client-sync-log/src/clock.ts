@@ -49,7 +49,7 @@ export class HybridLogicalClock {
    */
   next(wallNow: number): number {
     if (!Number.isFinite(wallNow)) {
-      throw new ClientSyncLogError('INVALID_ARGUMENT', `the wall clock read ${String(wallNow)}; getNow() must return milliseconds since 1970.`)
+      throw new ClientSyncLogError('INVALID_OPTION', `the wall clock read ${String(wallNow)}; getNow() must return milliseconds since 1970.`)
     }
     const physical = Math.floor(wallNow) * HLC_TICKS_PER_MS
     const next = Math.max(physical, this.latest + 1)

@@ -1,12 +1,19 @@
 import { SyncError } from '@storex-sync/errors'
+import type { EntryProblemReason } from './entry-check'
 
-/**
- * Error thrown by `@storex-sync/client-sync-log`. Codes: `UNKNOWN_OPERATION`,
- * `INVALID_ENTRY`, `INVALID_ARGUMENT`,
- * `BACKEND_CANNOT_DELETE`.
- */
-export class ClientSyncLogError extends SyncError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+/** What a program can switch on; the package README's "Errors" table says what each one means and what to do. */
+export type ClientSyncLogErrorCode =
+  | 'INVALID_OPTION'
+  | 'INVALID_ARGUMENT'
+  /** An entry insertEntries() cannot store, with checkEntry's reason (an undecodable one is `INVALID_ENTRY` here). */
+  | Exclude<EntryProblemReason, 'UNDECODABLE_ENTRY'>
+  | 'DUPLICATE_ENTRY'
+  | 'CLOCK_EXHAUSTED'
+  | 'BACKEND_CANNOT_DELETE'
+
+/** Error thrown by `@storex-sync/client-sync-log`. */
+export class ClientSyncLogError extends SyncError<ClientSyncLogErrorCode> {
+  constructor(code: ClientSyncLogErrorCode, message: string, options?: { cause?: unknown }) {
     super('@storex-sync/client-sync-log', code, message, options)
   }
 }

@@ -16,6 +16,7 @@ export type { ObjectSyncState } from './object-states'
 export { HybridLogicalClock, HLC_TICKS_PER_MS, hlcWallTime } from './clock'
 export { getPkFields, getObjectPk, getPkWhere, withoutPkFields, getObjectKey } from './pk'
 export { ClientSyncLogError } from './errors'
+export type { ClientSyncLogErrorCode } from './errors'
 export {
   findReceivedEntryProblem,
   getQuarantineId,

@@ -1,11 +1,18 @@
 import { SyncError } from '@storex-sync/errors'
 
-/**
- * Error thrown by `@storex-sync/custom-pk`. Codes: `UNKNOWN_COLLECTION`,
- * `UNSUPPORTED_PK`, `SETUP_NOT_CALLED`, `INVALID_PK`, `UNSUPPORTED_RELATIONSHIP`.
- */
-export class CustomPkError extends SyncError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+/** What a program can switch on; the package README's "Errors" table says what each one means and what to do. */
+export type CustomPkErrorCode =
+  | 'INVALID_OPTION'
+  | 'INVALID_ARGUMENT'
+  | 'UNKNOWN_COLLECTION'
+  | 'UNSUPPORTED_PK'
+  | 'SETUP_NOT_CALLED'
+  | 'INVALID_PK'
+  | 'UNSUPPORTED_RELATIONSHIP'
+
+/** Error thrown by `@storex-sync/custom-pk`. */
+export class CustomPkError extends SyncError<CustomPkErrorCode> {
+  constructor(code: CustomPkErrorCode, message: string, options?: { cause?: unknown }) {
     super('@storex-sync/custom-pk', code, message, options)
   }
 }

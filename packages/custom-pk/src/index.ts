@@ -6,3 +6,4 @@ export type {
   StorageMiddlewareContext,
 } from './middleware'
 export { CustomPkError } from './errors'
+export type { CustomPkErrorCode } from './errors'

@@ -49,7 +49,7 @@ export class CustomAutoPkMiddleware {
   constructor(options: CustomAutoPkMiddlewareOptions = {}) {
     if (options.pkGenerator !== undefined && typeof options.pkGenerator !== 'function') {
       throw new CustomPkError(
-        'INVALID_PK',
+        'INVALID_OPTION',
         `pkGenerator must be a function returning a string, got ${typeof options.pkGenerator}. Pass e.g. { pkGenerator: () => crypto.randomUUID() } or leave it out to use nanoid().`,
       )
     }
@@ -65,12 +65,12 @@ export class CustomAutoPkMiddleware {
     const { storageRegistry, collections } = options ?? ({} as CustomAutoPkSetupOptions)
     if (!storageRegistry || typeof storageRegistry !== 'object' || !storageRegistry.collections) {
       throw new CustomPkError(
-        'SETUP_NOT_CALLED',
+        'INVALID_OPTION',
         'setup() needs { storageRegistry, collections }: pass storageManager.registry as storageRegistry.',
       )
     }
     if (!Array.isArray(collections)) {
-      throw new CustomPkError('UNKNOWN_COLLECTION', 'setup() needs `collections`, an array of collection names.')
+      throw new CustomPkError('INVALID_OPTION', 'setup() needs `collections`, an array of collection names.')
     }
     const pkFields = new Map<string, string>()
     for (const collection of collections) {

@@ -310,6 +310,29 @@ describe.each(clientBackends)('CustomAutoPkMiddleware on $kind', ({ create }) =>
   })
 })
 
+describe('CustomAutoPkMiddleware options', () => {
+  it('refuses a bad pkGenerator or setup() options with INVALID_OPTION, naming what to pass', () => {
+    const refusal = (run: () => unknown) => {
+      try {
+        run()
+      } catch (error) {
+        return error as CustomPkError
+      }
+      throw new Error('expected a CustomPkError')
+    }
+    const badGenerator = refusal(() => new CustomAutoPkMiddleware({ pkGenerator: 'uuid' as never }))
+    expect(badGenerator).toBeInstanceOf(CustomPkError)
+    expect(badGenerator.code).toBe('INVALID_OPTION')
+    expect(badGenerator.detail).toMatch(/^pkGenerator must be a function/)
+    const noRegistry = refusal(() => new CustomAutoPkMiddleware().setup({ collections: ['user'] } as never))
+    expect(noRegistry.code).toBe('INVALID_OPTION')
+    expect(noRegistry.detail).toContain('storageRegistry')
+    const noCollections = refusal(() => new CustomAutoPkMiddleware().setup({ storageRegistry: { collections: {} }, collections: 'user' } as never))
+    expect(noCollections.code).toBe('INVALID_OPTION')
+    expect(noCollections.detail).toContain('`collections`')
+  })
+})
+
 describe.each(clientBackends)('CustomAutoPkMiddleware setup on $kind', ({ create }) => {
   let storage: TestStorage | null = null
   afterEach(async () => {

@@ -2,9 +2,12 @@ import { SyncError } from '@storex-sync/errors'
 
 export const DEVICE_PACKAGE = '@storex-sync/device'
 
-/** Errors of createSyncedDevice. Codes: `INVALID_OPTION` (a missing or bad option; the message names it). */
-export class SyncedDeviceError extends SyncError {
-  constructor(code: 'INVALID_OPTION', message: string, options?: { cause?: unknown }) {
+/** What a program can switch on: `INVALID_OPTION` (a missing or bad option; the message names it). */
+export type SyncedDeviceErrorCode = 'INVALID_OPTION'
+
+/** Errors of createSyncedDevice. */
+export class SyncedDeviceError extends SyncError<SyncedDeviceErrorCode> {
+  constructor(code: SyncedDeviceErrorCode, message: string, options?: { cause?: unknown }) {
     super(DEVICE_PACKAGE, code, message, options)
   }
 }

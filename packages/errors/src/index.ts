@@ -5,13 +5,13 @@
  * the message is for people: it starts with the package name and says what
  * to do about it.
  */
-export class SyncError extends Error {
-  readonly code: string
+export class SyncError<Code extends string = string> extends Error {
+  readonly code: Code
   readonly packageName: string
   /** The message without the package name in front: for a UI's details line, an HTTP answer, a CLI. */
   readonly detail: string
 
-  constructor(packageName: string, code: string, message: string, options?: { cause?: unknown }) {
+  constructor(packageName: string, code: Code, message: string, options?: { cause?: unknown }) {
     super(`${packageName}: ${message}`, options?.cause !== undefined ? { cause: options.cause } : undefined)
     this.name = new.target.name
     this.code = code

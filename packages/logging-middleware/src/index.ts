@@ -1,3 +1,4 @@
 export { SyncLoggingMiddleware } from './middleware'
 export type { SyncLoggingMiddlewareOptions, StorageMiddlewareContext } from './middleware'
 export { SyncLoggingError } from './errors'
+export type { SyncLoggingErrorCode } from './errors'

@@ -1,11 +1,16 @@
 import { SyncError } from '@storex-sync/errors'
+import type { EntryProblemReason } from '@storex-sync/client-sync-log'
 
-/**
- * Error thrown by `@storex-sync/reconciliation`. Codes: `UNKNOWN_COLLECTION`,
- * `UNKNOWN_OPERATION`, `DOUBLE_CREATE`, `INVALID_OPTIONS`.
- */
-export class ReconciliationError extends SyncError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+/** What a program can switch on; the package README's "Errors" table says what each one means and what to do. */
+export type ReconciliationErrorCode =
+  | 'INVALID_OPTION'
+  | 'DOUBLE_CREATE'
+  /** An entry the reconciler cannot use, with client-sync-log's reason (an undecodable one is `INVALID_ENTRY` here). */
+  | Exclude<EntryProblemReason, 'UNDECODABLE_ENTRY'>
+
+/** Error thrown by `@storex-sync/reconciliation`. */
+export class ReconciliationError extends SyncError<ReconciliationErrorCode> {
+  constructor(code: ReconciliationErrorCode, message: string, options?: { cause?: unknown }) {
     super('@storex-sync/reconciliation', code, message, options)
   }
 }

@@ -1,4 +1,5 @@
 export { reconcileSyncLog, createReconciler } from './reconcile'
 export type { ReconcileSyncLogOptions, DoubleCreateBehaviour } from './reconcile'
 export { ReconciliationError } from './errors'
+export type { ReconciliationErrorCode } from './errors'
 export { foldObjectHistory } from './state'

@@ -40,13 +40,13 @@ export function reconcileSyncLog(entries: ClientSyncLogEntry[], options: Reconci
   const doubleCreateBehaviour = options?.doubleCreateBehaviour ?? 'merge'
   if (!storageRegistry || !storageRegistry.collections) {
     throw new ReconciliationError(
-      'INVALID_OPTIONS',
+      'INVALID_OPTION',
       'reconcileSyncLog() needs { storageRegistry }: pass storageManager.registry.',
     )
   }
   if (doubleCreateBehaviour !== 'merge' && doubleCreateBehaviour !== 'error') {
     throw new ReconciliationError(
-      'INVALID_OPTIONS',
+      'INVALID_OPTION',
       `doubleCreateBehaviour must be 'merge' or 'error', got ${JSON.stringify(doubleCreateBehaviour)}.`,
     )
   }

@@ -261,8 +261,8 @@ describe('reconcileSyncLog rules', () => {
     })
 
     it('rejects missing options and bad doubleCreateBehaviour values', () => {
-      expect(catchError(() => reconcileSyncLog([], undefined as any)).code).toBe('INVALID_OPTIONS')
-      expect(catchError(() => reconcile([], 'ignore' as any)).code).toBe('INVALID_OPTIONS')
+      expect(catchError(() => reconcileSyncLog([], undefined as any)).code).toBe('INVALID_OPTION')
+      expect(catchError(() => reconcile([], 'ignore' as any)).code).toBe('INVALID_OPTION')
     })
   })
 

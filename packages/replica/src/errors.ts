@@ -3,13 +3,16 @@ import { SyncError } from '@storex-sync/errors'
 export const REPLICA_PACKAGE = '@storex-sync/replica'
 
 /**
- * Errors of the replica. Codes: `INVALID_ARGUMENT` (a bad option or
- * argument), `INVALID_CURSOR` (a snapshot or read cursor this replica did not
- * hand out), `REPLICA_BEHIND` (the log compacted entries the replica had not
- * integrated; rebuild it).
+ * What a program can switch on: `INVALID_OPTION` (a bad option of the
+ * replica), `INVALID_ARGUMENT` (a bad argument of a call), `INVALID_CURSOR` (a
+ * snapshot or read cursor this replica did not hand out), `REPLICA_BEHIND`
+ * (the log compacted entries the replica had not integrated; rebuild it).
  */
-export class ReplicaError extends SyncError {
-  constructor(code: 'INVALID_ARGUMENT' | 'INVALID_CURSOR' | 'REPLICA_BEHIND', message: string, options?: { cause?: unknown }) {
+export type ReplicaErrorCode = 'INVALID_OPTION' | 'INVALID_ARGUMENT' | 'INVALID_CURSOR' | 'REPLICA_BEHIND'
+
+/** Errors of the replica. */
+export class ReplicaError extends SyncError<ReplicaErrorCode> {
+  constructor(code: ReplicaErrorCode, message: string, options?: { cause?: unknown }) {
     super(REPLICA_PACKAGE, code, message, options)
   }
 }

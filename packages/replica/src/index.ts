@@ -1,6 +1,7 @@
 export { SyncReplica, type SyncReplicaOptions, type ReplicaCatchUpResult, type ReplicaObject, type ReplicaStats } from './replica'
 export { withReplica, type WithReplicaOptions } from './with-replica'
 export { ReplicaError, REPLICA_PACKAGE } from './errors'
+export type { ReplicaErrorCode } from './errors'
 export { jsonReplicaSerializer, type ReplicaSerializer } from './internal/decode'
 export {
   REPLICA_OBJECT_COLLECTION,

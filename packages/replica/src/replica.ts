@@ -126,16 +126,16 @@ export class SyncReplica extends StorageModule {
     const log = options.sharedSyncLog as unknown as Record<string, unknown> | undefined
     const missing = ['createDeviceId', 'getUnsyncedEntries', 'markAsSeen'].filter((method) => typeof log?.[method] !== 'function')
     if (missing.length) {
-      throw new ReplicaError('INVALID_ARGUMENT', `SyncReplica needs a sharedSyncLog (missing ${missing.join(', ')}); pass the log the server stores.`)
+      throw new ReplicaError('INVALID_OPTION', `SyncReplica needs a sharedSyncLog (missing ${missing.join(', ')}); pass the log the server stores.`)
     }
     if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) {
-      throw new ReplicaError('INVALID_ARGUMENT', `batchSize must be a positive whole number, got ${String(options.batchSize)}.`)
+      throw new ReplicaError('INVALID_OPTION', `batchSize must be a positive whole number, got ${String(options.batchSize)}.`)
     }
     this.sharedSyncLog = options.sharedSyncLog
     this.serializer = options.serializer ?? jsonReplicaSerializer
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
     if (options.reconciler && !options.storageRegistry) {
-      throw new ReplicaError('INVALID_ARGUMENT', 'a SyncReplica with a reconciler of the app needs its storageRegistry (the schema the reconciler reads); pass both, or neither for the default rules.')
+      throw new ReplicaError('INVALID_OPTION', 'a SyncReplica with a reconciler of the app needs its storageRegistry (the schema the reconciler reads); pass both, or neither for the default rules.')
     }
     this.compactHistories = options.compactHistories ?? (options.reconciler ? options.reconciler.compactableHistory === true : true)
     this.verdict = options.reconciler
@@ -251,7 +251,7 @@ export class SyncReplica extends StorageModule {
    */
   async compact(options: { userId: UserId; retentionMs: number; now?: Now }): Promise<SharedSyncLogCompactionResult> {
     if (typeof this.sharedSyncLog.compact !== 'function') {
-      throw new ReplicaError('INVALID_ARGUMENT', 'this shared log cannot compact (it has no compact()); use a log of @storex-sync that does.')
+      throw new ReplicaError('INVALID_OPTION', 'this shared log cannot compact (it has no compact()); use a log of @storex-sync that does.')
     }
     validateUserId(options.userId)
     return this.lock.run(String(options.userId), async () => {

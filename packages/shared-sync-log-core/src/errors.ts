@@ -4,14 +4,26 @@ import type { DeviceId } from './types'
 export const SHARED_SYNC_LOG_PACKAGE = '@storex-sync/shared-sync-log-core'
 
 /**
+ * What a program can switch on; the package README's "Errors" table says what
+ * each one means and what to do. Refusals of a write (`ENTRIES_REFUSED`,
+ * `REQUEST_TOO_LARGE`) are `SharedSyncLogRefusalError`s.
+ */
+export type SharedSyncLogErrorCode =
+  | 'INVALID_OPTION'
+  | 'INVALID_ARGUMENT'
+  | 'UNKNOWN_DEVICE'
+  | 'INVALID_MEMO'
+  | 'SNAPSHOT_REQUIRED'
+  | 'SNAPSHOT_UNAVAILABLE'
+  | 'ENTRIES_REFUSED'
+  | 'REQUEST_TOO_LARGE'
+
+/**
  * Error thrown by every `SharedSyncLog` implementation of this project (the
  * in-memory one, `@storex-sync/shared-sync-log-storex`, the HTTP client).
- * Codes: `UNKNOWN_DEVICE`, `INVALID_MEMO`, `INVALID_ARGUMENT`, `SNAPSHOT_REQUIRED`,
- * `SNAPSHOT_UNAVAILABLE`; refusals of a write
- * (`ENTRIES_REFUSED`, `REQUEST_TOO_LARGE`) are `SharedSyncLogRefusalError`s.
  */
-export class SharedSyncLogError extends SyncError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+export class SharedSyncLogError extends SyncError<SharedSyncLogErrorCode> {
+  constructor(code: SharedSyncLogErrorCode, message: string, options?: { cause?: unknown }) {
     super(SHARED_SYNC_LOG_PACKAGE, code, message, options)
   }
 

@@ -27,4 +27,5 @@ export {
   type SharedSyncLogLimits,
 } from './limits'
 export { SharedSyncLogError, SHARED_SYNC_LOG_PACKAGE } from './errors'
+export type { SharedSyncLogErrorCode } from './errors'
 export { MemorySharedSyncLog, type MemorySharedSyncLogOptions } from './memory'

@@ -129,19 +129,19 @@ export function measureWriteOverhead(options: { deviceId: DeviceId; now?: Now; e
   return utf8Length(JSON.stringify(body))
 }
 
-/** Throws `INVALID_ARGUMENT` unless the limits are positive whole numbers (or absent). */
+/** Throws `INVALID_OPTION` unless the limits are positive whole numbers (or absent). */
 export function validateLimits(limits: SharedSyncLogLimits | undefined): SharedSyncLogLimits {
   const result: SharedSyncLogLimits = {}
   for (const key of ['maxEntriesPerWrite', 'maxWriteBytes'] as const) {
     const value = limits?.[key]
     if (value === undefined || value === null) continue
     if (typeof value !== 'number' || !(value >= 1) || !Number.isFinite(value)) {
-      throw new SharedSyncLogError('INVALID_ARGUMENT', `limit ${key} must be a positive number, got ${JSON.stringify(value)}; leave it out for no limit`)
+      throw new SharedSyncLogError('INVALID_OPTION', `limit ${key} must be a positive number, got ${JSON.stringify(value)}; leave it out for no limit`)
     }
     result[key] = Math.floor(value)
   }
   if (limits?.sizeRule !== undefined && limits.sizeRule !== WRITE_SIZE_RULE) {
-    throw new SharedSyncLogError('INVALID_ARGUMENT', `sizeRule ${JSON.stringify(limits.sizeRule)} is unknown; the only rule is '${WRITE_SIZE_RULE}'`)
+    throw new SharedSyncLogError('INVALID_OPTION', `sizeRule ${JSON.stringify(limits.sizeRule)} is unknown; the only rule is '${WRITE_SIZE_RULE}'`)
   }
   if (result.maxWriteBytes !== undefined) result.sizeRule = WRITE_SIZE_RULE
   return result

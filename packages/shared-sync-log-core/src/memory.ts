@@ -81,7 +81,7 @@ export class MemorySharedSyncLog implements SharedSyncLog {
     const autoPkType = options.autoPkType ?? 'int'
     if (autoPkType !== 'int' && autoPkType !== 'string') {
       throw new SharedSyncLogError(
-        'INVALID_ARGUMENT',
+        'INVALID_OPTION',
         `autoPkType must be 'int' or 'string', got ${JSON.stringify(autoPkType)}`,
       )
     }

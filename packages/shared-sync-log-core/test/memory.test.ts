@@ -27,7 +27,7 @@ describe('MemorySharedSyncLog specifics', () => {
   })
 
   it('rejects an unknown autoPkType', () => {
-    expect(() => new MemorySharedSyncLog({ autoPkType: 'uuid' as never })).toThrow(/autoPkType/)
+    expect(() => new MemorySharedSyncLog({ autoPkType: 'uuid' as never })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', message: expect.stringMatching(/autoPkType/) }))
   })
 })
 
@@ -73,6 +73,6 @@ describe('limits and refusals', () => {
     expect(readRefusal(new Error('ECONNRESET'))).toBeNull()
     expect(readRefusal({ code: 'SERVER_ERROR', status: 503 })).toBeNull()
     expect(readRefusal({ code: 'ENTRIES_REFUSED' })).toBeNull()
-    expect(() => new MemorySharedSyncLog({ limits: { maxWriteBytes: 0 } })).toThrow(/maxWriteBytes must be a positive number/)
+    expect(() => new MemorySharedSyncLog({ limits: { maxWriteBytes: 0 } })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', message: expect.stringMatching(/maxWriteBytes must be a positive number/) }))
   })
 })

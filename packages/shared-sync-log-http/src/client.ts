@@ -6,6 +6,7 @@ import {
   type SharedSyncLog,
   type SharedSyncLogDeviceInfo,
   type SharedSyncLogEntryInput,
+  type SharedSyncLogErrorCode,
   type SharedSyncLogLimits,
   type SharedSyncLogMemo,
   type SharedSyncLogSnapshotPage,
@@ -17,7 +18,7 @@ import { SharedSyncLogAuthError, SharedSyncLogHttpError } from './errors'
 import { subscribeToLiveStream, type SubscribeOptions } from './internal/live'
 import { errorDetail } from '@storex-sync/errors'
 import { describeCause } from './internal/messages'
-import { ROUTES, type RouteName } from './internal/protocol'
+import { ROUTES, isServerErrorCode, type RouteName, type ServerErrorCode } from './internal/protocol'
 
 export type { SubscribeOptions } from './internal/live'
 
@@ -67,7 +68,17 @@ interface Attempt {
 const DEFAULT_TIMEOUT_MS = 10_000
 const DEFAULT_RETRIES = 4
 /** Errors of the log itself, which the client throws as `SharedSyncLogError`. */
-const LOG_ERROR_CODES = new Set(['UNKNOWN_DEVICE', 'INVALID_MEMO', 'INVALID_ARGUMENT', 'SNAPSHOT_REQUIRED', 'SNAPSHOT_UNAVAILABLE'])
+const LOG_ERROR_CODES: ReadonlySet<string> = new Set<SharedSyncLogErrorCode & ServerErrorCode>([
+  'UNKNOWN_DEVICE',
+  'INVALID_MEMO',
+  'INVALID_ARGUMENT',
+  'SNAPSHOT_REQUIRED',
+  'SNAPSHOT_UNAVAILABLE',
+])
+
+function isLogErrorCode(code: ServerErrorCode): code is SharedSyncLogErrorCode & ServerErrorCode {
+  return LOG_ERROR_CODES.has(code)
+}
 
 /**
  * The shared sync log of a `storex-sync-server` (or any app that mounted
@@ -89,25 +100,25 @@ export class HttpSharedSyncLog implements SharedSyncLog {
 
   constructor(private readonly options: HttpSharedSyncLogOptions) {
     if (!options || typeof options.url !== 'string') {
-      throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'HttpSharedSyncLog needs a `url` option: the address of the sync server, e.g. "http://127.0.0.1:8080".')
+      throw new SharedSyncLogHttpError('INVALID_OPTION', 'HttpSharedSyncLog needs a `url` option: the address of the sync server, e.g. "http://127.0.0.1:8080".')
     }
     let parsed: URL
     try {
       parsed = new URL(options.url)
     } catch (cause) {
-      throw new SharedSyncLogHttpError('INVALID_OPTIONS', `HttpSharedSyncLog: "${options.url}" is not a valid URL; pass an absolute http(s) URL such as "http://127.0.0.1:8080".`, { cause })
+      throw new SharedSyncLogHttpError('INVALID_OPTION', `HttpSharedSyncLog: "${options.url}" is not a valid URL; pass an absolute http(s) URL such as "http://127.0.0.1:8080".`, { cause })
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new SharedSyncLogHttpError('INVALID_OPTIONS', `HttpSharedSyncLog: the URL must start with http:// or https://, got "${parsed.protocol}".`)
+      throw new SharedSyncLogHttpError('INVALID_OPTION', `HttpSharedSyncLog: the URL must start with http:// or https://, got "${parsed.protocol}".`)
     }
     if (options.token === undefined && options.getToken === undefined) {
-      throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'HttpSharedSyncLog needs credentials: pass `token` (a string) or `getToken` (a function returning one).')
+      throw new SharedSyncLogHttpError('INVALID_OPTION', 'HttpSharedSyncLog needs credentials: pass `token` (a string) or `getToken` (a function returning one).')
     }
     this.baseUrl = options.url.replace(/\/+$/, '')
     // Browsers refuse a detached `fetch` ("Illegal invocation"): bind the global one.
     const fetchImpl = options.fetch ?? (globalThis as any).fetch?.bind(globalThis)
     if (typeof fetchImpl !== 'function') {
-      throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'HttpSharedSyncLog: no global fetch in this environment; pass a `fetch` option (e.g. from undici or node-fetch).')
+      throw new SharedSyncLogHttpError('INVALID_OPTION', 'HttpSharedSyncLog: no global fetch in this environment; pass a `fetch` option (e.g. from undici or node-fetch).')
     }
     this.fetchImpl = fetchImpl
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
@@ -123,10 +134,10 @@ export class HttpSharedSyncLog implements SharedSyncLog {
    */
   setToken(token: string | undefined): void {
     if (token !== undefined && (typeof token !== 'string' || token === '')) {
-      throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'setToken() needs a non-empty string (or undefined to go back to getToken).')
+      throw new SharedSyncLogHttpError('INVALID_ARGUMENT', 'setToken() needs a non-empty string (or undefined to go back to getToken).')
     }
     if (token === undefined && this.options.getToken === undefined) {
-      throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'setToken(undefined) needs a `getToken` option to fall back to.')
+      throw new SharedSyncLogHttpError('INVALID_ARGUMENT', 'setToken(undefined) needs a `getToken` option to fall back to.')
     }
     this.token = token
   }
@@ -271,11 +282,11 @@ export class HttpSharedSyncLog implements SharedSyncLog {
         return outcome.value
       }
       if (!outcome.retryable || attempt >= this.retries) {
-        if (outcome.retryable && this.retries > 0) {
-          const { error } = outcome
+        const { error } = outcome
+        if (outcome.retryable && this.retries > 0 && error instanceof SharedSyncLogHttpError) {
           throw new SharedSyncLogHttpError(error.code, `${errorDetail(error)} (gave up after ${attempt + 1} attempts)`, {
             cause: error.cause ?? error,
-            status: (error as SharedSyncLogHttpError).status,
+            status: error.status,
           })
         }
         throw outcome.error
@@ -353,10 +364,11 @@ export class HttpSharedSyncLog implements SharedSyncLog {
       return { value: json as T }
     }
     const serverError = json && typeof json === 'object' && json.error && typeof json.error === 'object' ? json.error : null
-    const code = typeof serverError?.code === 'string' ? serverError.code : response.status >= 500 ? 'SERVER_ERROR' : 'HTTP_ERROR'
+    const serverCode: unknown = serverError?.code
+    const code = isServerErrorCode(serverCode) ? serverCode : response.status >= 500 ? 'SERVER_ERROR' : 'HTTP_ERROR'
     const message =
       typeof serverError?.message === 'string'
-        ? `server answered ${response.status} ${code}: ${serverError.message}`
+        ? `server answered ${response.status} ${typeof serverCode === 'string' ? serverCode : code}: ${serverError.message}`
         : `${url} answered ${response.status} ${response.statusText || ''}`.trim() +
           (response.status === 404 ? '; is the URL pointing at a storex-sync server?' : '')
     if (response.status === 413 || (code === 'ENTRIES_REFUSED' && Array.isArray(serverError?.refused))) {
@@ -379,7 +391,7 @@ export class HttpSharedSyncLog implements SharedSyncLog {
         }),
       }
     }
-    if (LOG_ERROR_CODES.has(code) && typeof serverError?.message === 'string') {
+    if (isServerErrorCode(code) && isLogErrorCode(code) && typeof serverError?.message === 'string') {
       // The log's own errors arrive as the log's error class, as from any other SharedSyncLog.
       return { retryable: false, error: new SharedSyncLogError(code, serverError.message) }
     }

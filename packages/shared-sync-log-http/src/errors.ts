@@ -1,14 +1,32 @@
 import { SyncError } from '@storex-sync/errors'
+import type { ServerErrorCode } from './internal/protocol'
+
+/**
+ * What a program can switch on; the package README's "Errors" table says what
+ * each one means and what to do. Besides the client's own codes, every code
+ * the server answers with (`ServerErrorCode`); an answer with a code this
+ * client does not know is `SERVER_ERROR` (5xx) or `HTTP_ERROR`.
+ */
+export type SharedSyncLogHttpErrorCode =
+  | 'INVALID_OPTION'
+  | 'INVALID_ARGUMENT'
+  | 'NO_TOKEN'
+  | 'NETWORK_ERROR'
+  | 'TIMEOUT'
+  | 'BAD_RESPONSE'
+  | 'SERVER_ERROR'
+  | 'HTTP_ERROR'
+  | ServerErrorCode
 
 /**
  * Error thrown by `@storex-sync/shared-sync-log-http` (client, server helpers
- * and the command). Codes are listed in the package README's "Errors" table.
+ * and the command).
  */
-export class SharedSyncLogHttpError extends SyncError {
+export class SharedSyncLogHttpError extends SyncError<SharedSyncLogHttpErrorCode> {
   /** HTTP status of the response that caused the error, when there was one. */
   readonly status?: number
 
-  constructor(code: string, message: string, options?: { cause?: unknown; status?: number }) {
+  constructor(code: SharedSyncLogHttpErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
     super('@storex-sync/shared-sync-log-http', code, message, options)
     if (options?.status !== undefined) {
       this.status = options.status

@@ -1,4 +1,6 @@
 export { HttpSharedSyncLog } from './client'
 export type { HttpSharedSyncLogOptions, BackoffOptions, RetryInfo, SubscribeOptions } from './client'
 export { SharedSyncLogHttpError, SharedSyncLogAuthError, isSyncAuthError } from './errors'
-export { ROUTES, PROTOCOL_VERSION } from './internal/protocol'
+export type { SharedSyncLogHttpErrorCode } from './errors'
+export { ROUTES, PROTOCOL_VERSION, ERROR_STATUS, isServerErrorCode } from './internal/protocol'
+export type { ServerErrorCode } from './internal/protocol'

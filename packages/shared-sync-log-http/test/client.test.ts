@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { HttpSharedSyncLog, ROUTES, SharedSyncLogAuthError, SharedSyncLogHttpError } from '../src/index'
+import { ERROR_STATUS, HttpSharedSyncLog, ROUTES, SharedSyncLogAuthError, SharedSyncLogHttpError } from '../src/index'
 
 // The client alone, against a bare node:http server that plays the protocol:
 // the package has no server dependency (the full client + server pair is tested
@@ -24,7 +24,7 @@ async function serve(handler: (request: IncomingMessage, body: string, response:
 }
 
 describe('HttpSharedSyncLog without a server package', () => {
-  it('refuses missing options with INVALID_OPTIONS', () => {
+  it('refuses missing options with INVALID_OPTION', () => {
     expect(() => new HttpSharedSyncLog({} as any)).toThrow(SharedSyncLogHttpError)
     expect(() => new HttpSharedSyncLog({ url: 'ftp://x' , token: 't' })).toThrow(/http:\/\/ or https:\/\//)
     expect(() => new HttpSharedSyncLog({ url: 'http://127.0.0.1:1' })).toThrow(/needs credentials/)
@@ -57,6 +57,38 @@ describe('HttpSharedSyncLog without a server package', () => {
     expect(error.status).toBe(401)
     expect(error.message).toMatch(/the token has expired/)
     expect(calls).toBe(1)
+  })
+
+  it('keeps the codes of the server\'s table and turns a code it does not know into HTTP_ERROR / SERVER_ERROR, naming it', async () => {
+    const answers = [
+      { status: 429, code: 'QUOTA_DEVICES' },
+      { status: 422, code: 'SOMETHING_NEWER' },
+      { status: 502, code: 'UPSTREAM_GONE' },
+    ]
+    let next = 0
+    const url = await serve((_request, _body, response) => {
+      const answer = answers[next++]!
+      response.statusCode = answer.status
+      response.setHeader('content-type', 'application/json')
+      response.end(JSON.stringify({ error: { code: answer.code, message: 'no' } }))
+    })
+    const client = new HttpSharedSyncLog({ url, token: 'a-token-0123456789-0123456789-0123', retries: 0 })
+    const errors: SharedSyncLogHttpError[] = []
+    for (let i = 0; i < answers.length; i += 1) errors.push(await client.getDeviceInfo({ userId: 'u', deviceId: 'd1' }).catch((e) => e))
+    expect(ERROR_STATUS.QUOTA_DEVICES).toBe(429)
+    expect(errors.map((error) => [error.code, error.status])).toEqual([
+      ['QUOTA_DEVICES', 429],
+      ['HTTP_ERROR', 422],
+      ['SERVER_ERROR', 502],
+    ])
+    expect(errors[1]!.message).toContain('SOMETHING_NEWER')
+    expect(errors[2]!.message).toContain('UPSTREAM_GONE')
+  })
+
+  it('refuses bad setToken() and subscribe() arguments with INVALID_ARGUMENT', () => {
+    const client = new HttpSharedSyncLog({ url: 'http://127.0.0.1:1', token: 'a-token-0123456789-0123456789-0123' })
+    expect(() => client.setToken('')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
+    expect(() => client.subscribe({ userId: 'u', deviceId: 'd', onChange: 'x' } as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
   })
 })
 

@@ -84,7 +84,7 @@ export class SharedSyncLogStorage extends StorageModule implements SharedSyncLog
     super(options)
     if (options.autoPkType !== 'int' && options.autoPkType !== 'string') {
       throw new SharedSyncLogError(
-        'INVALID_ARGUMENT',
+        'INVALID_OPTION',
         `SharedSyncLogStorage needs autoPkType 'int' or 'string', got ${JSON.stringify(options.autoPkType)}; ` +
           "use 'int' when the backend auto-increments primary keys, 'string' when its pk columns hold strings",
       )

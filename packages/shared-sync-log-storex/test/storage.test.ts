@@ -211,7 +211,7 @@ describe('SharedSyncLogStorage', () => {
 
   it('rejects an unknown autoPkType', () => {
     expect(() => new SharedSyncLogStorage({ storageManager: {} as never, autoPkType: 'uuid' as never })).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      expect.objectContaining({ code: 'INVALID_OPTION' }),
     )
   })
 })

@@ -1,12 +1,11 @@
 import { SyncError } from '@storex-sync/errors'
 
-/**
- * Error thrown by `@storex-sync/simulation`. Codes: `INVALID_OPTION`,
- * `UNSUPPORTED_SCHEMA`, `INVALID_SCHEDULE`, `INVARIANT_VIOLATED`,
- * `RECONCILER_DIVERGES` (assertReconcilerConverges).
- */
-export class SimulationError extends SyncError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+/** What a program can switch on; the package README says what each one means and what to do. */
+export type SimulationErrorCode = 'INVALID_OPTION' | 'UNSUPPORTED_SCHEMA' | 'INVALID_SCHEDULE' | 'INVARIANT_VIOLATED' | 'RECONCILER_DIVERGES'
+
+/** Error thrown by `@storex-sync/simulation`; `RECONCILER_DIVERGES` comes from assertReconcilerConverges. */
+export class SimulationError extends SyncError<SimulationErrorCode> {
+  constructor(code: SimulationErrorCode, message: string, options?: { cause?: unknown }) {
     super('@storex-sync/simulation', code, message, options)
   }
 }

@@ -3,5 +3,6 @@ export type { SqlConnection, SqlStorageBackendOptions, SqliteDatabaseLike } from
 export { openSqliteBackend, openPostgresBackend, openMysqlBackend } from './open'
 export type { OpenSqliteOptions, OpenPostgresOptions, OpenMysqlOptions } from './open'
 export { StorexBackendSqlError, PACKAGE_NAME } from './errors'
+export type { StorexBackendSqlErrorCode } from './errors'
 export type { AutoPkType } from './internal/schema'
 export type { DialectName } from './internal/dialect'

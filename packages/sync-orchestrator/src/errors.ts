@@ -1,7 +1,22 @@
 import { SyncError } from '@storex-sync/errors'
 
-export class SyncOrchestratorError extends SyncError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+/** What a program can switch on; the package README's "Errors" table says what each one means and what to do. */
+export type SyncOrchestratorErrorCode =
+  | 'INVALID_OPTION'
+  | 'DEVICE_ID_MISSING'
+  | 'USER_ID_MISSING'
+  | 'STORAGE_MANAGER_MISSING'
+  | 'RECONCILER_MISSING'
+  | 'OUTGOING_QUARANTINE_MISSING'
+  | 'INVALID_CLIENT_SYNC_LOG'
+  | 'INVALID_SHARED_SYNC_LOG'
+  | 'RECONCILIATION_FAILED'
+  | 'INTEGRATION_STALLED'
+  | 'SNAPSHOT_UNAVAILABLE'
+
+/** Error thrown by `@storex-sync/sync-orchestrator`. */
+export class SyncOrchestratorError extends SyncError<SyncOrchestratorErrorCode> {
+  constructor(code: SyncOrchestratorErrorCode, message: string, options?: { cause?: unknown }) {
     super('@storex-sync/sync-orchestrator', code, message, options)
   }
 }

@@ -6,6 +6,7 @@ export { validateSyncOptions, DEFAULT_BATCH_SIZE, DEFAULT_INTEGRATION_BATCH_SIZE
 export { jsonSyncSerializer } from './serializer'
 export { bootstrapFromSnapshot, DEFAULT_SNAPSHOT_PAGE_SIZE, type BootstrapMode } from './bootstrap'
 export { SyncOrchestratorError } from './errors'
+export type { SyncOrchestratorErrorCode } from './errors'
 export { retryQuarantinedEntries, type RetryQuarantinedEntriesOptions } from './quarantine'
 export { ContinuousSync } from './continuous-sync'
 export { readLimits } from './send'

@@ -141,7 +141,9 @@ describe('doSync options', () => {
       title: '', body: 'ünïcødé ✓', pinned: false, rank: 0, createdWhen: when, tags: { nested: [1, null, false, 'x'] },
     })
     await syncAll([a!, b!])
-    const [note] = (await b!.storageManager.collection('note').findObjects({})) as Array<Record<string, any>>
+    const notes = (await b!.storageManager.collection('note').findObjects({})) as Array<Record<string, any>>
+    expect(notes).toHaveLength(1)
+    const note = notes[0]!
     expect(note.createdWhen).toBeInstanceOf(Date)
     expect(note.createdWhen.getTime()).toBe(when.getTime())
     expect(note).toMatchObject({ title: '', body: 'ünïcødé ✓', pinned: false, rank: 0, tags: { nested: [1, null, false, 'x'] } })

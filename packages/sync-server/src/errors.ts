@@ -1,12 +1,23 @@
 import { SyncError } from '@storex-sync/errors'
 
+/** What a program can switch on; the package README's "Errors" table says what each one means and what to do. */
+export type SyncServerErrorCode =
+  | 'INVALID_OPTION'
+  | 'INVALID_DATABASE'
+  | 'DATABASE_UNREACHABLE'
+  | 'AUTH_FILE_INVALID'
+  | 'AUTH_FILE_UNREADABLE'
+  | 'SECRET_FILE_UNREADABLE'
+  | 'BAD_HOST'
+  | 'PORT_FORBIDDEN'
+  | 'PORT_IN_USE'
+
 /**
  * Error thrown by `@storex-sync/sync-server` (server set-up, storages and the
- * `storex-sync-server` command). Codes are listed in the package README's
- * "Errors" table.
+ * `storex-sync-server` command).
  */
-export class SyncServerError extends SyncError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+export class SyncServerError extends SyncError<SyncServerErrorCode> {
+  constructor(code: SyncServerErrorCode, message: string, options?: { cause?: unknown }) {
     super('@storex-sync/sync-server', code, message, options)
   }
 }

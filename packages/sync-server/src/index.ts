@@ -7,6 +7,7 @@ export type { OpenSharedSyncLogOptions, OpenedSharedSyncLog } from './internal/o
 export { PostgresSharedSyncLog } from './internal/postgres-log'
 export type { PostgresSharedSyncLogOptions } from './internal/postgres-log'
 export { SyncServerError } from './errors'
+export type { SyncServerErrorCode } from './errors'
 export { AuthenticationError, MIN_TOKEN_LENGTH } from './internal/auth-error'
 export { jwtAuthenticator, type JwtAuthenticatorOptions } from './internal/jwt'
 export { MemoryNotifier, PostgresNotifier, type ChangeNotifier, type ChangeNotice, type PostgresNotifierOptions } from './internal/live'

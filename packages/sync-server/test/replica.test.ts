@@ -198,7 +198,7 @@ describe('a server without a replica', () => {
       const device = await alice.createDeviceId({ userId: 'alice' })
       await expect(alice.getSnapshotPage({ userId: 'alice', deviceId: device })).rejects.toMatchObject({ code: 'SNAPSHOT_UNAVAILABLE' })
       expect(app.syncReplica).toBeNull()
-      await expect(app.syncCompact()).rejects.toMatchObject({ code: 'INVALID_OPTIONS' })
+      await expect(app.syncCompact()).rejects.toMatchObject({ code: 'INVALID_OPTION' })
     } finally {
       await app.close()
     }

@@ -19,12 +19,15 @@ export function data(entries: SharedSyncLogEntry[]): string[] {
   return entries.map((e) => e.data)
 }
 
-export async function devices(log: SharedSyncLog, userId: UserId, count: number): Promise<DeviceId[]> {
+/** `count` items of `T` as a tuple, so destructuring `const [a, b] = ...` gives defined values. */
+type Tuple<T, Count extends number, Items extends T[] = []> = Items['length'] extends Count ? Items : Tuple<T, Count, [...Items, T]>
+
+export async function devices<Count extends number>(log: SharedSyncLog, userId: UserId, count: Count): Promise<Tuple<DeviceId, Count>> {
   const ids: DeviceId[] = []
   for (let i = 0; i < count; i += 1) {
     ids.push(await log.createDeviceId({ userId }))
   }
-  return ids
+  return ids as Tuple<DeviceId, Count>
 }
 
 /** A device id of the same type as `known` that no device has. */

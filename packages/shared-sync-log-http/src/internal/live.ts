@@ -32,7 +32,7 @@ export interface LiveStreamContext {
 export function subscribeToLiveStream(context: LiveStreamContext, options: SubscribeOptions): () => void {
   validateUserId(options?.userId)
   if (typeof options.onChange !== 'function') {
-    throw new SharedSyncLogHttpError('INVALID_OPTIONS', 'subscribe() needs an `onChange` function.')
+    throw new SharedSyncLogHttpError('INVALID_ARGUMENT', 'subscribe() needs an `onChange` function.')
   }
   let stopped = false
   let controller: AbortController | null = null

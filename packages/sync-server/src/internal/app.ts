@@ -13,6 +13,7 @@ import { AuthenticationError, type Authenticator } from './auth'
 import { PROTOCOL_VERSION, ROUTES } from '@storex-sync/shared-sync-log-http'
 import { createSchemas, describeIssues, refusedEntriesOf } from './schemas'
 import { answerKnownError, extendSyncPlugin, prepareSyncServer, type CreateSyncServerExtras, type SyncServerPluginExtras } from './server-setup'
+import { sendError } from './answer'
 
 export const DEFAULT_BODY_LIMIT = 4 * 1024 * 1024
 export const DEFAULT_MAX_BATCH_SIZE = 1000
@@ -47,9 +48,6 @@ declare module 'fastify' {
   }
 }
 
-function sendError(reply: FastifyReply, status: number, code: string, message: string, extra: Record<string, unknown> = {}) {
-  return reply.code(status).header('cache-control', 'no-store').send({ error: { code, message, ...extra } })
-}
 
 
 /**
@@ -60,10 +58,10 @@ function sendError(reply: FastifyReply, status: number, code: string, message: s
 export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = async (app, options) => {
   const { authenticate } = options
   if (!options.sharedSyncLog || typeof options.sharedSyncLog.writeEntries !== 'function') {
-    throw new SyncServerError('INVALID_OPTIONS', 'syncServerPlugin needs a `sharedSyncLog` option: a SharedSyncLog to expose.')
+    throw new SyncServerError('INVALID_OPTION', 'syncServerPlugin needs a `sharedSyncLog` option: a SharedSyncLog to expose.')
   }
   if (typeof authenticate !== 'function') {
-    throw new SyncServerError('INVALID_OPTIONS', 'syncServerPlugin needs an `authenticate` option: a function from a bearer token to a user id (or null).')
+    throw new SyncServerError('INVALID_OPTION', 'syncServerPlugin needs an `authenticate` option: a function from a bearer token to a user id (or null).')
   }
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE
@@ -77,36 +75,36 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
   // JSON only: without this, Fastify would hand text/plain bodies to the routes as strings.
   app.removeContentTypeParser('text/plain')
   // UTF-8 JSON of bounded depth, text checks, the live route; the log with quotas, notifications, metrics.
-  const sharedSyncLog = extendSyncPlugin(app, { ...options, bodyLimit }, sendError)
+  const sharedSyncLog = extendSyncPlugin(app, { ...options, bodyLimit })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const known = answerKnownError(error, request, reply, sendError)
+    const known = answerKnownError(error, request, reply)
     if (known) return known
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return sendError(reply, 413, 'BODY_TOO_LARGE', `the request body is larger than the server's limit of ${bodyLimit} bytes; send fewer entries per write (POST ${ROUTES.info} tells the limits)`)
+        return sendError(reply, 'BODY_TOO_LARGE', `the request body is larger than the server's limit of ${bodyLimit} bytes; send fewer entries per write (POST ${ROUTES.info} tells the limits)`)
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return sendError(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', `send JSON with "content-type: application/json", got ${JSON.stringify(request.headers['content-type'] ?? null)}`)
+        return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', `send JSON with "content-type: application/json", got ${JSON.stringify(request.headers['content-type'] ?? null)}`)
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-        return sendError(reply, 400, 'INVALID_JSON', 'the request body is empty; send a JSON object')
+        return sendError(reply, 'INVALID_JSON', 'the request body is empty; send a JSON object')
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
-        return sendError(reply, 400, 'INVALID_JSON', 'the request body is not valid JSON')
+        return sendError(reply, 'INVALID_JSON', 'the request body is not valid JSON')
       case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-        return sendError(reply, 400, 'INVALID_REQUEST', 'the content-length header does not match the body')
+        return sendError(reply, 'INVALID_REQUEST', 'the content-length header does not match the body')
     }
     if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON|prototype/i.test(error.message))) {
-      return sendError(reply, 400, 'INVALID_JSON', `the request body is not acceptable JSON (${error instanceof SyntaxError ? 'syntax error' : error.message})`)
+      return sendError(reply, 'INVALID_JSON', `the request body is not acceptable JSON (${error instanceof SyntaxError ? 'syntax error' : error.message})`)
     }
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-      return sendError(reply, error.statusCode, 'INVALID_REQUEST', error.message)
+      return sendError(reply, 'INVALID_REQUEST', error.message)
     }
     request.log.error({ err: error }, 'storex-sync: request failed')
-    return sendError(reply, 500, 'INTERNAL_ERROR', 'the server failed to handle this request; its log has the details. Retrying later may help.')
+    return sendError(reply, 'INTERNAL_ERROR', 'the server failed to handle this request; its log has the details. Retrying later may help.')
   })
 
   if (options.handleNotFound !== false) {
     app.setNotFoundHandler((request, reply) =>
-      sendError(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; the sync API takes POST requests with a JSON body to ${routeList}`),
+      sendError(reply, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; the sync API takes POST requests with a JSON body to ${routeList}`),
     )
   }
 
@@ -115,7 +113,7 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
     if (!match) {
       reply.header('www-authenticate', 'Bearer')
-      return sendError(reply, 401, 'UNAUTHENTICATED', 'missing credentials: send the header "Authorization: Bearer <token>"', { reason: 'missing_token' })
+      return sendError(reply, 'UNAUTHENTICATED', 'missing credentials: send the header "Authorization: Bearer <token>"', { reason: 'missing_token' })
     }
     let userId: UserId | null
     try {
@@ -123,18 +121,18 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
     } catch (error) {
       if (error instanceof AuthenticationError) {
         reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${error.message.replace(/["\\]/g, '')}"`)
-        return sendError(reply, 401, 'UNAUTHENTICATED', error.message, { reason: error.reason })
+        return sendError(reply, 'UNAUTHENTICATED', error.message, { reason: error.reason })
       }
       request.log.error({ err: error }, 'storex-sync: authenticate() threw')
-      return sendError(reply, 500, 'INTERNAL_ERROR', 'the server could not check the credentials; retry later')
+      return sendError(reply, 'INTERNAL_ERROR', 'the server could not check the credentials; retry later')
     }
     if (userId === null || userId === undefined) {
       reply.header('www-authenticate', 'Bearer error="invalid_token"')
-      return sendError(reply, 401, 'UNAUTHENTICATED', 'the token is not valid; check the token the client sends', { reason: 'invalid_token' })
+      return sendError(reply, 'UNAUTHENTICATED', 'the token is not valid; check the token the client sends', { reason: 'invalid_token' })
     }
     if (!((typeof userId === 'string' && userId !== '') || (typeof userId === 'number' && Number.isFinite(userId)))) {
       request.log.error({ userId }, 'storex-sync: authenticate() returned something that is not a user id')
-      return sendError(reply, 500, 'INTERNAL_ERROR', 'the server could not check the credentials; retry later')
+      return sendError(reply, 'INTERNAL_ERROR', 'the server could not check the credentials; retry later')
     }
     request.syncUserId = userId
     // Every later log line of this request names its user (never its token).
@@ -153,13 +151,13 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
           // Bad entries are refused by name, so the client can set them aside and send the rest.
           const refused = refusedEntriesOf(request.body, parsed.error)
           if (refused) {
-            return sendError(reply, 400, 'ENTRIES_REFUSED', `the server refuses ${refused.length} of the entries for good: ${describeIssues(parsed.error)}`, { refused })
+            return sendError(reply, 'ENTRIES_REFUSED', `the server refuses ${refused.length} of the entries for good: ${describeIssues(parsed.error)}`, { refused })
           }
           if (parsed.error.issues.some((issue) => issue.code === 'too_big' && issue.path.length === 1 && issue.path[0] === 'entries')) {
-            return sendError(reply, 413, 'REQUEST_TOO_LARGE', `at most ${maxEntriesPerWrite} entries per write; send them in several writes (POST ${ROUTES.info} tells the limits)`)
+            return sendError(reply, 'REQUEST_TOO_LARGE', `at most ${maxEntriesPerWrite} entries per write; send them in several writes (POST ${ROUTES.info} tells the limits)`)
           }
         }
-        return sendError(reply, 400, 'INVALID_ARGUMENT', `invalid request to ${ROUTES[name]}: ${describeIssues(parsed.error)}`)
+        return sendError(reply, 'INVALID_ARGUMENT', `invalid request to ${ROUTES[name]}: ${describeIssues(parsed.error)}`)
       }
       const body = parsed.data as any
       try {
@@ -171,25 +169,25 @@ export const syncServerPlugin: FastifyPluginAsync<SyncServerPluginOptions> = asy
             // Built here, from the request alone: the answer for another user's
             // device is byte for byte the one for a device that does not exist.
             const unknown = SharedSyncLogError.unknownDevice(body.deviceId)
-            return sendError(reply, 404, unknown.code, errorDetail(unknown))
+            return sendError(reply, 'UNKNOWN_DEVICE', errorDetail(unknown))
           }
           const refusal = readRefusal(error)
           if (refusal) {
             // The log behind the server refused entries for good: pass its refusal on.
             return refusal.refused
-              ? sendError(reply, 400, 'ENTRIES_REFUSED', refusal.message, { refused: refusal.refused })
-              : sendError(reply, 413, 'REQUEST_TOO_LARGE', refusal.message)
+              ? sendError(reply, 'ENTRIES_REFUSED', refusal.message, { refused: refusal.refused })
+              : sendError(reply, 'REQUEST_TOO_LARGE', refusal.message)
           }
           if (error.code === 'INVALID_MEMO' || error.code === 'INVALID_ARGUMENT') {
-            return sendError(reply, 400, error.code, errorDetail(error))
+            return sendError(reply, error.code, errorDetail(error))
           }
           if (error.code === 'SNAPSHOT_REQUIRED') {
             // 409: the device's state conflicts with the log's; it bootstraps from POST /v1/snapshot, then reads on.
-            return sendError(reply, 409, error.code, errorDetail(SharedSyncLogError.snapshotRequired(body.deviceId)))
+            return sendError(reply, error.code, errorDetail(SharedSyncLogError.snapshotRequired(body.deviceId)))
           }
           if (error.code === 'SNAPSHOT_UNAVAILABLE') {
             // 404, not 5xx: nothing failed, there is no replica here (and clients do not retry it).
-            return sendError(reply, 404, error.code, errorDetail(error))
+            return sendError(reply, error.code, errorDetail(error))
           }
         }
         throw error
@@ -247,7 +245,7 @@ export interface CreateSyncServerOptions extends Omit<SyncServerPluginOptions, '
  */
 export async function createSyncServer(options: CreateSyncServerOptions): Promise<FastifyInstance> {
   if (!options.sharedSyncLog && !options.database) {
-    throw new SyncServerError('INVALID_OPTIONS', 'createSyncServer needs `sharedSyncLog` (a SharedSyncLog) or `database` (an SQLite file path or a postgres:// URL).')
+    throw new SyncServerError('INVALID_OPTION', 'createSyncServer needs `sharedSyncLog` (a SharedSyncLog) or `database` (an SQLite file path or a postgres:// URL).')
   }
   // Opens the log, creates the app, adds health, metrics, rate limits, CORS (see server-setup.ts).
   const { app, sharedSyncLog, extras } = await prepareSyncServer({ ...options, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT })
@@ -255,7 +253,7 @@ export async function createSyncServer(options: CreateSyncServerOptions): Promis
   await app.register(syncServerPlugin, { ...options, sharedSyncLog, prefix, notifier: extras.notifier, observer: extras.observer, quotas: extras.quotas })
   if (prefix) {
     app.setNotFoundHandler((request, reply) =>
-      sendError(reply, 404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; the sync API lives under ${prefix}/v1/`),
+      sendError(reply, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}; the sync API lives under ${prefix}/v1/`),
     )
   }
   return app

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { AnsweredError } from './answer'
 
 /**
  * Bounds on what a request body may hold, checked before anything reaches a
@@ -14,16 +15,6 @@ export interface InputLimits {
 
 export const DEFAULT_INPUT_LIMITS: InputLimits = { maxDepth: 32, maxExtraSentInfoBytes: 16 * 1024 }
 
-/** A request the input checks refuse: answered with `status` and `{ error: { code, message } }`. */
-export class InputError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message)
-  }
-}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 
@@ -41,7 +32,7 @@ export function installJsonParser(app: FastifyInstance, limits: InputLimits, bod
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, async (request: FastifyRequest, body: Buffer | string) => {
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(String(request.headers['content-type'] ?? ''))?.[1]?.toLowerCase()
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-      throw new InputError(415, 'UNSUPPORTED_MEDIA_TYPE', `the body must be UTF-8 JSON; "charset=${charset}" is not accepted (send "content-type: application/json" or "application/json; charset=utf-8")`)
+      throw new AnsweredError('UNSUPPORTED_MEDIA_TYPE', `the body must be UTF-8 JSON; "charset=${charset}" is not accepted (send "content-type: application/json" or "application/json; charset=utf-8")`)
     }
     // Large bodies are checked in steps, letting other requests run in between
     // (one user's 10,000-entry upload must not stall everyone else's requests).
@@ -50,12 +41,12 @@ export function installJsonParser(app: FastifyInstance, limits: InputLimits, bod
     try {
       text = typeof body === 'string' ? body : utf8.decode(body)
     } catch {
-      throw new InputError(400, 'INVALID_TEXT', 'the body is not valid UTF-8 (invalid or overlong byte sequences); send JSON encoded as UTF-8')
+      throw new AnsweredError('INVALID_TEXT', 'the body is not valid UTF-8 (invalid or overlong byte sequences); send JSON encoded as UTF-8')
     }
     if (large) await yieldToOthers()
     const depth = nestingDepth(text, limits.maxDepth)
     if (depth > limits.maxDepth) {
-      throw new InputError(400, 'TOO_DEEP', `the body nests arrays/objects deeper than ${limits.maxDepth} levels; flatten extraSentInfo or the memo`)
+      throw new AnsweredError('TOO_DEEP', `the body nests arrays/objects deeper than ${limits.maxDepth} levels; flatten extraSentInfo or the memo`)
     }
     if (large) await yieldToOthers()
     return new Promise((resolve, reject) => parseJson(request, text, (error: Error | null, value?: unknown) => (error ? reject(error) : resolve(value))))

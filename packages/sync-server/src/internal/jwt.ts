@@ -37,21 +37,21 @@ export interface JwtAuthenticatorOptions {
  */
 export function jwtAuthenticator(options: JwtAuthenticatorOptions): Authenticator {
   if (!options || (options.secret === undefined) === (options.jwksUrl === undefined)) {
-    throw new SyncServerError('INVALID_OPTIONS', 'jwtAuthenticator needs exactly one of `secret` (an HS256 secret) or `jwksUrl` (the identity provider\'s JWKS URL).')
+    throw new SyncServerError('INVALID_OPTION', 'jwtAuthenticator needs exactly one of `secret` (an HS256 secret) or `jwksUrl` (the identity provider\'s JWKS URL).')
   }
   if (!options.issuer || !options.audience) {
-    throw new SyncServerError('INVALID_OPTIONS', 'jwtAuthenticator needs `issuer` and `audience`: the `iss` and `aud` your identity provider puts in its tokens; tokens for other services must not be accepted.')
+    throw new SyncServerError('INVALID_OPTION', 'jwtAuthenticator needs `issuer` and `audience`: the `iss` and `aud` your identity provider puts in its tokens; tokens for other services must not be accepted.')
   }
   const secret = typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret
   if (secret && secret.byteLength < 32) {
-    throw new SyncServerError('INVALID_OPTIONS', `the JWT secret has ${secret.byteLength} bytes; use at least 32 random bytes (e.g. \`openssl rand -hex 32\`).`)
+    throw new SyncServerError('INVALID_OPTION', `the JWT secret has ${secret.byteLength} bytes; use at least 32 random bytes (e.g. \`openssl rand -hex 32\`).`)
   }
   let jwksUrl: URL | undefined
   if (options.jwksUrl !== undefined) {
     try {
       jwksUrl = new URL(options.jwksUrl)
     } catch (cause) {
-      throw new SyncServerError('INVALID_OPTIONS', `jwksUrl "${options.jwksUrl}" is not a URL; give the https:// address of your identity provider's JWKS.`, { cause })
+      throw new SyncServerError('INVALID_OPTION', `jwksUrl "${options.jwksUrl}" is not a URL; give the https:// address of your identity provider's JWKS.`, { cause })
     }
   }
   const claim = options.userIdClaim ?? 'sub'

@@ -3,6 +3,7 @@ import pg from 'pg'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { DeviceId, SharedSyncLog, UserId } from '@storex-sync/shared-sync-log-core'
 import { ROUTES } from '@storex-sync/shared-sync-log-http'
+import { sendError } from './answer'
 
 /** What a change notification says: a device of this user wrote entries. */
 export interface ChangeNotice {
@@ -171,7 +172,6 @@ export interface LiveOptions {
   maxStreamsPerUser: number
   /** A stream ends after this long (the client reconnects and authenticates again). */
   maxStreamMs: number
-  sendError(reply: FastifyReply, status: number, code: string, message: string): unknown
   onStreams?: (delta: number) => void
 }
 
@@ -194,16 +194,16 @@ export function registerLiveRoute(app: FastifyInstance, options: LiveOptions): {
     const userId = request.syncUserId as UserId
     const userKey = String(userId)
     if (!(typeof deviceId === 'string' || typeof deviceId === 'number') || body === null || typeof body !== 'object' || Object.keys(body).some((key) => key !== 'deviceId')) {
-      return options.sendError(reply, 400, 'INVALID_ARGUMENT', `invalid request to ${ROUTES.events}: send { "deviceId": <the device's id> }`)
+      return sendError(reply, 'INVALID_ARGUMENT', `invalid request to ${ROUTES.events}: send { "deviceId": <the device's id> }`)
     }
     const device = await options.sharedSyncLog.getDeviceInfo({ userId, deviceId: deviceId as DeviceId })
     if (!device) {
-      return options.sendError(reply, 404, 'UNKNOWN_DEVICE', `device ${JSON.stringify(deviceId)} is unknown to the shared log; create it with createDeviceId() first`)
+      return sendError(reply, 'UNKNOWN_DEVICE', `device ${JSON.stringify(deviceId)} is unknown to the shared log; create it with createDeviceId() first`)
     }
     const count = perUser.get(userKey) ?? 0
     if (count >= options.maxStreamsPerUser) {
       reply.header('retry-after', '30')
-      return options.sendError(reply, 429, 'TOO_MANY_STREAMS', `this user already has ${count} live streams open (the limit is ${options.maxStreamsPerUser}); close unused ones`)
+      return sendError(reply, 'TOO_MANY_STREAMS', `this user already has ${count} live streams open (the limit is ${options.maxStreamsPerUser}); close unused ones`)
     }
     perUser.set(userKey, count + 1)
     reply.hijack()

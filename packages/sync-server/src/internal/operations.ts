@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { UserId } from '@storex-sync/shared-sync-log-core'
+import { AnsweredError } from './answer'
 
 /** What a user stores. `bytes` is null where the storage cannot tell (SQLite). */
 export interface UserUsage {
@@ -21,15 +22,6 @@ export interface QuotaOptions {
   cacheMs?: number
 }
 
-export class QuotaError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message)
-  }
-}
 
 /**
  * Per-user quotas. Usage is read from the database once per user and minute,
@@ -56,7 +48,7 @@ export class QuotaTracker {
     if (max === undefined) return
     const usage = await this.current(userId)
     if (usage.devices >= max) {
-      throw new QuotaError(429, 'QUOTA_DEVICES', `this user already has ${usage.devices} devices, the most this server allows (${max}); reuse a device id (store it with the device's data) or ask the operator for more`)
+      throw new AnsweredError('QUOTA_DEVICES', `this user already has ${usage.devices} devices, the most this server allows (${max}); reuse a device id (store it with the device's data) or ask the operator for more`)
     }
   }
 
@@ -65,10 +57,10 @@ export class QuotaTracker {
     if (maxEntriesPerUser === undefined && maxBytesPerUser === undefined) return
     const usage = await this.current(userId)
     if (maxEntriesPerUser !== undefined && usage.entries + entries > maxEntriesPerUser) {
-      throw new QuotaError(413, 'QUOTA_ENTRIES', `this write would bring the user to ${usage.entries + entries} entries; this server keeps at most ${maxEntriesPerUser} per user`)
+      throw new AnsweredError('QUOTA_ENTRIES', `this write would bring the user to ${usage.entries + entries} entries; this server keeps at most ${maxEntriesPerUser} per user`)
     }
     if (maxBytesPerUser !== undefined && usage.bytes !== null && usage.bytes + bytes > maxBytesPerUser) {
-      throw new QuotaError(413, 'QUOTA_BYTES', `this write would bring the user to ${usage.bytes + bytes} bytes of entry data; this server keeps at most ${maxBytesPerUser} per user`)
+      throw new AnsweredError('QUOTA_BYTES', `this write would bring the user to ${usage.bytes + bytes} bytes of entry data; this server keeps at most ${maxBytesPerUser} per user`)
     }
   }
 

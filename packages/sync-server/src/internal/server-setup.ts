@@ -1,11 +1,10 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { DeviceId, SharedSyncLog, SharedSyncLogUpdate, UserId } from '@storex-sync/shared-sync-log-core'
 import { SyncServerError } from '../errors'
-import { DEFAULT_INPUT_LIMITS, InputError, findTextProblem, installJsonParser, jsonBytes, yieldToOthers, type InputLimits } from './input'
+import { DEFAULT_INPUT_LIMITS, findTextProblem, installJsonParser, jsonBytes, yieldToOthers, type InputLimits } from './input'
 import { MemoryNotifier, PostgresNotifier, registerLiveRoute, type ChangeNotifier } from './live'
 import { openSharedSyncLog, redactUrl } from './open-log'
 import {
-  QuotaError,
   QuotaTracker,
   installCors,
   installHealth,
@@ -23,6 +22,8 @@ import { attachReplica } from './replica-server'
 import { openReplicaDatabase, type ServerReplicaOptions } from './replica-setup'
 import type { SyncReplica } from '@storex-sync/replica'
 import type { CompactionPassResult } from './compaction'
+import { isServerErrorCode } from '@storex-sync/shared-sync-log-http'
+import { AnsweredError, sendError } from './answer'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -35,7 +36,6 @@ declare module 'fastify' {
   }
 }
 
-type SendError = (reply: FastifyReply, status: number, code: string, message: string, extra?: Record<string, unknown>) => unknown
 
 /** The options `syncServerPlugin` takes beyond the log and the authenticator (hardening, live updates, quotas, metrics). */
 export interface SyncServerPluginExtras {
@@ -94,7 +94,7 @@ export interface CreateSyncServerExtras {
  * size checks of every body, the live route; returns the log the routes use,
  * wrapped with quotas, change notifications, byte-bounded reads and metrics.
  */
-export function extendSyncPlugin(app: FastifyInstance, options: SyncServerPluginExtras & { sharedSyncLog: SharedSyncLog; bodyLimit: number }, sendError: SendError): SharedSyncLog {
+export function extendSyncPlugin(app: FastifyInstance, options: SyncServerPluginExtras & { sharedSyncLog: SharedSyncLog; bodyLimit: number }): SharedSyncLog {
   const inputLimits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...options.inputLimits }
   // UTF-8 only, nesting bounded before parsing (see input.ts).
   installJsonParser(app, inputLimits, options.bodyLimit)
@@ -104,10 +104,10 @@ export function extendSyncPlugin(app: FastifyInstance, options: SyncServerPlugin
     if (Array.isArray(body.entries) && body.entries.length > 1000) await yieldToOthers()
     const textProblem = findTextProblem(body)
     if (textProblem) {
-      return sendError(reply, 400, 'INVALID_TEXT', `invalid request to ${request.url.split('?')[0]}: ${textProblem}`)
+      return sendError(reply, 'INVALID_TEXT', `invalid request to ${request.url.split('?')[0]}: ${textProblem}`)
     }
     if (body.extraSentInfo !== undefined && jsonBytes(body.extraSentInfo) > inputLimits.maxExtraSentInfoBytes) {
-      return sendError(reply, 413, 'EXTRA_SENT_INFO_TOO_LARGE', `extraSentInfo is larger than ${inputLimits.maxExtraSentInfoBytes} bytes as JSON; it is repeated on every entry of the write, keep it small`)
+      return sendError(reply, 'EXTRA_SENT_INFO_TOO_LARGE', `extraSentInfo is larger than ${inputLimits.maxExtraSentInfoBytes} bytes as JSON; it is repeated on every entry of the write, keep it small`)
     }
   })
   const notifier = options.notifier ?? new MemoryNotifier()
@@ -118,7 +118,6 @@ export function extendSyncPlugin(app: FastifyInstance, options: SyncServerPlugin
     heartbeatMs: options.liveHeartbeatMs ?? 20_000,
     maxStreamsPerUser: options.maxStreamsPerUser ?? 32,
     maxStreamMs: options.maxStreamMs ?? 30 * 60_000,
-    sendError,
     onStreams: (delta) => observer?.liveStreams(delta),
   })
   return serverSideLog(options.sharedSyncLog, {
@@ -185,19 +184,19 @@ async function boundedSnapshotPage(log: SharedSyncLog, options: Parameters<NonNu
 }
 
 /** Errors with an answer of their own (bad input, quotas, rate limits, a lost database); undefined for the rest. */
-export function answerKnownError(error: unknown, request: FastifyRequest, reply: FastifyReply, sendError: SendError): unknown {
-  if (error instanceof InputError || error instanceof QuotaError) {
-    return sendError(reply, error.status, error.code, error.message)
+export function answerKnownError(error: unknown, request: FastifyRequest, reply: FastifyReply): unknown {
+  if (error instanceof AnsweredError) {
+    return sendError(reply, error.code, error.message)
   }
   const { statusCode, code } = error as { statusCode?: unknown; code?: unknown }
-  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500 && typeof code === 'string' && /^[A-Z_]+$/.test(code) && !code.startsWith('FST_')) {
-    return sendError(reply, statusCode, code, (error as Error).message) // e.g. RATE_LIMITED
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500 && isServerErrorCode(code)) {
+    return sendError(reply, code, (error as Error).message) // RATE_LIMITED from the rate limiter
   }
   if (isDatabaseUnavailable(error)) {
     // Nothing was committed (the transaction died with its connection); the client retries.
     request.log.warn({ err: error }, 'storex-sync: database unavailable')
     reply.header('retry-after', '1')
-    return sendError(reply, 503, 'DATABASE_UNAVAILABLE', 'the database connection was lost while handling this request; nothing was stored, retry shortly')
+    return sendError(reply, 'DATABASE_UNAVAILABLE', 'the database connection was lost while handling this request; nothing was stored, retry shortly')
   }
   return undefined
 }
@@ -299,7 +298,7 @@ async function addOperations(
   if (options.quotas && (options.quotas.maxDevicesPerUser !== undefined || options.quotas.maxEntriesPerUser !== undefined || options.quotas.maxBytesPerUser !== undefined)) {
     const source = options.quotas.usage ?? usage
     if (!source) {
-      throw new SyncServerError('INVALID_OPTIONS', 'quotas need to know what a user stores: pass `quotas.usage` (userId => { devices, entries, bytes }) or use `database` / a PostgresSharedSyncLog.')
+      throw new SyncServerError('INVALID_OPTION', 'quotas need to know what a user stores: pass `quotas.usage` (userId => { devices, entries, bytes }) or use `database` / a PostgresSharedSyncLog.')
     }
     quotas = { ...options.quotas, usage: source }
   }
@@ -320,7 +319,7 @@ async function addReplica(
   if (!replica) {
     const database = options.database ?? postgresLog?.connectionString
     if (!database) {
-      throw new SyncServerError('INVALID_OPTIONS', 'replica needs a database for its collections: pass `replica.database` (an SQLite path or a postgres:// URL) or `replica.instance`, or give the server `database` instead of `sharedSyncLog`.')
+      throw new SyncServerError('INVALID_OPTION', 'replica needs a database for its collections: pass `replica.database` (an SQLite path or a postgres:// URL) or `replica.instance`, or give the server `database` instead of `sharedSyncLog`.')
     }
     const opened = await openReplicaDatabase(database, log, { batchSize: options.batchSize, describe: redactUrl })
     app.addHook('onClose', () => opened.close())
@@ -338,7 +337,7 @@ function decorateReplica(app: FastifyInstance, attached: ReturnType<typeof attac
   app.decorate('syncReplica', attached?.replica ?? null)
   app.decorate('syncReplicaIdle', () => attached?.idle() ?? Promise.resolve())
   app.decorate('syncCompact', () => {
-    if (!attached) return Promise.reject(new SyncServerError('INVALID_OPTIONS', 'this server keeps no replica, so it does not compact; start it with `replica` (--replica).'))
+    if (!attached) return Promise.reject(new SyncServerError('INVALID_OPTION', 'this server keeps no replica, so it does not compact; start it with `replica` (--replica).'))
     return attached.compactNow()
   })
   return log
