@@ -82,10 +82,10 @@ export class DexieStorageBackend extends StorageBackend {
   constructor(options: DexieStorageBackendOptions) {
     super()
     if (!options || typeof options.dbName !== 'string' || !options.dbName) {
-      throw new StorexBackendDexieError('INVALID_OPTIONS', 'new DexieStorageBackend({ dbName }) needs the name of the IndexedDB database.')
+      throw new StorexBackendDexieError('INVALID_OPTION', 'new DexieStorageBackend({ dbName }) needs the name of the IndexedDB database.')
     }
     if (options.stemmer && options.stemmerSelector) {
-      throw new StorexBackendDexieError('INVALID_OPTIONS', "pass either 'stemmer' or 'stemmerSelector' to DexieStorageBackend, not both.")
+      throw new StorexBackendDexieError('INVALID_OPTION', "pass either 'stemmer' or 'stemmerSelector' to DexieStorageBackend, not both.")
     }
     this.options = options
     if (options.stemmer || options.stemmerSelector) this.features.fullTextSearch = true
@@ -127,7 +127,7 @@ export class DexieStorageBackend extends StorageBackend {
     }
     if (!implementation.factory) {
       throw new StorexBackendDexieError(
-        'INVALID_OPTIONS',
+        'INVALID_OPTION',
         'there is no IndexedDB here: pass idbImplementation: { factory, range } (in Node, from fake-indexeddb).',
       )
     }
@@ -168,7 +168,7 @@ export class DexieStorageBackend extends StorageBackend {
 
   override async migrate({ database }: { database?: string } = {}) {
     if (database) {
-      throw new StorexBackendDexieError('INVALID_OPTIONS', 'this backend has one database per instance; create another DexieStorageBackend for another database.')
+      throw new StorexBackendDexieError('INVALID_OPTION', 'this backend has one database per instance; create another DexieStorageBackend for another database.')
     }
   }
 
@@ -446,7 +446,7 @@ export class DexieStorageBackend extends StorageBackend {
 
   async rawCreateObjects(collection: string, objects: any[], options: backend.CreateManyOptions = {}): Promise<backend.CreateManyResult> {
     if ((options as { withNestedObjects?: boolean }).withNestedObjects === true) {
-      throw new StorexBackendDexieError('INVALID_OPTIONS', 'rawCreateObjects writes flat objects only: pass withNestedObjects: false (or create nested objects with createObject).')
+      throw new StorexBackendDexieError('INVALID_OPTION', 'rawCreateObjects writes flat objects only: pass withNestedObjects: false (or create nested objects with createObject).')
     }
     await this.table(collection).bulkPut(objects)
     return { objects }

@@ -10,7 +10,7 @@ export function deleteDexieDatabase(options: { dbName: string; idbImplementation
   const factory = options.idbImplementation?.factory ?? ((globalThis as any).indexedDB as IDBFactory | undefined)
   if (!factory) {
     return Promise.reject(
-      new StorexBackendDexieError('INVALID_OPTIONS', 'there is no IndexedDB here: pass idbImplementation: { factory, range } (in Node, from fake-indexeddb).'),
+      new StorexBackendDexieError('INVALID_OPTION', 'there is no IndexedDB here: pass idbImplementation: { factory, range } (in Node, from fake-indexeddb).'),
     )
   }
   return new Promise<void>((resolve, reject) => {

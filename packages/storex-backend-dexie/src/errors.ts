@@ -4,7 +4,7 @@ export const STOREX_BACKEND_DEXIE_PACKAGE = '@storex-sync/storex-backend-dexie'
 
 /**
  * Error thrown by `@storex-sync/storex-backend-dexie`. Codes:
- * `NOT_INITIALIZED`, `INVALID_OPTIONS`, `UNKNOWN_COLLECTION`,
+ * `NOT_INITIALIZED`, `INVALID_OPTION`, `UNKNOWN_COLLECTION`,
  * `UNKNOWN_RELATIONSHIP`, `UNSUPPORTED_INDEX`, `UNSUPPORTED_QUERY`,
  * `MISSING_STEMMER`, `DELETE_FAILED`.
  */
