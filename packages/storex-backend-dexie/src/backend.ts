@@ -6,7 +6,8 @@ import type { StorageBackendFeatureSupport } from '@worldbrain/storex/lib/types/
 import { isChildOfRelationship } from '@worldbrain/storex/lib/types/relationships.js'
 import { convertCreateObjectDissectionToBatch, dissectCreateObjectOperation, setIn } from '@worldbrain/storex/lib/utils.js'
 import { StorexBackendDexieError } from './errors'
-import { matches, parseWhere, planQuery, sortObjects, type KeyRange, type ParsedWhere, type Plan } from './internal/query'
+import { planQuery, type KeyRange, type Plan } from './internal/plan'
+import { matches, parseWhere, sortObjects, type ParsedWhere } from './internal/where'
 import { getDexieHistory, getTermsIndex, parseDexieSchema, type CollectionLayout, type DexieSchemaVersion } from './internal/schema'
 
 export type Stemmer = (text: string) => Set<string> | string[]

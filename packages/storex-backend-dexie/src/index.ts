@@ -9,4 +9,4 @@ export {
 export { deleteDexieDatabase } from './delete-database'
 export { StorexBackendDexieError, STOREX_BACKEND_DEXIE_PACKAGE } from './errors'
 export { getDexieHistory, getTermsIndex, type DexieSchemaVersion } from './internal/schema'
-export type { Plan, KeyRange } from './internal/query'
+export type { Plan, KeyRange } from './internal/plan'
