@@ -291,7 +291,7 @@ export async function runSchedule(schedule: Schedule, options: RunScheduleOption
     const factory = backends[schedule.devices[device.index]!.backend]!
     const old = device.tabs[0]!
     const database = old.storage.database!
-    ;(old.storage.storageManager.backend as { dexie?: { close(): void } }).dexie?.close()
+    ;(old.storage.storageManager.backend as { dexieInstance?: { close(): void } }).dexieInstance?.close()
     const updated = await openTab(device, factory, 0, database, updatedSchema!.collections)
     device.tabs[0] = updated
     device.storage = updated.storage

@@ -1,4 +1,4 @@
-import type { IndexedDbImplementation } from './backend'
+import type { IndexedDbImplementation } from './options'
 import { StorexBackendDexieError } from './errors'
 
 /**

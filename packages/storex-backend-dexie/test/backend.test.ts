@@ -31,6 +31,15 @@ const noteCollection = {
 
 let databases = 0
 
+function catchError(run: () => unknown): unknown {
+  try {
+    run()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected an error')
+}
+
 async function open(options: {
   factory?: IDBFactory
   dbName?: string
@@ -276,7 +285,12 @@ describe('storex-backend-dexie: batches with placeholders', () => {
 describe('storex-backend-dexie: errors', () => {
   it('says what to do on bad options, unknown collections and unsupported operators', async () => {
     expect(() => new DexieStorageBackend({ dbName: '' })).toThrow(/@storex-sync\/storex-backend-dexie: .*dbName/)
+    const badOption = { code: 'INVALID_OPTION', name: 'StorexBackendDexieError' }
+    expect(catchError(() => new DexieStorageBackend({ dbName: '' }))).toMatchObject(badOption)
+    expect(catchError(() => new DexieStorageBackend({ dbName: 'x', stemmer: () => [], stemmerSelector: () => null }))).toMatchObject(badOption)
     const { storageManager, backend } = await open({})
+    await expect(backend.migrate({ database: 'other' })).rejects.toMatchObject(badOption)
+    await expect(backend.rawCreateObjects('note', [], { withNestedObjects: true } as any)).rejects.toMatchObject(badOption)
     await expect(backend.findObjects('nope', {})).rejects.toThrow(StorexBackendDexieError)
     await expect(backend.findObjects('nope', {})).rejects.toThrow(/unknown collection 'nope': register it/)
     await expect(storageManager.collection('entry').findObjects({ id: { $regex: 'x' } })).rejects.toThrow(/unsupported operator \$regex/)
@@ -303,5 +317,6 @@ describe('storex-backend-dexie: deleteDexieDatabase', () => {
     const hadIndexedDb = 'indexedDB' in globalThis
     if (hadIndexedDb) return
     await expect(deleteDexieDatabase({ dbName: 'x' })).rejects.toThrow(/pass idbImplementation/)
+    await expect(deleteDexieDatabase({ dbName: 'x' })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
   })
 })

@@ -1,37 +1,25 @@
 import { StorageBackend } from '@worldbrain/storex'
 import type { StorageRegistry } from '@worldbrain/storex'
-import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely'
-import type { Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import { StorexBackendSqlError } from './errors'
+import { batchGen } from './internal/batch'
+import { makeRunner } from './internal/connection'
+import type { SqlConnection } from './internal/connection'
+import { deleteGen } from './internal/delete'
 import { makeDialect } from './internal/dialect'
 import type { Dialect, DialectName } from './internal/dialect'
-import { columnType, describeCollections } from './internal/schema'
-import type { AutoPkType, CollectionInfo, ColumnInfo } from './internal/schema'
-import { compileWhere } from './internal/where'
+import { translateDriverError } from './internal/driver-errors'
+import { Inserts } from './internal/insert'
+import { createMissingSchema } from './internal/migration'
+import type { Gen, StatementRunner } from './internal/runner'
+import { describeCollections } from './internal/schema'
+import type { AutoPkType, CollectionInfo } from './internal/schema'
+import { countGen, findGen } from './internal/select'
+import { updateGen } from './internal/update'
+import { prepareForStorage, prepareFromStorage } from './internal/values'
 
-/** A better-sqlite3 `Database` (only the members the backend uses). */
-export interface SqliteDatabaseLike {
-  prepare(sql: string): any
-  exec(sql: string): any
-  transaction(fn: (...args: any[]) => any): (...args: any[]) => any
-  close(): any
-  readonly inTransaction: boolean
-}
-
-/** Where the data lives: a database handle or pool you created. */
-export type SqlConnection =
-  | {
-      dialect: 'sqlite'
-      database: SqliteDatabaseLike
-      /**
-       * A second, read-only connection to the same file (WAL mode): reads use
-       * it, so they see the last committed state and can run while a large
-       * batch is being written. `openSqliteBackend` opens one for files.
-       */
-      reader?: SqliteDatabaseLike
-    }
-  | { dialect: 'postgres'; pool: any; schema?: string }
-  | { dialect: 'mysql'; pool: any }
+export type { SqlConnection } from './internal/connection'
+export type { SqliteDatabaseLike } from './internal/sqlite-runner'
 
 export interface SqlStorageBackendOptions {
   connection: SqlConnection
@@ -49,12 +37,6 @@ export interface SqlStorageBackendOptions {
    */
   yieldAfterMs?: number
 }
-
-type Request = { sql: string; params: unknown[]; kind: 'all' | 'run' }
-type RunResult = { changes: number; insertId?: number }
-type Gen<T> = Generator<Request, T, any>
-
-const DUPLICATE_PATTERNS = [/UNIQUE constraint failed/i, /duplicate key/i, /Duplicate entry/i, /PRIMARY KEY constraint/i]
 
 /**
  * A Storex backend for SQLite (better-sqlite3), PostgreSQL (pg) and
@@ -82,44 +64,24 @@ export class SqlStorageBackend extends StorageBackend {
 
   private readonly dialect: Dialect
   private readonly connection: SqlConnection
-  private readonly sqlite: SqliteDatabaseLike | null
-  private readonly reader: SqliteDatabaseLike | null
-  private readonly statements = new Map<string, any>()
-  private readonly readerStatements = new Map<string, any>()
-  private readonly yieldAfterMs: number
-  /** Set while a SQLite batch that yields is open: other writes wait for it. */
-  private writeLock: Promise<void> | null = null
+  private readonly runner: StatementRunner
+  private readonly inserts: Inserts
   private readonly closeConnection: boolean
   private collections = new Map<string, CollectionInfo>()
   private migrated = false
   private migrating: Promise<void> | null = null
-  private closed = false
 
   constructor(options: SqlStorageBackendOptions) {
     super()
     const { connection } = options
+    this.runner = makeRunner(connection, options.yieldAfterMs ?? 10)
     this.connection = connection
     this.dialectName = connection.dialect
     this.dialect = makeDialect(connection.dialect)
+    this.kysely = this.runner.kysely
+    this.inserts = new Inserts(this.dialect)
     this.autoPkType = options.autoPkType ?? 'int'
     this.closeConnection = options.closeConnection ?? true
-    this.yieldAfterMs = options.yieldAfterMs ?? 10
-    this.reader = connection.dialect === 'sqlite' ? connection.reader ?? null : null
-    if (connection.dialect === 'sqlite') {
-      this.sqlite = connection.database
-      this.kysely = new Kysely({ dialect: new SqliteDialect({ database: connection.database as any }) })
-    } else if (connection.dialect === 'postgres') {
-      this.sqlite = null
-      this.kysely = new Kysely({ dialect: new PostgresDialect({ pool: connection.pool }) })
-    } else if (connection.dialect === 'mysql') {
-      this.sqlite = null
-      this.kysely = new Kysely({ dialect: new MysqlDialect({ pool: connection.pool }) })
-    } else {
-      throw new StorexBackendSqlError(
-        'NOT_CONFIGURED',
-        `unknown dialect ${JSON.stringify((connection as any)?.dialect)}; pass connection.dialect 'sqlite', 'postgres' or 'mysql'`,
-      )
-    }
   }
 
   override configure({ registry }: { registry: StorageRegistry }) {
@@ -147,115 +109,29 @@ export class SqlStorageBackend extends StorageBackend {
   }
 
   private async runMigration() {
-    this.checkOpen()
+    this.runner.checkOpen()
     const collections = describeCollections(this.registry, this.dialect, this.autoPkType)
-    try {
-      const tables = await this.kysely.introspection.getTables()
-      const schema = this.connection.dialect === 'postgres' ? this.connection.schema ?? 'public' : undefined
-      const existing = new Map<string, Set<string>>()
-      for (const table of tables) {
-        if (schema && table.schema !== schema) continue
-        existing.set(table.name, new Set(table.columns.map((column) => column.name)))
-      }
-      const existingIndices = await this.listIndices()
-      for (const info of collections.values()) {
-        const columns = existing.get(info.table)
-        if (!columns) {
-          await this.ddl(this.createTableSql(info))
-        } else {
-          for (const column of info.columns) {
-            if (!columns.has(column.column)) {
-              await this.ddl(
-                `ALTER TABLE ${this.dialect.quote(info.table)} ADD COLUMN ${this.dialect.quote(column.column)} ${columnType(column, this.dialect)}`,
-              )
-            }
-          }
-        }
-        for (const index of info.indices) {
-          if (existingIndices.has(index.name)) continue
-          const columnList = index.columns.map((column) => this.dialect.quote(column)).join(', ')
-          const ifNotExists = this.dialectName === 'mysql' ? '' : 'IF NOT EXISTS '
-          await this.ddl(
-            `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${ifNotExists}${this.dialect.quote(index.name)} ON ${this.dialect.quote(info.table)} (${columnList})`,
-          )
-        }
-      }
-    } catch (error) {
-      if (error instanceof StorexBackendSqlError) throw error
-      throw new StorexBackendSqlError(
-        'MIGRATION_FAILED',
-        `creating the tables and indices the registry declares failed (${(error as Error).message}); check that the database user may create tables`,
-        { cause: error },
-      )
-    }
+    const schema = this.connection.dialect === 'postgres' ? (this.connection.schema ?? 'public') : undefined
+    await createMissingSchema(this.runner, this.dialect, collections, schema)
     this.collections = collections
-    this.statements.clear()
-    this.readerStatements.clear()
-    this.insertTexts.clear()
+    this.runner.clearStatements()
+    this.inserts.clear()
     this.migrated = true
-  }
-
-  private async listIndices(): Promise<Set<string>> {
-    let rows: any[]
-    if (this.dialectName === 'mysql') {
-      rows = (await sql<any>`SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()`.execute(this.kysely)).rows
-    } else if (this.dialectName === 'postgres') {
-      rows = (await sql<any>`SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema()`.execute(this.kysely)).rows
-    } else {
-      rows = this.sqlite!.prepare(`SELECT name FROM sqlite_master WHERE type = 'index'`).all()
-    }
-    return new Set(rows.map((row) => row.name ?? row.NAME))
-  }
-
-  private async ddl(statement: string) {
-    if (this.sqlite) {
-      this.sqlite.exec(statement)
-    } else {
-      await sql.raw(statement).execute(this.kysely)
-    }
-  }
-
-  private createTableSql(info: CollectionInfo): string {
-    const q = this.dialect.quote
-    const singlePk = info.pkColumns.length === 1 ? info.pkColumns[0] : null
-    const definitions = info.columns.map((column) => {
-      let definition = `${q(column.column)} ${columnType(column, this.dialect)}`
-      if (column === singlePk) {
-        definition += ' PRIMARY KEY'
-        if (column.generated && this.dialectName === 'sqlite') definition += ' AUTOINCREMENT'
-      } else if (column.isPk) {
-        definition += ' NOT NULL'
-      }
-      return definition
-    })
-    if (info.pkColumns.length > 1) {
-      definitions.push(`PRIMARY KEY (${info.pkColumns.map((column) => q(column.column)).join(', ')})`)
-    }
-    const suffix = this.dialectName === 'mysql' ? ' DEFAULT CHARSET=utf8mb4' : ''
-    return `CREATE TABLE IF NOT EXISTS ${q(info.table)} (${definitions.join(', ')})${suffix}`
   }
 
   /** Closes the database or pool (unless `closeConnection: false`). */
   async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
-    while (this.writeLock) await this.writeLock
-    this.statements.clear()
-    this.readerStatements.clear()
-    if (this.closeConnection) {
-      await this.kysely.destroy()
-      this.reader?.close()
-    }
+    await this.runner.close(this.closeConnection)
   }
 
-  private checkOpen() {
-    if (this.closed) {
-      throw new StorexBackendSqlError('CLOSED', 'the backend was closed; create a new one to use the database again')
-    }
+  /** The collection's info when the schema is migrated: no await on the common path. */
+  private knownInfo(collection: string): CollectionInfo | undefined {
+    return this.migrated ? this.collections.get(collection) : undefined
   }
 
+  /** The collection's info, migrating first when needed. */
   private async info(collection: string): Promise<CollectionInfo> {
-    let info = this.migrated ? this.collections.get(collection) : undefined
+    let info = this.knownInfo(collection)
     if (info) return info
     if (!this.registry) {
       throw new StorexBackendSqlError('NOT_CONFIGURED', 'the backend has no registry: pass it to new StorageManager({ backend }) first')
@@ -273,451 +149,21 @@ export class SqlStorageBackend extends StorageBackend {
     return info
   }
 
-  // ---------------------------------------------------------------- running
-
-  private statement(text: string, database: SqliteDatabaseLike, cache: Map<string, any>) {
-    let statement = cache.get(text)
-    if (statement === undefined) {
-      statement = database.prepare(text)
-      if (cache.size >= 1000) cache.clear()
-      cache.set(text, statement)
-    }
-    return statement
-  }
-
-  private execSync(request: Request, database = this.sqlite!, cache = this.statements): any {
-    const statement = this.statement(request.sql, database, cache)
-    if (request.kind === 'all') {
-      return statement.all(request.params)
-    }
-    const result = statement.run(request.params)
-    return { changes: result.changes, insertId: Number(result.lastInsertRowid) } satisfies RunResult
-  }
-
-  private runSync<T>(gen: Gen<T>, database = this.sqlite!, cache = this.statements): T {
-    let step = gen.next()
-    while (!step.done) {
-      step = gen.next(this.execSync(step.value, database, cache))
-    }
-    return step.value
-  }
-
-  /**
-   * A SQLite transaction that lets the event loop run once it has taken
-   * `yieldAfterMs`; other writes wait on `writeLock` meanwhile, reads go to
-   * the reader and see the state before the batch.
-   */
-  private async runYielding<T>(gen: Gen<T>): Promise<T> {
-    const database = this.sqlite!
-    let release!: () => void
-    let locked = false
-    this.execSync({ sql: 'BEGIN IMMEDIATE', params: [], kind: 'run' })
+  /** Runs a write, turning duplicate key errors of the driver into `DUPLICATE_PK`. */
+  private async write<T>(collection: string, run: () => T | Promise<T>): Promise<T> {
     try {
-      let sliceStarted = performance.now()
-      let step = gen.next()
-      while (!step.done) {
-        step = gen.next(this.execSync(step.value, database, this.statements))
-        if (!step.done && performance.now() - sliceStarted > this.yieldAfterMs) {
-          if (!locked) {
-            locked = true
-            this.writeLock = new Promise<void>((resolve) => (release = resolve))
-          }
-          await new Promise<void>((resolve) => setImmediate(resolve))
-          this.checkOpen()
-          sliceStarted = performance.now()
-        }
-      }
-      this.execSync({ sql: 'COMMIT', params: [], kind: 'run' })
-      return step.value
+      return await run()
     } catch (error) {
-      if (database.inTransaction) this.execSync({ sql: 'ROLLBACK', params: [], kind: 'run' })
-      throw error
-    } finally {
-      if (locked) {
-        this.writeLock = null
-        release()
-      }
-    }
-  }
-
-  private async execAsync(executor: Kysely<any> | Transaction<any>, request: Request): Promise<any> {
-    const result = await executor.executeQuery(CompiledQuery.raw(request.sql, request.params))
-    if (request.kind === 'all') {
-      return result.rows
-    }
-    return {
-      changes: result.numAffectedRows !== undefined ? Number(result.numAffectedRows) : 0,
-      insertId: result.insertId !== undefined ? Number(result.insertId) : undefined,
-    } satisfies RunResult
-  }
-
-  private async runAsync<T>(gen: Gen<T>, executor: Kysely<any> | Transaction<any>): Promise<T> {
-    let step = gen.next()
-    while (!step.done) {
-      step = gen.next(await this.execAsync(executor, step.value))
-    }
-    return step.value
-  }
-
-  /** Runs a read: synchronously on SQLite (on the reader if there is one), else on the pool. */
-  private runRead<T>(gen: Gen<T>): T | Promise<T> {
-    this.checkOpen()
-    if (this.sqlite) {
-      return this.reader ? this.runSync(gen, this.reader, this.readerStatements) : this.runSync(gen)
-    }
-    return this.runAsync(gen, this.kysely)
-  }
-
-  /** Runs a single-statement write. */
-  private run<T>(gen: Gen<T>): T | Promise<T> {
-    this.checkOpen()
-    if (this.sqlite) {
-      if (this.writeLock) return this.afterWriteLock(() => this.runSync(gen))
-      return this.runSync(gen)
-    }
-    return this.runAsync(gen, this.kysely)
-  }
-
-  private async afterWriteLock<T>(run: () => T | Promise<T>): Promise<T> {
-    while (this.writeLock) await this.writeLock
-    this.checkOpen()
-    return run()
-  }
-
-  /** Runs an operation in one transaction. */
-  private runInTransaction<T>(gen: Gen<T>): T | Promise<T> {
-    this.checkOpen()
-    if (this.sqlite) {
-      if (this.writeLock) return this.afterWriteLock(() => this.runInTransaction(gen))
-      if (this.reader) return this.runYielding(gen)
-      return this.sqlite.transaction(() => this.runSync(gen))()
-    }
-    return this.kysely.transaction().execute((trx) => this.runAsync(gen, trx))
-  }
-
-  private translateError(error: unknown, collection: string): unknown {
-    const message = (error as Error)?.message ?? ''
-    if (DUPLICATE_PATTERNS.some((pattern) => pattern.test(message)) || (error as any)?.code === '23505' || (error as any)?.code === 'ER_DUP_ENTRY') {
-      return new StorexBackendSqlError(
-        'DUPLICATE_PK',
-        `an object in ${collection} already has this primary key or unique value (${message}); update it instead of creating it again`,
-        { cause: error },
-      )
-    }
-    return error
-  }
-
-  // ------------------------------------------------------------- statements
-
-  /** INSERT texts by collection, column set, row count: built once (and hashed once as cache keys). */
-  private readonly insertTexts = new Map<string, string>()
-
-  private insertSql(info: CollectionInfo, columns: ColumnInfo[], rowCount: number, returning: ColumnInfo | null): string {
-    const key = `${info.name}\u0000${columns.length}\u0000${rowCount}\u0000${returning ? 1 : 0}`
-    let text = this.insertTexts.get(key)
-    if (text === undefined) {
-      text = this.buildInsertSql(info, columns, rowCount, returning)
-      if (this.insertTexts.size >= 1000) this.insertTexts.clear()
-      this.insertTexts.set(key, text)
-    }
-    return text
-  }
-
-  private buildInsertSql(info: CollectionInfo, columns: ColumnInfo[], rowCount: number, returning: ColumnInfo | null): string {
-    const q = this.dialect.quote
-    const rows: string[] = []
-    let position = 0
-    for (let r = 0; r < rowCount; r++) {
-      const placeholders: string[] = []
-      for (let c = 0; c < columns.length; c++) {
-        placeholders.push(this.dialect.placeholder(++position))
-      }
-      rows.push(`(${placeholders.join(', ')})`)
-    }
-    let text = `INSERT INTO ${q(info.table)} (${columns.map((column) => q(column.column)).join(', ')}) VALUES ${rows.join(', ')}`
-    if (returning && this.dialectName === 'postgres') {
-      text += ` RETURNING ${q(returning.column)}`
-    }
-    return text
-  }
-
-  /** The columns an insert writes, and whether the database generates the pk. */
-  private insertColumns(info: CollectionInfo, object: any): { columns: ColumnInfo[]; generate: boolean } {
-    const generated = info.generatedPk
-    if (generated && (object[generated.key] === undefined || object[generated.key] === null)) {
-      const columns = ((info as any).nonGeneratedColumns ??= info.columns.filter((column) => column !== generated)) as ColumnInfo[]
-      return { columns, generate: true }
-    }
-    for (const column of info.pkColumns) {
-      const value = object[column.key]
-      if (value === undefined || value === null) {
-        throw new StorexBackendSqlError(
-          'MISSING_PK',
-          `creating an object in ${info.name} without its primary key ${column.key}; pass it, or give auto-pk collections ids with @storex-sync/custom-pk (or autoPkType: 'int')`,
-        )
-      }
-    }
-    return { columns: info.columns, generate: false }
-  }
-
-  private pushValues(columns: ColumnInfo[], object: any, params: unknown[]) {
-    for (let c = 0; c < columns.length; c++) {
-      const column = columns[c]!
-      const value = object[column.key]
-      params.push(value === undefined || value === null ? null : column.toDb ? column.toDb(value) : value)
-    }
-  }
-
-  /** What createObject returns: every field and relationship, null where omitted. */
-  private resultObject(info: CollectionInfo, object: any): any {
-    const result: any = {}
-    for (const column of info.columns) {
-      const value = object[column.key]
-      result[column.key] = value === undefined ? null : value
-    }
-    return result
-  }
-
-  private *createGen(info: CollectionInfo, object: any): Gen<any> {
-    const { columns, generate } = this.insertColumns(info, object)
-    const params: unknown[] = []
-    this.pushValues(columns, object, params)
-    const returning = generate ? info.generatedPk : null
-    const text = this.insertSql(info, columns, 1, returning)
-    const result = this.resultObject(info, object)
-    if (returning && this.dialectName === 'postgres') {
-      const rows: any[] = yield { sql: text, params, kind: 'all' }
-      result[returning.key] = Number(rows[0][returning.column])
-    } else {
-      const outcome: RunResult = yield { sql: text, params, kind: 'run' }
-      if (returning) result[returning.key] = outcome.insertId
-    }
-    return result
-  }
-
-  /** Multi-row INSERTs of objects that carry their whole pk. */
-  private *insertManyGen(info: CollectionInfo, objects: any[]): Gen<void> {
-    const columns = info.columns
-    const chunk = this.dialect.maxRows(columns.length)
-    for (let start = 0, end = 0; start < objects.length; start = end) {
-      const left = objects.length - start
-      // On SQLite every distinct text is a prepared statement kept in the cache, and a 700-row
-      // INSERT holds some 0.6 MB: below a full chunk, rows go in power-of-two groups (673 = 512 +
-      // 128 + 32 + 1), so bulk writes of varying sizes share a dozen statements instead of
-      // caching one per size (a snapshot bootstrap's RSS grew by 100 MB that way).
-      end = start + (left >= chunk ? chunk : this.sqlite ? 2 ** Math.floor(Math.log2(left)) : left)
-      const params: unknown[] = []
-      for (let i = start; i < end; i++) {
-        this.pushValues(columns, objects[i], params)
-      }
-      yield { sql: this.insertSql(info, columns, end - start, null), params, kind: 'run' }
-    }
-  }
-
-  private selectSql(info: CollectionInfo, where: any, options: any, params: unknown[]): string {
-    const q = this.dialect.quote
-    let text = `SELECT ${info.selectList} FROM ${q(info.table)}`
-    const condition = compileWhere(where, info, this.dialect, params, options?.ignoreCase)
-    if (condition) text += ` WHERE ${condition}`
-    let order: Array<[string, string]> | undefined = options?.order
-    if (options?.reverse) {
-      const base: Array<[string, string]> = order?.length ? order : info.pkColumns.map((column) => [column.key, 'asc'])
-      order = base.map(([key, direction]) => [key, direction === 'desc' ? 'asc' : 'desc'])
-    }
-    if (order?.length) {
-      text += ` ORDER BY ${order
-        .map(([key, direction]) => {
-          const column = info.byKey.get(key)
-          if (!column) {
-            throw new StorexBackendSqlError('UNKNOWN_FIELD', `cannot order ${info.name} by "${key}": no such field or relationship`)
-          }
-          return `${q(column.column)} ${direction === 'desc' ? 'DESC' : 'ASC'}`
-        })
-        .join(', ')}`
-    }
-    const limit = options?.limit
-    const skip = options?.skip
-    if (limit != null || skip) {
-      params.push(limit != null ? Math.max(0, Math.floor(limit)) : this.dialectName === 'sqlite' ? -1 : Number.MAX_SAFE_INTEGER)
-      text += ` LIMIT ${this.dialect.placeholder(params.length)}`
-      if (skip) {
-        params.push(Math.max(0, Math.floor(skip)))
-        text += ` OFFSET ${this.dialect.placeholder(params.length)}`
-      }
-    }
-    return text
-  }
-
-  private convertRows(info: CollectionInfo, rows: any[], fields?: string[]): any[] {
-    const converters = info.readConverters
-    if (converters.length) {
-      for (let r = 0; r < rows.length; r++) {
-        const row = rows[r]
-        for (let c = 0; c < converters.length; c++) {
-          const column = converters[c]!
-          row[column.key] = column.fromDb!(row[column.key])
-        }
-      }
-    }
-    if (fields?.length) {
-      return rows.map((row) => {
-        const picked: any = {}
-        for (const field of fields) picked[field] = row[field]
-        return picked
-      })
-    }
-    return rows
-  }
-
-  private *findGen(info: CollectionInfo, where: any, options: any): Gen<any[]> {
-    const params: unknown[] = []
-    const text = this.selectSql(info, where, options, params)
-    const rows: any[] = yield { sql: text, params, kind: 'all' }
-    return this.convertRows(info, rows, options?.fields)
-  }
-
-  private *countGen(info: CollectionInfo, where: any, options: any): Gen<number> {
-    const params: unknown[] = []
-    let text = `SELECT COUNT(*) AS ${this.dialect.quote('n')} FROM ${this.dialect.quote(info.table)}`
-    const condition = compileWhere(where, info, this.dialect, params, options?.ignoreCase)
-    if (condition) text += ` WHERE ${condition}`
-    const rows: any[] = yield { sql: text, params, kind: 'all' }
-    return Number(rows[0].n)
-  }
-
-  private *updateGen(info: CollectionInfo, where: any, updates: any): Gen<RunResult> {
-    const params: unknown[] = []
-    const sets: string[] = []
-    for (const key in updates) {
-      const value = updates[key]
-      if (value === undefined) continue
-      const column = info.byKey.get(key)
-      if (!column) {
-        throw new StorexBackendSqlError('UNKNOWN_FIELD', `cannot update ${info.name}.${key}: no such field or relationship in the registry`)
-      }
-      params.push(value === null ? null : column.toDb ? column.toDb(value) : value)
-      sets.push(`${this.dialect.quote(column.column)} = ${this.dialect.placeholder(params.length)}`)
-    }
-    if (!sets.length) return { changes: 0 }
-    let text = `UPDATE ${this.dialect.quote(info.table)} SET ${sets.join(', ')}`
-    const condition = compileWhere(where, info, this.dialect, params)
-    if (condition) text += ` WHERE ${condition}`
-    return yield { sql: text, params, kind: 'run' }
-  }
-
-  /** The pk value when `where` names exactly one object by its single-column pk, else undefined. */
-  private singlePkValue(info: CollectionInfo, where: any): unknown {
-    if (info.pkColumns.length !== 1 || !where || typeof where !== 'object') return undefined
-    const pkKey = info.pkColumns[0]!.key
-    let value: unknown
-    let count = 0
-    for (const key in where) {
-      if (key !== pkKey || ++count > 1) return undefined
-      value = where[key]
-    }
-    return typeof value === 'string' || typeof value === 'number' ? value : undefined
-  }
-
-  /** The sorted field list of plain updates (a group key), or null when they cannot be grouped. */
-  private updateKeys(info: CollectionInfo, updates: any): string | null {
-    if (!updates || typeof updates !== 'object') return null
-    const keys: string[] = []
-    for (const key in updates) {
-      const column = info.byKey.get(key)
-      if (!column || column.isPk || updates[key] === undefined) return null
-      keys.push(key)
-    }
-    return keys.length ? keys.sort().join('\u0000') : null
-  }
-
-  /** Updates of many objects by pk, all setting the same fields, in one statement per chunk. */
-  private *updateManyGen(info: CollectionInfo, operations: any[]): Gen<void> {
-    const q = this.dialect.quote
-    const pkColumn = info.pkColumns[0]!
-    const columns = Object.keys(operations[0].updates)
-      .sort()
-      .map((key) => info.byKey.get(key)!)
-    const chunk = this.dialect.maxRows(columns.length + 1)
-    const table = q(info.table)
-    const cast = (column: ColumnInfo, placeholder: string) =>
-      this.dialectName === 'postgres' ? `CAST(${placeholder} AS ${columnType(column, this.dialect).replace(/ generated .*$/, '')})` : placeholder
-    for (let start = 0; start < operations.length; start += chunk) {
-      const part = operations.slice(start, start + chunk)
-      const params: unknown[] = []
-      const rows: string[][] = []
-      for (const operation of part) {
-        const cells: string[] = []
-        params.push(operation.where[pkColumn.key])
-        cells.push(cast(pkColumn, this.dialect.placeholder(params.length)))
-        for (const column of columns) {
-          const value = operation.updates[column.key]
-          params.push(value === null ? null : column.toDb ? column.toDb(value) : value)
-          cells.push(cast(column, this.dialect.placeholder(params.length)))
-        }
-        rows.push(cells)
-      }
-      let text: string
-      if (this.dialectName === 'mysql') {
-        const selects = rows.map((cells, index) =>
-          index === 0 ? `SELECT ${cells.map((cell, c) => `${cell} AS ${q(`c${c}`)}`).join(', ')}` : `SELECT ${cells.join(', ')}`,
-        )
-        text =
-          `UPDATE ${table} JOIN (${selects.join(' UNION ALL ')}) AS v ON ${table}.${q(pkColumn.column)} = v.${q('c0')} ` +
-          `SET ${columns.map((column, c) => `${table}.${q(column.column)} = v.${q(`c${c + 1}`)}`).join(', ')}`
-      } else {
-        const values = rows.map((cells) => `(${cells.join(', ')})`).join(', ')
-        const name = (c: number) => (this.dialectName === 'sqlite' ? `column${c + 1}` : q(`c${c}`))
-        const alias = this.dialectName === 'sqlite' ? 'v' : `v(${[pkColumn, ...columns].map((_, c) => q(`c${c}`)).join(', ')})`
-        text =
-          `UPDATE ${table} SET ${columns.map((column, c) => `${q(column.column)} = v.${name(c + 1)}`).join(', ')} ` +
-          `FROM (VALUES ${values}) AS ${alias} WHERE ${table}.${q(pkColumn.column)} = v.${name(0)}`
-      }
-      yield { sql: text, params, kind: 'run' }
-    }
-  }
-
-  private *deleteGen(info: CollectionInfo, where: any): Gen<RunResult> {
-    const params: unknown[] = []
-    let text = `DELETE FROM ${this.dialect.quote(info.table)}`
-    const condition = compileWhere(where, info, this.dialect, params)
-    if (condition) text += ` WHERE ${condition}`
-    return yield { sql: text, params, kind: 'run' }
-  }
-
-  // ------------------------------------------------------- custom fields
-
-  /** Storex's custom field types: creates prepare every custom field (also absent ones), updates only those given. */
-  private async prepareForStorage(info: CollectionInfo, object: any, all = false): Promise<any> {
-    const prepared = { ...object }
-    for (const column of info.customColumns) {
-      if (all || column.key in prepared) {
-        prepared[column.key] = await column.fieldObject!.prepareForStorage(prepared[column.key])
-      }
-    }
-    return prepared
-  }
-
-  private async prepareFromStorage(info: CollectionInfo, objects: any[]): Promise<void> {
-    for (const object of objects) {
-      for (const column of info.customColumns) {
-        if (object[column.key] !== undefined && object[column.key] !== null) {
-          object[column.key] = await column.fieldObject!.prepareFromStorage(object[column.key])
-        }
-      }
+      throw translateDriverError(error, collection)
     }
   }
 
   // ------------------------------------------------------ storex contract
 
   override async createObject(collection: string, object: any, _options: any = {}): Promise<{ object: any }> {
-    const info = (this.migrated && this.collections.get(collection)) || (await this.info(collection))
-    const toStore = info.customColumns.length ? await this.prepareForStorage(info, object, true) : object
-    let created: any
-    try {
-      created = await this.run(this.createGen(info, toStore))
-    } catch (error) {
-      throw this.translateError(error, collection)
-    }
+    const info = this.knownInfo(collection) ?? (await this.info(collection))
+    const toStore = info.customColumns.length ? await prepareForStorage(info, object, true) : object
+    const created = await this.write(collection, () => this.runner.write(this.inserts.create(info, toStore)))
     if (info.customColumns.length) {
       // Like storex's other backends: the created object shows the values as given.
       for (const column of info.customColumns) {
@@ -729,53 +175,45 @@ export class SqlStorageBackend extends StorageBackend {
 
   /** Creates many objects at once, in one transaction (storex's `rawCreateObjects` operation). */
   async rawCreateObjects(collection: string, objects: any[], _options: any = {}): Promise<{ objects: any[] }> {
-    const info = (this.migrated && this.collections.get(collection)) || (await this.info(collection))
-    const prepared = info.customColumns.length ? await Promise.all(objects.map((object) => this.prepareForStorage(info, object, true))) : objects
-    const self = this
-    function* gen(): Gen<any[]> {
+    const info = this.knownInfo(collection) ?? (await this.info(collection))
+    const prepared = info.customColumns.length ? await Promise.all(objects.map((object) => prepareForStorage(info, object, true))) : objects
+    const inserts = this.inserts
+    function* createAll(): Gen<any[]> {
       const created: any[] = []
       for (const object of prepared) {
-        created.push(yield* self.createGen(info, object))
+        created.push(yield* inserts.create(info, object))
       }
       return created
     }
-    try {
-      return { objects: await this.runInTransaction(gen()) }
-    } catch (error) {
-      throw this.translateError(error, collection)
-    }
+    return { objects: await this.write(collection, () => this.runner.transaction(createAll())) }
   }
 
   override async findObjects<T>(collection: string, where: any, options: any = {}): Promise<T[]> {
-    const info = (this.migrated && this.collections.get(collection)) || (await this.info(collection))
-    const rows = await this.runRead(this.findGen(info, where, options))
-    if (info.customColumns.length) await this.prepareFromStorage(info, rows)
+    const info = this.knownInfo(collection) ?? (await this.info(collection))
+    const rows = await this.runner.read(findGen(this.dialect, info, where, options))
+    if (info.customColumns.length) await prepareFromStorage(info, rows)
     return rows
   }
 
   override async findObject<T>(collection: string, where: any, options: any = {}): Promise<T | null> {
-    const rows = await this.findObjects<T>(collection, where, { ...options, limit: 1 })
-    return rows.length ? rows[0]! : null
+    const [object] = await this.findObjects<T>(collection, where, { ...options, limit: 1 })
+    return object ?? null
   }
 
   override async countObjects(collection: string, where: any, options: any = {}): Promise<number> {
-    const info = (this.migrated && this.collections.get(collection)) || (await this.info(collection))
-    return this.runRead(this.countGen(info, where, options))
+    const info = this.knownInfo(collection) ?? (await this.info(collection))
+    return this.runner.read(countGen(this.dialect, info, where, options))
   }
 
   override async updateObjects(collection: string, where: any, updates: any, _options: any = {}): Promise<void> {
-    const info = (this.migrated && this.collections.get(collection)) || (await this.info(collection))
-    const prepared = info.customColumns.length ? await this.prepareForStorage(info, updates) : updates
-    try {
-      await this.run(this.updateGen(info, where, prepared))
-    } catch (error) {
-      throw this.translateError(error, collection)
-    }
+    const info = this.knownInfo(collection) ?? (await this.info(collection))
+    const prepared = info.customColumns.length ? await prepareForStorage(info, updates) : updates
+    await this.write(collection, () => this.runner.write(updateGen(this.dialect, info, where, prepared)))
   }
 
   override async deleteObjects(collection: string, where: any, _options: any = {}): Promise<void> {
-    const info = (this.migrated && this.collections.get(collection)) || (await this.info(collection))
-    await this.run(this.deleteGen(info, where))
+    const info = this.knownInfo(collection) ?? (await this.info(collection))
+    await this.runner.write(deleteGen(this.dialect, info, where))
   }
 
   /**
@@ -789,133 +227,27 @@ export class SqlStorageBackend extends StorageBackend {
       throw new StorexBackendSqlError('BAD_BATCH', `executeBatch needs an array of operations, got ${typeof batch}`)
     }
     if (!batch.length) return { info: {} }
-    const infos: CollectionInfo[] = []
-    const prepared: any[] = []
+    const prepared: Array<{ operation: any; info: CollectionInfo }> = []
     for (const operation of batch) {
       if (!operation || typeof operation.collection !== 'string') {
         throw new StorexBackendSqlError('BAD_BATCH', `every batch operation needs a collection, got ${JSON.stringify(operation)}`)
       }
-      const info = (this.migrated && this.collections.get(operation.collection)) || (await this.info(operation.collection))
-      infos.push(info)
-      if (info.customColumns.length && operation.operation === 'createObject') {
-        prepared.push({ ...operation, args: await this.prepareForStorage(info, operation.args, true) })
-      } else if (info.customColumns.length && operation.operation === 'updateObjects') {
-        prepared.push({ ...operation, updates: await this.prepareForStorage(info, operation.updates) })
-      } else {
-        prepared.push(operation)
-      }
+      const info = this.knownInfo(operation.collection) ?? (await this.info(operation.collection))
+      // Awaiting only for custom fields: otherwise the batch starts at once, before writes issued after it.
+      prepared.push({ operation: info.customColumns.length ? await prepareOperationForStorage(info, operation) : operation, info })
     }
     let current = ''
     try {
-      const result = await this.runInTransaction(this.batchGen(prepared, infos, (name) => (current = name)))
-      return { info: result }
+      return { info: await this.runner.transaction(batchGen(this.dialect, this.inserts, prepared, (name) => (current = name))) }
     } catch (error) {
-      throw this.translateError(error, current)
+      throw translateDriverError(error, current)
     }
   }
+}
 
-  private *batchGen(batch: any[], infos: CollectionInfo[], setCurrent: (collection: string) => void): Gen<any> {
-    const info: Record<string, { object: any }> = {}
-    const pkOf: Record<string, string> = {}
-    let pendingInfo: CollectionInfo | null = null
-    let pending: any[] = []
-    const self = this
-    // Consecutive updates of single objects by pk (same collection, same fields)
-    // and consecutive deletes by pk become one statement each.
-    type Group = { kind: 'update' | 'delete'; info: CollectionInfo; keys: string; operations: any[]; pks: Set<unknown> }
-    let group: Group | null = null
-    function* flushGroup(): Gen<void> {
-      const current = group
-      group = null
-      if (!current) return
-      setCurrent(current.info.name)
-      if (current.kind === 'delete') {
-        const pkKey = current.info.pkColumns[0]!.key
-        yield* self.deleteGen(current.info, current.operations.length === 1 ? current.operations[0].where : { [pkKey]: { $in: [...current.pks] } })
-      } else if (current.operations.length === 1) {
-        yield* self.updateGen(current.info, current.operations[0].where, current.operations[0].updates)
-      } else {
-        yield* self.updateManyGen(current.info, current.operations)
-      }
-    }
-    function* flush(): Gen<void> {
-      yield* flushGroup()
-      if (pendingInfo && pending.length) {
-        setCurrent(pendingInfo.name)
-        if (pending.length === 1) {
-          yield* self.createGen(pendingInfo, pending[0])
-        } else {
-          yield* self.insertManyGen(pendingInfo, pending)
-        }
-      }
-      pendingInfo = null
-      pending = []
-    }
-    for (let i = 0; i < batch.length; i++) {
-      const operation = batch[i]
-      const collectionInfo = infos[i]!
-      if (operation.operation === 'createObject') {
-        let object = operation.args
-        if (operation.replace?.length) {
-          object = { ...object }
-          for (const replacement of operation.replace) {
-            const source = info[replacement.placeholder]
-            if (!source) {
-              throw new StorexBackendSqlError(
-                'BAD_BATCH',
-                `batch operation ${i} refers to placeholder ${JSON.stringify(replacement.placeholder)}, which no earlier createObject named`,
-              )
-            }
-            object[replacement.path] = source.object[pkOf[replacement.placeholder]!]
-          }
-        }
-        if (group) yield* flushGroup()
-        const { generate } = this.insertColumns(collectionInfo, object)
-        if (generate) {
-          yield* flush()
-          setCurrent(collectionInfo.name)
-          const created = yield* this.createGen(collectionInfo, object)
-          if (operation.placeholder) {
-            info[operation.placeholder] = { object: created }
-            pkOf[operation.placeholder] = collectionInfo.pkColumns[0]?.key ?? 'id'
-          }
-          continue
-        }
-        if (pendingInfo !== collectionInfo) {
-          yield* flush()
-          pendingInfo = collectionInfo
-        }
-        pending.push(object)
-        if (operation.placeholder) {
-          info[operation.placeholder] = { object: this.resultObject(collectionInfo, object) }
-          pkOf[operation.placeholder] = collectionInfo.pkColumns[0]?.key ?? 'id'
-        }
-      } else if (operation.operation === 'updateObjects' || operation.operation === 'deleteObjects') {
-        const kind = operation.operation === 'updateObjects' ? 'update' : 'delete'
-        const pk = this.singlePkValue(collectionInfo, operation.where)
-        const keys = kind === 'update' ? this.updateKeys(collectionInfo, operation.updates) : ''
-        if (pk === undefined || keys === null) {
-          yield* flush()
-          setCurrent(collectionInfo.name)
-          if (kind === 'update') yield* this.updateGen(collectionInfo, operation.where, operation.updates)
-          else yield* this.deleteGen(collectionInfo, operation.where)
-          continue
-        }
-        const current: Group | null = group as Group | null
-        if (!current || current.kind !== kind || current.info !== collectionInfo || current.keys !== keys || current.pks.has(pk)) {
-          yield* flush()
-          group = { kind, info: collectionInfo, keys, operations: [], pks: new Set() } as Group
-        }
-        group!.operations.push(operation)
-        group!.pks.add(pk)
-      } else {
-        throw new StorexBackendSqlError(
-          'BAD_BATCH',
-          `batch operation ${i} is ${JSON.stringify(operation.operation)}; use createObject, updateObjects or deleteObjects`,
-        )
-      }
-    }
-    yield* flush()
-    return info
-  }
+/** A batch operation with the values of custom fields prepared for storage. */
+async function prepareOperationForStorage(info: CollectionInfo, operation: any): Promise<any> {
+  if (operation.operation === 'createObject') return { ...operation, args: await prepareForStorage(info, operation.args, true) }
+  if (operation.operation === 'updateObjects') return { ...operation, updates: await prepareForStorage(info, operation.updates) }
+  return operation
 }

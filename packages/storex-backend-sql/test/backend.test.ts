@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { SqlStorageBackend, StorexBackendSqlError } from '../src/index'
 import type { AutoPkType } from '../src/index'
+import { listIndices } from '../src/internal/migration'
 import { StorageManager as StorexStorageManager } from '@storex-sync/storex-glue'
 import { createFreshBackend, findMysql, findPostgres } from './servers'
 
@@ -115,7 +116,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as const) {
         await storageManager.operation('executeBatch', batch)
       }
       expect(await storageManager.collection('product').countObjects({})).toBe(next)
-      const inserts = [...((backend as any).statements as Map<string, unknown>).keys()].filter((text) => text.startsWith('INSERT INTO "product"'))
+      const inserts = [...((backend as any).runner.statements.keys() as Iterable<string>)].filter((text) => text.startsWith('INSERT INTO "product"'))
       expect(inserts.length).toBeLessThanOrEqual(11)
     })
 
@@ -237,5 +238,5 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as const) {
 }
 
 async function listIndexNames(backend: SqlStorageBackend): Promise<string[]> {
-  return [...(await (backend as any).listIndices())] as string[]
+  return [...(await listIndices((backend as any).runner, (backend as any).dialect))]
 }

@@ -210,7 +210,7 @@ describe.each(localBackends)('entries from a newer app version, on $kind', ({ ki
     expect(await older.clientSyncLog.countQuarantinedEntries()).toBe(2)
 
     // The app update: the same database opened with the newer schema.
-    if (kind === 'indexeddb') (older.storageManager.backend as any).dexie.close()
+    if (kind === 'indexeddb') (older.storageManager.backend as any).dexieInstance.close()
     else await (older.storageManager.backend as any).close()
     const updated = await device({ name: 'older', kind, sharedSyncLog, userId: USER, schema: newerSchema, tabOf: older, database })
     const after = await updated.sync()

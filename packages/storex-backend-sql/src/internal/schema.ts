@@ -35,6 +35,8 @@ export interface CollectionInfo {
   pkColumns: ColumnInfo[]
   /** The single generated pk column, if any. */
   generatedPk: ColumnInfo | null
+  /** The columns an insert writes when the database generates the pk. */
+  nonGeneratedColumns: ColumnInfo[]
   indices: IndexInfo[]
   /** Columns whose values need a conversion on read. */
   readConverters: ColumnInfo[]
@@ -230,6 +232,7 @@ export function describeCollections(
     }
 
     const generated = columns.filter((c) => c.generated)
+    const generatedPk = generated.length === 1 ? generated[0]! : null
     const selectList = columns
       .map((c) => (c.column === c.key ? dialect.quote(c.column) : `${dialect.quote(c.column)} AS ${dialect.quote(c.key)}`))
       .join(', ')
@@ -239,7 +242,8 @@ export function describeCollections(
       columns,
       byKey,
       pkColumns,
-      generatedPk: generated.length === 1 ? generated[0]! : null,
+      generatedPk,
+      nonGeneratedColumns: columns.filter((c) => c !== generatedPk),
       indices,
       readConverters: columns.filter((c) => c.fromDb),
       customColumns: columns.filter((c) => c.fieldObject),

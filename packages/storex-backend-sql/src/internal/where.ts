@@ -1,6 +1,7 @@
 import { StorexBackendSqlError } from '../errors'
 import type { CollectionInfo, ColumnInfo } from './schema'
 import type { Dialect } from './dialect'
+import { encodeValue } from './values'
 
 const COMPARISONS: Record<string, string> = {
   $eq: '=',
@@ -20,11 +21,6 @@ function columnFor(info: CollectionInfo, key: string): ColumnInfo {
     )
   }
   return column
-}
-
-function bind(column: ColumnInfo, value: unknown, params: unknown[]): unknown {
-  if (value === undefined) return null
-  return column.toDb ? column.toDb(value) : value
 }
 
 /**
@@ -57,7 +53,7 @@ export function compileWhere(
     const lower = !!ignoreCase && ignoreCase.includes(key)
     if (lower) lhs = `LOWER(${lhs})`
     const placeholder = (value: unknown) => {
-      params.push(bind(column, value, params))
+      params.push(encodeValue(column, value))
       const p = dialect.placeholder(params.length)
       return lower ? `LOWER(${p})` : p
     }
@@ -92,10 +88,10 @@ export function compileWhere(
             sql = op === '$in' ? '1 = 0' : '1 = 1'
           } else if (dialect.name === 'sqlite' && !lower && values.length > 8) {
             // One statement (and one cached prepared statement) for any length.
-            params.push(JSON.stringify(values.map((value) => bind(column, value, params))))
+            params.push(JSON.stringify(values.map((value) => encodeValue(column, value))))
             sql = `${lhs} ${op === '$in' ? 'IN' : 'NOT IN'} (SELECT value FROM json_each(?))`
           } else if (dialect.name === 'postgres' && !lower && values.length > 8) {
-            params.push(values.map((value) => bind(column, value, params)))
+            params.push(values.map((value) => encodeValue(column, value)))
             const p = dialect.placeholder(params.length)
             sql = op === '$in' ? `${lhs} = ANY(${p})` : `NOT (${lhs} = ANY(${p}))`
           } else {
