@@ -8,10 +8,13 @@ import {
 } from '@worldbrain/storex-pattern-modules'
 import { HybridLogicalClock } from './clock'
 import { ClientSyncLogError } from './errors'
-import { compareEntries, fromStoredEntry, getEntryId, toStoredEntry, validateEntry } from './internal/entries'
+import { compareEntries, compareStrings, fromStoredEntry, getEntryId, toStoredEntry, validateEntry } from './internal/entries'
+import { chunk, deleteRowsSteps, entryIdsOf, firstOfEachId, updateRowsSteps } from './internal/batch-steps'
 import {
   CLIENT_SYNC_LOG_COLLECTION,
   CLIENT_SYNC_LOG_STATE_COLLECTION,
+  DEFERRED_INTEGRATION,
+  NEEDS_INTEGRATION,
   clientSyncLogEntryCollection,
   clientSyncLogStateCollection,
   type StoredLogEntry,
@@ -93,22 +96,8 @@ export interface ObjectHistory {
   entries: ClientSyncLogEntry[]
 }
 
-/** needsIntegration values: 0 integrated (or own), 1 pending, 2 pending but deferred for this sync. */
-const NEEDS_INTEGRATION = 1
-const DEFERRED_INTEGRATION = 2
-
-/** Ids per `$in` query or batch step: well under SQLite's bound-parameter limit. */
-const IN_CHUNK = 500
 /** How many pending entries getNextObjectsToIntegrate reads per wanted object. */
 const PENDING_ENTRIES_PER_OBJECT = 4
-
-function chunk<T>(items: T[], size = IN_CHUNK): T[][] {
-  const chunks: T[][] = []
-  for (let index = 0; index < items.length; index += size) {
-    chunks.push(items.slice(index, index + size))
-  }
-  return chunks
-}
 
 function checkPositiveInteger(name: string, value: number | undefined) {
   if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
@@ -398,11 +387,7 @@ export class ClientSyncLogStorage extends StorageModule {
           ? []
           : (await this.find({ unshared: 1 })).filter((stored) => stored.deviceId === provisional).map((stored) => fromStoredEntry(this.storageRegistry, stored))
       const steps: OperationBatch = [
-        ...chunk(moved.map((entry) => getEntryId(entry.deviceId, entry.createdOn))).map((ids) => ({
-          operation: 'deleteObjects' as const,
-          collection: CLIENT_SYNC_LOG_COLLECTION,
-          where: { id: { $in: ids } },
-        })),
+        ...deleteRowsSteps(CLIENT_SYNC_LOG_COLLECTION, entryIdsOf(moved)),
         ...this.getInsertEntriesBatch(moved.map((entry) => ({ ...entry, deviceId: assigned }))),
       ]
       await write(steps, { device: { deviceId: assigned, registered: true } })
@@ -447,7 +432,7 @@ export class ClientSyncLogStorage extends StorageModule {
     if (!steps.length) {
       return
     }
-    const ids = entries.map((entry) => getEntryId(entry.deviceId, entry.createdOn))
+    const ids = entryIdsOf(entries)
     if (new Set(ids).size !== ids.length) {
       throw new ClientSyncLogError('DUPLICATE_ENTRY', 'insertEntries() got two entries with the same deviceId and createdOn; give every entry its own clock value.')
     }
@@ -506,15 +491,8 @@ export class ClientSyncLogStorage extends StorageModule {
     entries: Array<Pick<ClientSyncLogEntry, 'deviceId' | 'createdOn'>>,
     options: { sharedOn: number; needsIntegration?: boolean },
   ): Promise<void> {
-    const ids = entries.map((entry) => getEntryId(entry.deviceId, entry.createdOn))
-    await this.executeBatch(
-      chunk(ids).map((part) => ({
-        operation: 'updateObjects',
-        collection: CLIENT_SYNC_LOG_COLLECTION,
-        where: { id: { $in: part } },
-        updates: { sharedOn: options.sharedOn, unshared: 0, ...(options.needsIntegration ? { needsIntegration: NEEDS_INTEGRATION } : {}) },
-      })),
-    )
+    const updates = { sharedOn: options.sharedOn, unshared: 0, ...(options.needsIntegration ? { needsIntegration: NEEDS_INTEGRATION } : {}) }
+    await this.executeBatch(updateRowsSteps(CLIENT_SYNC_LOG_COLLECTION, entryIdsOf(entries), updates))
   }
 
   /**
@@ -615,7 +593,7 @@ export class ClientSyncLogStorage extends StorageModule {
     // values are read (and revived) once, with the objects' histories.
     const pending = (
       await this.find(
-        { needsIntegration: 1 },
+        { needsIntegration: NEEDS_INTEGRATION },
         {
           order: [['createdOn', 'asc']],
           ...(options.maxObjects ? { limit: options.maxObjects * PENDING_ENTRIES_PER_OBJECT } : {}),
@@ -645,13 +623,7 @@ export class ClientSyncLogStorage extends StorageModule {
 
   /** updateObjects steps marking these entries integrated, for doSync's batch with the reconciliation. */
   getMarkAsIntegratedBatch(entries: ClientSyncLogEntry[]): OperationBatch {
-    const ids = entries.map((entry) => getEntryId(entry.deviceId, entry.createdOn))
-    return chunk(ids).map((part) => ({
-      operation: 'updateObjects',
-      collection: CLIENT_SYNC_LOG_COLLECTION,
-      where: { id: { $in: part } },
-      updates: { needsIntegration: 0 },
-    }))
+    return updateRowsSteps(CLIENT_SYNC_LOG_COLLECTION, entryIdsOf(entries), { needsIntegration: 0 })
   }
 
   async markAsIntegrated(entries: ClientSyncLogEntry[]): Promise<void> {
@@ -698,14 +670,8 @@ export class ClientSyncLogStorage extends StorageModule {
    * failed on, so the others proceed. They stay pending (needsIntegration).
    */
   async deferIntegration(entries: Array<Pick<ClientSyncLogEntry, 'deviceId' | 'createdOn'>>): Promise<void> {
-    const ids = entries.map((entry) => getEntryId(entry.deviceId, entry.createdOn))
     await this.executeBatch(
-      chunk(ids).map((part) => ({
-        operation: 'updateObjects',
-        collection: CLIENT_SYNC_LOG_COLLECTION,
-        where: { id: { $in: part }, needsIntegration: NEEDS_INTEGRATION },
-        updates: { needsIntegration: DEFERRED_INTEGRATION },
-      })),
+      updateRowsSteps(CLIENT_SYNC_LOG_COLLECTION, entryIdsOf(entries), { needsIntegration: DEFERRED_INTEGRATION }, { needsIntegration: NEEDS_INTEGRATION }),
     )
   }
 
@@ -728,13 +694,10 @@ export class ClientSyncLogStorage extends StorageModule {
    * does not observe them: a quarantined createdOn may be far off.
    */
   async quarantineEntries(entries: QuarantineEntryInput[], options: { now: number }): Promise<{ quarantined: number; duplicates: number }> {
-    const byId = new Map<string, StoredQuarantinedEntry>()
-    for (const entry of entries) {
-      const stored = toStoredQuarantinedEntry(entry, options.now)
-      if (!byId.has(stored.id)) {
-        byId.set(stored.id, stored)
-      }
-    }
+    const byId = firstOfEachId(
+      entries.map((entry) => toStoredQuarantinedEntry(entry, options.now)),
+      (stored) => stored.id,
+    )
     const existing = new Set(
       (await this.findIn<StoredQuarantinedEntry>('id', [...byId.keys()], 'findQuarantined')).map((stored) => stored.id),
     )
@@ -750,7 +713,7 @@ export class ClientSyncLogStorage extends StorageModule {
     const stored: StoredQuarantinedEntry[] = (await this.operation('findQuarantined', { where: {}, options: {} })) ?? []
     return stored
       .map(fromStoredQuarantinedEntry)
-      .sort((a, b) => a.quarantinedOn - b.quarantinedOn || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .sort((a, b) => a.quarantinedOn - b.quarantinedOn || compareStrings(a.id, b.id))
   }
 
   async countQuarantinedEntries(): Promise<number> {
@@ -763,13 +726,7 @@ export class ClientSyncLogStorage extends StorageModule {
    */
   async clearQuarantinedEntries(options: { ids?: string[] } = {}): Promise<{ deleted: number }> {
     const ids = options.ids ?? (await this.getQuarantinedEntries()).map((entry) => entry.id)
-    await this.executeBatch(
-      chunk(ids).map((part) => ({
-        operation: 'deleteObjects',
-        collection: CLIENT_SYNC_LOG_QUARANTINE_COLLECTION,
-        where: { id: { $in: part } },
-      })),
-    )
+    await this.executeBatch(deleteRowsSteps(CLIENT_SYNC_LOG_QUARANTINE_COLLECTION, ids))
     return { deleted: ids.length }
   }
 
@@ -780,7 +737,6 @@ export class ClientSyncLogStorage extends StorageModule {
       findEntriesIn: (field, values) => this.findIn(field, values),
       revive: (stored) => this.revive(stored),
       executeBatch: (batch) => this.executeBatch(batch),
-      chunk: (items) => chunk(items),
     }
   }
 
@@ -882,15 +838,9 @@ export class ClientSyncLogStorage extends StorageModule {
       obsolete.push(...findObsoleteEntries(history, (entry) => entry !== newest))
     }
 
-    const ids = obsolete.map((entry) => getEntryId(entry.deviceId, entry.createdOn))
+    const ids = entryIdsOf(obsolete)
     try {
-      await this.executeBatch(
-        chunk(ids).map((part) => ({
-          operation: 'deleteObjects',
-          collection: CLIENT_SYNC_LOG_COLLECTION,
-          where: { id: { $in: part } },
-        })),
-      )
+      await this.executeBatch(deleteRowsSteps(CLIENT_SYNC_LOG_COLLECTION, ids))
     } catch (error) {
       if (/no such column: clientSyncLogEntry\.|missing FROM-clause entry for table "clientSyncLogEntry"/i.test(String((error as Error)?.message))) {
         throw new ClientSyncLogError(
