@@ -64,3 +64,12 @@ export class HybridLogicalClock {
     return next
   }
 }
+
+/** The greatest createdOn of `entries`, or `start` when it is greater (the clock value to store after them). */
+export function latestClockValue(entries: Iterable<{ createdOn: number }>, start: number): number {
+  let latest = start
+  for (const entry of entries) {
+    latest = Math.max(latest, entry.createdOn)
+  }
+  return latest
+}

@@ -1,6 +1,6 @@
 export { ClientSyncLogStorage } from './storage'
 export { CLIENT_SYNC_LOG_COLLECTION } from './internal/schema'
-export type { ReceivedClientSyncLogEntry, ObjectHistory, PendingLogEntry, ClientSyncLogStorageOptions } from './storage'
+export type { ClientSyncLogStorageOptions } from './internal/log-module'
 export type { SyncChange, SyncChangeListener } from './internal/change-channel'
 export type { DeviceIdentity } from './internal/device-state'
 export {
@@ -32,6 +32,9 @@ export type {
   ClientSyncLogDeletionEntry,
   ClientSyncLogOperation,
   ReconcilerFunction,
+  PendingLogEntry,
+  ReceivedClientSyncLogEntry,
+  ObjectHistory,
 } from './types'
 export {
   CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION,

@@ -1,4 +1,5 @@
 import type { ObjectPk } from './types'
+import { compareStrings } from './internal/entries'
 import type { StoredLogEntry } from './internal/schema'
 
 /** Where one object stands with sync: what of it has not reached the other devices, or this one. */
@@ -30,5 +31,5 @@ export function objectSyncStates(groups: { unsent: StoredLogEntry[]; setAside: S
       state[kind] += 1
     }
   }
-  return [...states.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, state]) => state)
+  return [...states.entries()].sort(([a], [b]) => compareStrings(a, b)).map(([, state]) => state)
 }

@@ -1,6 +1,7 @@
 import type { CollectionDefinition, OperationBatch } from '@worldbrain/storex'
-import { getEntryId } from './internal/entries'
-import { CLIENT_SYNC_LOG_COLLECTION, type StoredLogEntry } from './internal/schema'
+import { chunk, deleteRowsSteps, firstOfEachId, updateRowsSteps } from './internal/batch-steps'
+import { compareStrings, getEntryId } from './internal/entries'
+import { CLIENT_SYNC_LOG_COLLECTION, NEEDS_INTEGRATION, type StoredLogEntry } from './internal/schema'
 import { getObjectKey } from './pk'
 import type { ClientSyncLogEntry, ObjectPk } from './types'
 
@@ -72,7 +73,6 @@ export interface OutgoingQuarantineContext {
   findEntriesIn(field: 'id' | 'objectKey', values: string[]): Promise<StoredLogEntry[]>
   revive(stored: StoredLogEntry[]): ClientSyncLogEntry[]
   executeBatch(batch: OperationBatch): Promise<void>
-  chunk<T>(items: T[]): T[][]
 }
 
 export async function quarantineOutgoing(
@@ -80,34 +80,28 @@ export async function quarantineOutgoing(
   items: OutgoingQuarantineInput[],
   options: { now: number },
 ): Promise<{ quarantined: number }> {
-  const byId = new Map<string, StoredOutgoingQuarantinedEntry>()
-  for (const item of items) {
-    const id = getEntryId(item.entry.deviceId, item.entry.createdOn)
-    if (!byId.has(id)) {
-      byId.set(id, {
-        id,
+  const byId = firstOfEachId(
+    items.map(
+      (item): StoredOutgoingQuarantinedEntry => ({
+        id: getEntryId(item.entry.deviceId, item.entry.createdOn),
         objectKey: getObjectKey(item.entry.collection, item.entry.pk),
         createdOn: item.entry.createdOn,
         reason: item.reason,
         message: item.message,
         quarantinedOn: options.now,
-      })
-    }
-  }
+      }),
+    ),
+    (record) => record.id,
+  )
   if (!byId.size) {
     return { quarantined: 0 }
   }
-  const existing = new Set((await context.findRecordsIn('id', [...byId.keys()])).map((record) => record.id))
-  const toInsert = [...byId.values()].filter((record) => !existing.has(record.id))
   const ids = [...byId.keys()]
+  const existing = new Set((await context.findRecordsIn('id', ids)).map((record) => record.id))
+  const toInsert = [...byId.values()].filter((record) => !existing.has(record.id))
   // The flag and the record change in one batch: an entry is never half set aside.
   await context.executeBatch([
-    ...context.chunk(ids).map((part) => ({
-      operation: 'updateObjects' as const,
-      collection: CLIENT_SYNC_LOG_COLLECTION,
-      where: { id: { $in: part }, unshared: 1 },
-      updates: { unshared: UNSHARED_QUARANTINED },
-    })),
+    ...updateRowsSteps(CLIENT_SYNC_LOG_COLLECTION, ids, { unshared: UNSHARED_QUARANTINED }, { unshared: 1 }),
     ...toInsert.map((args) => ({ operation: 'createObject' as const, collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, args })),
   ])
   return { quarantined: toInsert.length }
@@ -122,7 +116,7 @@ export async function listOutgoing(context: OutgoingQuarantineContext): Promise<
     ]),
   )
   return records
-    .sort((a, b) => Number(a.createdOn) - Number(b.createdOn) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .sort((a, b) => Number(a.createdOn) - Number(b.createdOn) || compareStrings(a.id, b.id))
     .map((record) => {
       const entry = entries.get(record.id) ?? null
       const [collection, pk] = parseObjectKey(record.objectKey, entry)
@@ -152,6 +146,15 @@ function parseObjectKey(objectKey: string, entry: ClientSyncLogEntry | null): [s
   return ['', objectKey]
 }
 
+/** Objects with entries in the outgoing quarantine, each with the createdOn of its first one. */
+export async function quarantinedObjects(context: OutgoingQuarantineContext): Promise<Map<string, number>> {
+  const objects = new Map<string, number>()
+  for (const record of await context.findRecords({})) {
+    objects.set(record.objectKey, Math.min(objects.get(record.objectKey) ?? Infinity, Number(record.createdOn)))
+  }
+  return objects
+}
+
 /** The records of every object one of `ids` belongs to (all of them when `ids` is undefined). */
 async function recordsOfObjects(context: OutgoingQuarantineContext, ids: string[] | undefined): Promise<StoredOutgoingQuarantinedEntry[]> {
   if (!ids) {
@@ -168,18 +171,16 @@ export async function releaseOutgoing(
 ): Promise<{ released: number; objectKeys: string[] }> {
   const records = await recordsOfObjects(context, options.ids)
   const ids = records.map((record) => record.id)
-  await context.executeBatch(
-    context.chunk(ids).flatMap((part) => [
-      {
-        operation: 'updateObjects' as const,
-        collection: CLIENT_SYNC_LOG_COLLECTION,
-        where: { id: { $in: part }, unshared: UNSHARED_QUARANTINED },
-        updates: { unshared: 1 },
-      },
-      { operation: 'deleteObjects' as const, collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, where: { id: { $in: part } } },
-    ]),
-  )
+  await context.executeBatch(releaseSteps(ids))
   return { released: ids.length, objectKeys: [...new Set(records.map((record) => record.objectKey))] }
+}
+
+/** Steps that put quarantined entries back in line to be sent, and drop their records. */
+function releaseSteps(ids: string[]): OperationBatch {
+  return chunk(ids).flatMap((part) => [
+    ...updateRowsSteps(CLIENT_SYNC_LOG_COLLECTION, part, { unshared: 1 }, { unshared: UNSHARED_QUARANTINED }),
+    ...deleteRowsSteps(CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, part),
+  ])
 }
 
 export interface OutgoingDiscardPlan {
@@ -210,15 +211,15 @@ export async function planOutgoingDiscard(
     if (!objects.has(objectKey)) objects.set(objectKey, { collection: entry.collection, pk: entry.pk, objectKey })
   }
   const batch: OperationBatch = [
-    ...context.chunk(ids).flatMap((part) => [
-      { operation: 'deleteObjects' as const, collection: CLIENT_SYNC_LOG_COLLECTION, where: { id: { $in: part } } },
-      { operation: 'deleteObjects' as const, collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, where: { id: { $in: part } } },
+    ...chunk(ids).flatMap((part) => [
+      ...deleteRowsSteps(CLIENT_SYNC_LOG_COLLECTION, part),
+      ...deleteRowsSteps(CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, part),
     ]),
-    ...context.chunk(objectKeys).map((part) => ({
+    ...chunk(objectKeys).map((part) => ({
       operation: 'updateObjects' as const,
       collection: CLIENT_SYNC_LOG_COLLECTION,
       where: { objectKey: { $in: part } },
-      updates: { needsIntegration: 1 },
+      updates: { needsIntegration: NEEDS_INTEGRATION },
     })),
   ]
   return { objects: [...objects.values()], entryIds: ids, batch }
@@ -266,19 +267,11 @@ export async function settleBehindDeletes(
     return { dropped: 0, released: 0 }
   }
   await context.executeBatch([
-    ...context.chunk(drop).flatMap((part) => [
-      { operation: 'deleteObjects' as const, collection: CLIENT_SYNC_LOG_COLLECTION, where: { id: { $in: part }, unshared: UNSHARED_QUARANTINED } },
-      { operation: 'deleteObjects' as const, collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, where: { id: { $in: part } } },
+    ...chunk(drop).flatMap((part) => [
+      ...deleteRowsSteps(CLIENT_SYNC_LOG_COLLECTION, part, { unshared: UNSHARED_QUARANTINED }),
+      ...deleteRowsSteps(CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, part),
     ]),
-    ...context.chunk(release).flatMap((part) => [
-      {
-        operation: 'updateObjects' as const,
-        collection: CLIENT_SYNC_LOG_COLLECTION,
-        where: { id: { $in: part }, unshared: UNSHARED_QUARANTINED },
-        updates: { unshared: 1 },
-      },
-      { operation: 'deleteObjects' as const, collection: CLIENT_SYNC_LOG_OUTGOING_QUARANTINE_COLLECTION, where: { id: { $in: part } } },
-    ]),
+    ...releaseSteps(release),
   ])
   return { dropped: drop.length, released: release.length }
 }

@@ -39,6 +39,28 @@ export type ClientSyncLogEntry = ClientSyncLogCreationEntry | ClientSyncLogModif
 
 export type ClientSyncLogOperation = ClientSyncLogEntry['operation']
 
+/** A change to log, before the clock gives it its createdOn. */
+export type PendingLogEntry =
+  | { operation: 'create' | 'modify'; collection: string; pk: ObjectPk; value: Record<string, unknown> }
+  | { operation: 'delete'; collection: string; pk: ObjectPk }
+
+/** An entry as it arrives from the shared log, before it is stored. */
+export interface ReceivedClientSyncLogEntry {
+  deviceId: DeviceId
+  createdOn: number
+  operation: ClientSyncLogEntry['operation']
+  collection: string
+  pk: ObjectPk
+  value?: Record<string, unknown>
+}
+
+/** One object that needs integration, with its whole history sorted by compareEntries. */
+export interface ObjectHistory {
+  collection: string
+  pk: ObjectPk
+  entries: ClientSyncLogEntry[]
+}
+
 /**
  * Decides what the entries of some objects do to the local database. The
  * default is `reconcileSyncLog` from `@storex-sync/reconciliation`; any

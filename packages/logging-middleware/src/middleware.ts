@@ -1,16 +1,5 @@
 import type { OperationBatch, StorageRegistry } from '@worldbrain/storex'
-import {
-  CLIENT_SYNC_LOG_COLLECTION,
-  getObjectKey,
-  getObjectPk,
-  getPkFields,
-  getPkWhere,
-  withoutPkFields,
-  type ClientSyncLogStorage,
-  type PendingLogEntry,
-  type DeviceId,
-  type ObjectPk,
-} from '@storex-sync/client-sync-log'
+import { getObjectKey, type ClientSyncLogStorage, type PendingLogEntry, type DeviceId, type ObjectPk } from '@storex-sync/client-sync-log'
 import { SyncLoggingError } from './errors'
 import {
   flattenCreate,
@@ -19,6 +8,9 @@ import {
   rebuildNestedCreate,
   type StorageMiddlewareContext,
 } from '@storex-sync/storex-glue'
+import { checkDeviceIdArgument, checkNotLogCollections, checkRegistry, requireDeviceId } from './internal/checks'
+import { changeEntry, creationEntry } from './internal/entries'
+import { changeSteps, exactPk, findAffectedPks } from './internal/pk-steps'
 
 /** What every app passes in; `storageManager` is the StorageManager this middleware is set on. */
 export interface SyncLoggingMiddlewareOptions {
@@ -38,10 +30,6 @@ export interface SyncLoggingMiddlewareOptions {
 export type EntriesLoggedListener = (info: { entries: number; collections: string[] }) => void
 
 export type { StorageMiddlewareContext }
-
-type PendingEntry = PendingLogEntry
-
-const IN_CHUNK = 500
 
 type Next = StorageMiddlewareContext['next']
 
@@ -76,15 +64,7 @@ export class SyncLoggingMiddleware {
     if (options.onEntriesLogged) {
       this.entriesLoggedListeners.add(options.onEntriesLogged)
     }
-    // The log's own collections (entries, quarantines, state) never sync as data.
-    const logCollections = Object.keys(this.clientSyncLog.getConfig?.().collections ?? { [CLIENT_SYNC_LOG_COLLECTION]: null })
-    const ownCollection = logCollections.find((name) => this.includeCollections.has(name))
-    if (ownCollection) {
-      throw new SyncLoggingError(
-        'UNKNOWN_COLLECTION',
-        `includeCollections names '${ownCollection}', a collection of the client sync log itself; list only your app's synced collections.`,
-      )
-    }
+    checkNotLogCollections(this.includeCollections, this.clientSyncLog)
   }
 
   /**
@@ -109,7 +89,7 @@ export class SyncLoggingMiddleware {
    */
   async recordExistingObjects(): Promise<void> {
     this.checkRegistry()
-    const deviceId = this.requireDeviceId('recordExistingObjects', [...this.includeCollections][0] ?? '')
+    const deviceId = requireDeviceId(this.deviceId, 'recordExistingObjects', [...this.includeCollections][0] ?? '')
     await Promise.all([...this.includeCollections].map((collection) => this.baselineOf(collection, deviceId)))
   }
 
@@ -140,11 +120,8 @@ export class SyncLoggingMiddleware {
    * that device (an id from sharedSyncLog.createDeviceId() you keep yourself).
    */
   enable(deviceId?: DeviceId): void {
-    if (deviceId !== undefined && !((typeof deviceId === 'string' && deviceId !== '') || (typeof deviceId === 'number' && Number.isFinite(deviceId)))) {
-      throw new SyncLoggingError(
-        'DEVICE_ID_MISSING',
-        `enable(deviceId) needs a non-empty string or a number, got ${JSON.stringify(deviceId)}. Call enable() without an argument to use the id the client sync log keeps.`,
-      )
+    if (deviceId !== undefined) {
+      checkDeviceIdArgument(deviceId)
     }
     this.deviceId = deviceId ?? 'stored'
     this.isEnabled = true
@@ -157,25 +134,24 @@ export class SyncLoggingMiddleware {
 
   async process(context: StorageMiddlewareContext): Promise<any> {
     const { next } = context
+    const passThrough = () => next.process({ operation: context.operation, extraData: context.extraData })
     const [operationName, ...args] = context.operation as [string, ...any[]]
     if (!this.isEnabled || !isWriteOperation(operationName)) {
-      return next.process({ operation: context.operation, extraData: context.extraData })
+      return passThrough()
     }
     this.checkRegistry()
 
     if (operationName === 'executeBatch') {
       const batch = (args[0] ?? []) as OperationBatch
-      if (!batch.some((step) => this.includeCollections.has(step.collection))) {
-        return next.process({ operation: context.operation, extraData: context.extraData })
-      }
-      return this.processBatch(batch, next)
+      const logged = batch.find((step) => this.includeCollections.has(step.collection))
+      return logged ? this.processBatch(batch, requireDeviceId(this.deviceId, 'executeBatch', logged.collection), next) : passThrough()
     }
 
     const collection = args[0] as string
     if (!this.includeCollections.has(collection)) {
-      return next.process({ operation: context.operation, extraData: context.extraData })
+      return passThrough()
     }
-    const deviceId = this.requireDeviceId(operationName, collection)
+    const deviceId = requireDeviceId(this.deviceId, operationName, collection)
 
     if (operationName === 'createObject') {
       const flat = flattenCreate({
@@ -186,30 +162,26 @@ export class SyncLoggingMiddleware {
         error: (code, message) => new SyncLoggingError(code, message),
       })
       const dataSteps = nestedCreateBatch(flat)
-      const pending: PendingEntry[] = []
-      for (const step of dataSteps) {
-        const entry = this.createEntry(step)
-        if (entry) {
-          pending.push(entry)
-        }
-      }
+      const pending = dataSteps
+        .filter((step) => this.includeCollections.has(step.collection))
+        .map((step) => creationEntry(this.storageRegistry, step))
       const result = await this.writeWithLog(dataSteps, pending, deviceId, next)
       return { object: rebuildNestedCreate(flat, result?.info ?? {}) }
     }
 
     const where = args[1] ?? {}
     const isUpdate = operationName === 'updateObject' || operationName === 'updateObjects'
-    const pks = await this.findAffectedPks(collection, where, next)
-    const dataSteps = isUpdate ? this.updateSteps(collection, pks, args[2] ?? {}) : this.deleteSteps(collection, pks)
-    const pending = pks.map((pk) => this.entryFor(collection, pk, isUpdate ? args[2] ?? {} : null))
+    const updates: Record<string, unknown> | null = isUpdate ? args[2] ?? {} : null
+    const pks = await findAffectedPks(this.storageRegistry, collection, where, next)
+    const dataSteps = changeSteps(this.storageRegistry, collection, pks, updates)
+    const pending = pks.map((pk) => changeEntry(this.storageRegistry, collection, pk, updates))
     await this.writeWithLog(dataSteps, pending, deviceId, next)
     return undefined
   }
 
-  private async processBatch(batch: OperationBatch, next: Next) {
-    const deviceId = this.requireDeviceId('executeBatch', batch.find((step) => this.includeCollections.has(step.collection))!.collection)
+  private async processBatch(batch: OperationBatch, deviceId: DeviceId | 'stored', next: Next) {
     const dataSteps: OperationBatch = []
-    const pending: PendingEntry[] = []
+    const pending: PendingLogEntry[] = []
     // Whether each object an earlier step of this batch created or deleted exists at this point of the batch,
     // so that every entry logs what the batch really does to the data (no modify after a delete).
     const presence = new BatchPresence()
@@ -219,7 +191,7 @@ export class SyncLoggingMiddleware {
         continue
       }
       if (step.operation === 'createObject') {
-        const entry = this.createEntry(step)!
+        const entry = creationEntry(this.storageRegistry, step)
         presence.set(step.collection, entry.pk, true)
         pending.push(entry)
         dataSteps.push(step)
@@ -232,19 +204,19 @@ export class SyncLoggingMiddleware {
       }
       // An object an earlier step of this batch created or deleted is not (or still) in the database:
       // decide by what the batch did to it. Other objects are found in the database as stored before the batch.
-      const exactPk = this.exactPk(step.collection, step.where)
-      const known = exactPk.found ? presence.get(step.collection, exactPk.pk) : undefined
+      const exact = exactPk(this.storageRegistry, step.collection, step.where)
+      const known = exact ? presence.get(step.collection, exact.pk) : undefined
       const pks =
-        known !== undefined
+        exact && known !== undefined
           ? known
-            ? [exactPk.pk]
+            ? [exact.pk]
             : []
-          : (await this.findAffectedPks(step.collection, step.where, next)).filter(
+          : (await findAffectedPks(this.storageRegistry, step.collection, step.where, next)).filter(
               (pk) => presence.get(step.collection, pk) !== false,
             )
       const updates = isUpdate ? (step as { updates: Record<string, unknown> }).updates : null
-      dataSteps.push(...(updates ? this.updateSteps(step.collection, pks, updates) : this.deleteSteps(step.collection, pks)))
-      pending.push(...pks.map((pk) => this.entryFor(step.collection, pk, updates)))
+      dataSteps.push(...changeSteps(this.storageRegistry, step.collection, pks, updates))
+      pending.push(...pks.map((pk) => changeEntry(this.storageRegistry, step.collection, pk, updates)))
       if (!updates) {
         for (const pk of pks) {
           presence.set(step.collection, pk, false)
@@ -254,7 +226,7 @@ export class SyncLoggingMiddleware {
     return this.writeWithLog(dataSteps, pending, deviceId, next)
   }
 
-  private async writeWithLog(dataSteps: OperationBatch, pending: PendingEntry[], deviceId: DeviceId | 'stored', next: Next): Promise<any> {
+  private async writeWithLog(dataSteps: OperationBatch, pending: PendingLogEntry[], deviceId: DeviceId | 'stored', next: Next): Promise<any> {
     if (!pending.length && !dataSteps.length) {
       return { info: {} }
     }
@@ -281,113 +253,11 @@ export class SyncLoggingMiddleware {
     return result
   }
 
-  private createEntry(step: OperationBatch[number]): PendingEntry | null {
-    if (!this.includeCollections.has(step.collection)) {
-      return null
-    }
-    const args = ((step as { args?: Record<string, unknown> }).args ?? {}) as Record<string, unknown>
-    if (step.replace?.length) {
-      throw new SyncLoggingError(
-        'UNRESOLVED_PLACEHOLDER',
-        `a '${step.collection}' object is created with fields (${step.replace.map((r) => r.path).join(', ')}) that are only known ` +
-          `after the batch runs, so its log entry would be incomplete. Give the parent object its pk up front (use the custom-pk middleware).`,
-      )
-    }
-    const pkFields = getPkFields(this.storageRegistry, step.collection)
-    const missing = pkFields.filter((field) => args[field] === undefined || args[field] === null)
-    if (missing.length) {
-      throw new SyncLoggingError(
-        'PK_MISSING',
-        `a '${step.collection}' object is created without its pk (${missing.join(', ')}), so its changes cannot be logged for sync. ` +
-          `Put the custom-pk middleware before the logging middleware (setMiddleware([pkMiddleware, logging])) or give the pk yourself.`,
-      )
-    }
-    return {
-      operation: 'create',
-      collection: step.collection,
-      pk: getObjectPk(this.storageRegistry, step.collection, args),
-      value: withoutPkFields(this.storageRegistry, step.collection, args),
-    }
-  }
-
-  private entryFor(collection: string, pk: ObjectPk, updates: Record<string, unknown> | null): PendingEntry {
-    if (updates) {
-      return { operation: 'modify', collection, pk, value: withoutPkFields(this.storageRegistry, collection, updates) }
-    }
-    return { operation: 'delete', collection, pk }
-  }
-
-  /** The pk a where selects, when the where is exactly the pk fields with plain values. */
-  private exactPk(collection: string, where: Record<string, unknown>): { found: boolean; pk?: ObjectPk } {
-    const pkFields = getPkFields(this.storageRegistry, collection)
-    const keys = Object.keys(where ?? {})
-    const plain = (value: unknown) =>
-      value !== undefined && value !== null && (typeof value !== 'object' || value instanceof Date)
-    if (keys.length !== pkFields.length || !pkFields.every((field) => keys.includes(field) && plain(where[field]))) {
-      return { found: false }
-    }
-    return { found: true, pk: getObjectPk(this.storageRegistry, collection, where) }
-  }
-
-  private async findAffectedPks(collection: string, where: Record<string, unknown>, next: Next): Promise<ObjectPk[]> {
-    const objects = ((await next.process({ operation: ['findObjects', collection, where] })) ?? []) as Array<Record<string, unknown>>
-    return objects.map((object) => getObjectPk(this.storageRegistry, collection, object))
-  }
-
-  private pkWheres(collection: string, pks: ObjectPk[]): Array<Record<string, unknown>> {
-    const pkFields = getPkFields(this.storageRegistry, collection)
-    if (pkFields.length === 1) {
-      const wheres: Array<Record<string, unknown>> = []
-      for (let index = 0; index < pks.length; index += IN_CHUNK) {
-        const part = pks.slice(index, index + IN_CHUNK)
-        wheres.push(part.length === 1 ? { [pkFields[0]!]: part[0] } : { [pkFields[0]!]: { $in: part } })
-      }
-      return wheres
-    }
-    return pks.map((pk) => getPkWhere(this.storageRegistry, collection, pk))
-  }
-
-  private updateSteps(collection: string, pks: ObjectPk[], updates: Record<string, unknown>): OperationBatch {
-    return this.pkWheres(collection, pks).map((where) => ({ operation: 'updateObjects', collection, where, updates }))
-  }
-
-  private deleteSteps(collection: string, pks: ObjectPk[]): OperationBatch {
-    return this.pkWheres(collection, pks).map((where) => ({ operation: 'deleteObjects', collection, where }))
-  }
-
-  private requireDeviceId(operationName: string, collection: string): DeviceId | 'stored' {
-    if (this.deviceId === null || this.deviceId === undefined) {
-      throw new SyncLoggingError(
-        'DEVICE_ID_MISSING',
-        `${operationName} on '${collection}' must be logged for sync, but logging is not enabled. Call logging.enable() ` +
-          `(the device id is then kept in the client sync log and registered at the first sync), or logging.enable(deviceId) ` +
-          `with an id from sharedSyncLog.createDeviceId() (or logging.disable() to write without logging).`,
-      )
-    }
-    return this.deviceId
-  }
-
   private checkRegistry() {
-    if (this.checked) {
-      return
+    if (!this.checked) {
+      checkRegistry(this.storageRegistry, this.includeCollections)
+      this.checked = true
     }
-    const collections = this.storageRegistry.collections ?? {}
-    if (!collections[CLIENT_SYNC_LOG_COLLECTION]) {
-      throw new SyncLoggingError(
-        'CLIENT_SYNC_LOG_NOT_REGISTERED',
-        `the '${CLIENT_SYNC_LOG_COLLECTION}' collection is not registered. Call registerModuleMapCollections(storageManager.registry, { clientSyncLog }) ` +
-          `before storageManager.finishInitialization().`,
-      )
-    }
-    const unknown = [...this.includeCollections].filter((name) => !collections[name])
-    if (unknown.length) {
-      throw new SyncLoggingError(
-        'UNKNOWN_COLLECTION',
-        `includeCollections names collections the storage registry does not have: ${unknown.join(', ')}. ` +
-          `Register them before finishInitialization(), or remove them from includeCollections.`,
-      )
-    }
-    this.checked = true
   }
 }
 

@@ -2,10 +2,16 @@ import type { OperationBatch, StorageRegistry } from '@worldbrain/storex'
 import { getObjectKey, getObjectPk, withoutPkFields } from '../pk'
 import type { ClientSyncLogEntry, DeviceId } from '../types'
 import { getEntryId } from './entries'
+import { CLIENT_SYNC_LOG_STATE_COLLECTION } from './schema'
 
 /** The state row that marks a collection's existing objects as recorded. */
 export function baselineRowId(collection: string): string {
   return `baseline:${collection}`
+}
+
+/** The step that marks a collection's existing objects as recorded (at `now`, ms). */
+export function baselineDoneStep(collection: string, now: number): OperationBatch[number] {
+  return { operation: 'createObject', collection: CLIENT_SYNC_LOG_STATE_COLLECTION, args: { id: baselineRowId(collection), value: now } }
 }
 
 /**

@@ -26,3 +26,16 @@ export function withDatabaseLock<T>(name: string, work: () => Promise<T>): Promi
   }
   return inProcessLocks().run(name, work)
 }
+
+/** The backend's own database name (the IndexedDB backends have one), or null. */
+export function databaseNameOf(backend: unknown): string | null {
+  const named = backend as { dbName?: unknown; databaseName?: unknown } | undefined
+  return typeof named?.dbName === 'string' ? named.dbName : typeof named?.databaseName === 'string' ? named.databaseName : null
+}
+
+let instanceCounter = 0
+
+/** The prefix of lock and channel names: shared over a named database, this instance's own otherwise. */
+export function lockPrefixFor(databaseName: string | null): string {
+  return databaseName !== null ? `storex-sync:${databaseName}` : `storex-sync:instance-${++instanceCounter}-${Math.random().toString(36).slice(2)}`
+}

@@ -79,3 +79,21 @@ export function deviceStateSteps(before: DeviceStateSnapshot, changes: DeviceSta
   }
   return steps
 }
+
+/**
+ * Who writes: the given id, or the stored one, or (for a device's first write) a provisional id
+ * made here; `device` is the identity to store when it is new.
+ */
+export function writingDevice(state: DeviceStateSnapshot, given: DeviceId | undefined): { deviceId: DeviceId; device: DeviceIdentity | null } {
+  if (given !== undefined) {
+    return { deviceId: given, device: null }
+  }
+  const device = state.device ?? { deviceId: newProvisionalDeviceId(), registered: false }
+  return { deviceId: device.deviceId, device }
+}
+
+/** An id made on the device before it reached the shared log; replaced by the registered one at the first sync. */
+function newProvisionalDeviceId(): string {
+  const random = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`
+  return `provisional-${random}`
+}

@@ -35,6 +35,11 @@ export function compareEntries(
   return (a.deviceId as any) < (b.deviceId as any) ? -1 : 1
 }
 
+/** Strings by code units (not locale): the same order on every device. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
 /** Throws a ClientSyncLogError when `checkEntry` finds a problem (own entries: no drift bound, the writer's clock is the reference). */
 export function validateEntry(entry: unknown, what: string | (() => string), options: EntryCheckOptions = {}): void {
   const problem = checkEntry(entry as Parameters<typeof checkEntry>[0], options)

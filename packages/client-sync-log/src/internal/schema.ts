@@ -26,6 +26,11 @@ export interface StoredLogEntry {
   value?: unknown
 }
 
+/** `needsIntegration` of a received entry waiting for the reconciler. */
+export const NEEDS_INTEGRATION = 1
+/** `needsIntegration` of a waiting entry that doSync set aside for this sync (its reconciler failed). */
+export const DEFERRED_INTEGRATION = 2
+
 const clientSyncLogEntryFields: CollectionDefinition['fields'] = {
   id: { type: 'string' },
   createdOn: { type: 'float' },
