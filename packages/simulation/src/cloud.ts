@@ -1,13 +1,9 @@
 import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
-import type { StorageRegistry } from '@worldbrain/storex'
-import { findObsoleteEntries, getObjectKey, reviveDateFields, type ClientSyncLogEntry, type ReconcilerFunction } from '@storex-sync/client-sync-log'
+import { getObjectKey, type ReconcilerFunction } from '@storex-sync/client-sync-log'
 import { reconcileSyncLog } from '@storex-sync/reconciliation'
 import { SyncReplica, withReplica } from '@storex-sync/replica'
 import { resolveNow, type SharedSyncLog, type SharedSyncLogEntry, type SharedSyncLogEntryInput, type UserId } from '@storex-sync/shared-sync-log-core'
 import type { SimulationBackendFactory, SimulationStorage } from './backends'
-import stringify from './internal/stable-stringify'
-import type { DeviceContents } from './invariants'
-import { normalizeObject } from './schema'
 
 /**
  * The shared log, recording every entry it accepts: the whole history stays
@@ -68,31 +64,6 @@ export async function openCloudReplica(
   return { replica, storage, catchUpErrors, served: withReplica(log, replica, { onCatchUpError: (error) => catchUpErrors.push(error) }) }
 }
 
-/** The replica must hold exactly what the devices hold, in every synced collection. */
-export async function checkReplica(
-  replica: SyncReplica,
-  userId: UserId,
-  deviceContents: DeviceContents,
-  registry: StorageRegistry,
-  synced: string[],
-): Promise<string[]> {
-  await replica.catchUp(userId)
-  const held = await replicaContents(replica, userId)
-  const problems: string[] = []
-  for (const collection of synced) {
-    const expected = deviceContents[collection] ?? {}
-    const actual = held[collection] ?? {}
-    for (const objectKey of new Set([...Object.keys(expected), ...Object.keys(actual)])) {
-      const replicaObject = actual[objectKey]
-      const normalized = replicaObject ? normalizeObject(registry, collection, reviveDateFields(registry, collection, replicaObject)) : undefined
-      if (stringify(normalized) !== stringify(expected[objectKey])) {
-        problems.push(`[7 replica] the replica holds ${objectKey} as ${stringify(normalized) ?? 'absent'}, the devices as ${stringify(expected[objectKey]) ?? 'absent'}`)
-      }
-    }
-  }
-  return problems
-}
-
 /** The replica's live objects of one user, by collection and object key, each with its pk under `id`. */
 export async function replicaContents(replica: SyncReplica, userId: UserId): Promise<Record<string, Record<string, Record<string, unknown>>>> {
   const contents: Record<string, Record<string, Record<string, unknown>>> = {}
@@ -105,22 +76,4 @@ export async function replicaContents(replica: SyncReplica, userId: UserId): Pro
     cursor = page.cursor
   } while (cursor)
   return contents
-}
-
-/**
- * Keys ([deviceId, createdOn]) of the entries of a full history that can
- * still change a verdict: what every device's log must hold, however much
- * it (or the replica it started from) compacted.
- */
-export function entriesThatMatter(history: ClientSyncLogEntry[]): Set<string> {
-  const byObject = new Map<string, ClientSyncLogEntry[]>()
-  for (const entry of history) {
-    const key = getObjectKey(entry.collection, entry.pk)
-    byObject.set(key, [...(byObject.get(key) ?? []), entry])
-  }
-  const obsolete = new Set<ClientSyncLogEntry>()
-  for (const entries of byObject.values()) {
-    for (const entry of findObsoleteEntries(entries)) obsolete.add(entry)
-  }
-  return new Set(history.filter((entry) => !obsolete.has(entry)).map((entry) => JSON.stringify([entry.deviceId, entry.createdOn])))
 }

@@ -1,7 +1,7 @@
 import type { StorageRegistry } from '@worldbrain/storex'
 import { compareEntries, getObjectKey, type ClientSyncLogEntry } from '@storex-sync/client-sync-log'
-import { normalizeObject } from './schema'
-import stringify from './internal/stable-stringify'
+import { normalizeObject } from '../schema'
+import stringify from '../internal/stable-stringify'
 
 /** Every synced object of a device, normalized: collection -> object key -> fields (pk included). */
 export type DeviceContents = Record<string, Record<string, Record<string, unknown>>>
@@ -13,7 +13,7 @@ export type DeviceContents = Record<string, Record<string, Record<string, unknow
  */
 export type ExpectedStateFunction = (entries: ClientSyncLogEntry[], registry: StorageRegistry) => DeviceContents
 
-interface FoldState {
+export interface FoldState {
   exists: boolean
   fields: Record<string, unknown>
   pk: unknown
@@ -23,9 +23,12 @@ interface FoldState {
   writers: Record<string, ClientSyncLogEntry>
 }
 
+/** Each object's history folded, by object key. */
+export type FoldStates = Map<string, FoldState & { collection: string }>
+
 /** Folds the histories in (createdOn, deviceId) order: per-field last writer wins, delete removes, create while absent starts a new life, modify while absent is dropped. */
-export function foldHistories(entries: ClientSyncLogEntry[], registry: StorageRegistry): Map<string, FoldState & { collection: string }> {
-  const states = new Map<string, FoldState & { collection: string }>()
+export function foldHistories(entries: ClientSyncLogEntry[], registry: StorageRegistry): FoldStates {
+  const states: FoldStates = new Map()
   const pkFieldOf = (collection: string) => {
     const pkIndex = registry.collections[collection]?.pkIndex ?? 'id'
     return typeof pkIndex === 'string' ? pkIndex : 'id'
@@ -64,9 +67,9 @@ export function foldHistories(entries: ClientSyncLogEntry[], registry: StorageRe
 export const lastWriterWins: ExpectedStateFunction = (entries, registry) => {
   const contents: DeviceContents = {}
   for (const [key, state] of foldHistories(entries, registry)) {
-    contents[state.collection] ??= {}
+    const objects = (contents[state.collection] ??= {})
     if (state.exists) {
-      contents[state.collection]![key] = normalizeObject(registry, state.collection, state.fields)
+      objects[key] = normalizeObject(registry, state.collection, state.fields)
     }
   }
   return contents
@@ -76,47 +79,53 @@ function describeEntry(entry: ClientSyncLogEntry | undefined | null): string {
   return entry ? `${entry.operation} by device ${JSON.stringify(entry.deviceId)} at createdOn ${entry.createdOn}` : 'no entry'
 }
 
-/**
- * Compares a device's contents with the expected state and names each
- * difference in the words of the invariants: a lost object, a field that
- * does not hold its last writer's value, a deleted object that came back.
- */
-export function compareWithExpected(
-  deviceName: string,
-  actual: DeviceContents,
-  expected: DeviceContents,
-  states: Map<string, FoldState & { collection: string }> | null,
-  registry: StorageRegistry,
-): string[] {
-  const problems: string[] = []
+/** A difference between what a device holds and what it should hold, by object key. */
+export type ContentDifference =
+  | { kind: 'missing'; key: string }
+  | { kind: 'unexpected'; key: string }
+  | { kind: 'field'; key: string; field: string; actual: unknown; expected: unknown }
+
+/** Every difference between two devices' contents (or a device's and the expected state), collection by collection. */
+export function diffContents(actual: DeviceContents, expected: DeviceContents): ContentDifference[] {
+  const differences: ContentDifference[] = []
   const collections = new Set([...Object.keys(actual), ...Object.keys(expected)])
   for (const collection of collections) {
     const have = actual[collection] ?? {}
     const want = expected[collection] ?? {}
     for (const key of new Set([...Object.keys(have), ...Object.keys(want)])) {
-      const state = states?.get(key)
       if (!(key in have)) {
-        problems.push(
-          `[2 lost write] ${deviceName} lacks ${key}, which exists after ${describeEntry(state?.lastLifeEvent)} and was not deleted later`,
-        )
+        differences.push({ kind: 'missing', key })
       } else if (!(key in want)) {
-        problems.push(
-          state
-            ? `[4 deleted stays deleted] ${deviceName} holds ${key}, but its last create/delete is ${describeEntry(state.lastLifeEvent)}`
-            : `[2 invented object] ${deviceName} holds ${key}, which no log entry created`,
-        )
+        differences.push({ kind: 'unexpected', key })
       } else if (stringify(have[key]) !== stringify(want[key])) {
-        const fields = new Set([...Object.keys(have[key]!), ...Object.keys(want[key]!)])
-        for (const field of fields) {
-          if (stringify(have[key]![field]) !== stringify(want[key]![field])) {
-            problems.push(
-              `[2 last writer] ${deviceName}: ${key}.${field} is ${stringify(have[key]![field])} but its last writer (${describeEntry(state?.writers[field])}) wrote ${stringify(want[key]![field])}`,
-            )
+        const held = have[key] ?? {}
+        const wanted = want[key] ?? {}
+        for (const field of new Set([...Object.keys(held), ...Object.keys(wanted)])) {
+          if (stringify(held[field]) !== stringify(wanted[field])) {
+            differences.push({ kind: 'field', key, field, actual: held[field], expected: wanted[field] })
           }
         }
       }
     }
   }
-  void registry
-  return problems
+  return differences
+}
+
+/**
+ * A difference in the words of the invariants, starting with its number: a
+ * lost object, a field that does not hold its last writer's value, a deleted
+ * object that came back, an object nothing created. `state` is the object's
+ * history, when known.
+ */
+export function describeDifference(subject: string, difference: ContentDifference, state: FoldState | undefined): string {
+  switch (difference.kind) {
+    case 'missing':
+      return `[2 lost write] ${subject} lacks ${difference.key}, which exists after ${describeEntry(state?.lastLifeEvent)} and was not deleted later`
+    case 'unexpected':
+      return state
+        ? `[4 deleted stays deleted] ${subject} holds ${difference.key}, but its last create/delete is ${describeEntry(state.lastLifeEvent)}`
+        : `[2 invented object] ${subject} holds ${difference.key}, which no log entry created`
+    case 'field':
+      return `[2 last writer] ${subject}: ${difference.key}.${difference.field} is ${stringify(difference.actual)} but its last writer (${describeEntry(state?.writers[difference.field])}) wrote ${stringify(difference.expected)}`
+  }
 }
