@@ -25,23 +25,9 @@ export interface RunScheduleOptions {
   trace?: (line: string) => void
 }
 
-export interface RunStats {
-  steps: number
-  syncs: number
-  faultsFired: number
-  entries: number
-  quarantined: number
-  /** Own entries set aside because the shared log refused them (or held behind such). */
-  outgoingQuarantined: number
-  /** Quarantined own entries dropped because a later delete of their object made them moot. */
-  outgoingSettled: number
-  integrationFailures: number
-  /** Devices that started from the replica's snapshot: new ones ('fresh'), and retired ones back with data ('merge'). */
-  bootstraps: { fresh: number; merge: number }
-  /** Compaction steps, the devices they retired and the log entries they deleted. */
-  compactions: { runs: number; retiredDevices: number; deletedEntries: number }
-  durationMs: number
-}
+import type { RunStats } from './stats'
+
+export type { RunStats }
 
 export interface RunReport {
   /** Broken invariants, each starting with the invariant's number; empty when the run passed. */

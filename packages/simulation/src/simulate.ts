@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { runSchedule, type RunReport, type RunScheduleOptions, type RunStats } from './run'
+import { addRunStats, emptyRunStats } from './stats'
 import { scheduleArbitrary, type Schedule, type ScheduleArbitraryOptions } from './schedule'
 
 export interface SimulateOptions extends RunScheduleOptions, ScheduleArbitraryOptions {
@@ -27,22 +28,12 @@ export interface SimulationFailure {
   minimalViolations: string[]
 }
 
-export interface SimulationSummary {
+/** The runs' stats summed up (`durationMs`: the whole simulation), with what passed and what failed. */
+export interface SimulationSummary extends RunStats {
   firstSeed: number
   count: number
   passed: number
   failures: SimulationFailure[]
-  steps: number
-  syncs: number
-  faultsFired: number
-  entries: number
-  quarantined: number
-  outgoingQuarantined: number
-  outgoingSettled: number
-  integrationFailures: number
-  bootstraps: RunStats['bootstraps']
-  compactions: RunStats['compactions']
-  durationMs: number
   msPerSchedule: number
 }
 
@@ -109,36 +100,14 @@ export async function simulate(options: SimulateOptions = {}): Promise<Simulatio
     count: 0,
     passed: 0,
     failures: [],
-    steps: 0,
-    syncs: 0,
-    faultsFired: 0,
-    entries: 0,
-    quarantined: 0,
-    outgoingQuarantined: 0,
-    outgoingSettled: 0,
-    integrationFailures: 0,
-    bootstraps: { fresh: 0, merge: 0 },
-    compactions: { runs: 0, retiredDevices: 0, deletedEntries: 0 },
-    durationMs: 0,
+    ...emptyRunStats(),
     msPerSchedule: 0,
   }
   for (let index = 0; index < count; index += 1) {
     const seed = firstSeed + index
     const { report, failure } = await replaySeed(seed, options)
     summary.count += 1
-    summary.steps += report.stats.steps
-    summary.syncs += report.stats.syncs
-    summary.faultsFired += report.stats.faultsFired
-    summary.entries += report.stats.entries
-    summary.quarantined += report.stats.quarantined
-    summary.outgoingQuarantined += report.stats.outgoingQuarantined ?? 0
-    summary.outgoingSettled += report.stats.outgoingSettled ?? 0
-    summary.integrationFailures += report.stats.integrationFailures
-    summary.bootstraps.fresh += report.stats.bootstraps?.fresh ?? 0
-    summary.bootstraps.merge += report.stats.bootstraps?.merge ?? 0
-    summary.compactions.runs += report.stats.compactions?.runs ?? 0
-    summary.compactions.retiredDevices += report.stats.compactions?.retiredDevices ?? 0
-    summary.compactions.deletedEntries += report.stats.compactions?.deletedEntries ?? 0
+    addRunStats(summary, { ...report.stats, durationMs: 0 })
     if (failure) {
       summary.failures.push(failure)
     } else {

@@ -9,6 +9,7 @@ import { checkCursor } from '../invariants/cursor'
 import { lastWriterWins, type ExpectedStateFunction } from '../invariants/expected-state'
 import { LimitedSharedSyncLog } from '../limited-log'
 import type { RunScheduleOptions, RunStats } from '../run'
+import { emptyRunStats } from '../stats'
 import type { DeviceSpec, Schedule } from '../schedule'
 import { defaultSimulationSchema, validateSimulationSchema } from '../schema'
 import { USER, describeApp, registryOf, type SimulatedApp } from './app'
@@ -35,19 +36,7 @@ type CloudReplica = Awaited<ReturnType<typeof openCloudReplica>>
  */
 export class SimulationWorld {
   readonly violations: string[] = []
-  readonly stats: RunStats = {
-    steps: 0,
-    syncs: 0,
-    faultsFired: 0,
-    entries: 0,
-    quarantined: 0,
-    outgoingQuarantined: 0,
-    outgoingSettled: 0,
-    integrationFailures: 0,
-    bootstraps: { fresh: 0, merge: 0 },
-    compactions: { runs: 0, retiredDevices: 0, deletedEntries: 0 },
-    durationMs: 0,
-  }
+  readonly stats: RunStats = emptyRunStats()
   readonly devices: SimulatedDevice[] = []
   /** What the devices sync with. */
   readonly faults: FaultInjector
