@@ -1,4 +1,4 @@
-import { SyncError } from '@storex-sync/errors'
+import { syncErrorClass } from '@storex-sync/errors'
 import type { EntryProblemReason } from './entry-check'
 
 /** What a program can switch on; the package README's "Errors" table says what each one means and what to do. */
@@ -12,8 +12,4 @@ export type ClientSyncLogErrorCode =
   | 'BACKEND_CANNOT_DELETE'
 
 /** Error thrown by `@storex-sync/client-sync-log`. */
-export class ClientSyncLogError extends SyncError<ClientSyncLogErrorCode> {
-  constructor(code: ClientSyncLogErrorCode, message: string, options?: { cause?: unknown }) {
-    super('@storex-sync/client-sync-log', code, message, options)
-  }
-}
+export class ClientSyncLogError extends syncErrorClass<ClientSyncLogErrorCode>('@storex-sync/client-sync-log') {}

@@ -1,4 +1,4 @@
-import { SyncError } from '@storex-sync/errors'
+import { syncErrorClass } from '@storex-sync/errors'
 
 /** What a program can switch on; the package README's "Errors" table says what each one means and what to do. */
 export type CustomPkErrorCode =
@@ -11,8 +11,4 @@ export type CustomPkErrorCode =
   | 'UNSUPPORTED_RELATIONSHIP'
 
 /** Error thrown by `@storex-sync/custom-pk`. */
-export class CustomPkError extends SyncError<CustomPkErrorCode> {
-  constructor(code: CustomPkErrorCode, message: string, options?: { cause?: unknown }) {
-    super('@storex-sync/custom-pk', code, message, options)
-  }
-}
+export class CustomPkError extends syncErrorClass<CustomPkErrorCode>('@storex-sync/custom-pk') {}

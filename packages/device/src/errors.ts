@@ -1,4 +1,4 @@
-import { SyncError } from '@storex-sync/errors'
+import { syncErrorClass } from '@storex-sync/errors'
 
 export const DEVICE_PACKAGE = '@storex-sync/device'
 
@@ -6,8 +6,4 @@ export const DEVICE_PACKAGE = '@storex-sync/device'
 export type SyncedDeviceErrorCode = 'INVALID_OPTION'
 
 /** Errors of createSyncedDevice. */
-export class SyncedDeviceError extends SyncError<SyncedDeviceErrorCode> {
-  constructor(code: SyncedDeviceErrorCode, message: string, options?: { cause?: unknown }) {
-    super(DEVICE_PACKAGE, code, message, options)
-  }
-}
+export class SyncedDeviceError extends syncErrorClass<SyncedDeviceErrorCode>(DEVICE_PACKAGE) {}

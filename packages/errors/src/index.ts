@@ -21,6 +21,18 @@ export class SyncError<Code extends string = string> extends Error {
 }
 
 /**
+ * The error class of one package, so each package's class is one line:
+ * `export class ClientSyncLogError extends syncErrorClass<ClientSyncLogErrorCode>('@storex-sync/client-sync-log') {}`.
+ */
+export function syncErrorClass<Code extends string>(packageName: string) {
+  return class PackageSyncError extends SyncError<Code> {
+    constructor(code: Code, message: string, options?: { cause?: unknown }) {
+      super(packageName, code, message, options)
+    }
+  }
+}
+
+/**
  * What an error says without the package name in front: `detail` of a
  * storex-sync error (also from another copy of this package), else the message.
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { SyncError, errorDetail, isSyncError } from '@storex-sync/errors'
+import { SyncError, errorDetail, isSyncError, syncErrorClass } from '@storex-sync/errors'
 
 class ExampleError extends SyncError {
   constructor(code: string, message: string, cause?: unknown) {
@@ -34,5 +34,26 @@ describe('SyncError', () => {
     expect(errorDetail(older)).toBe('it broke')
     expect(errorDetail(new Error('@storex-sync/look-alike: plain'))).toBe('@storex-sync/look-alike: plain')
     expect(errorDetail('just text')).toBe('just text')
+  })
+})
+
+describe('syncErrorClass', () => {
+  type ExampleCode = 'WRITE_FAILED' | 'INVALID_OPTION'
+  class PackageError extends syncErrorClass<ExampleCode>('@storex-sync/example') {}
+
+  it('makes a package\'s error class: its name, the package prefix, a typed code and the cause', () => {
+    const cause = new Error('disk full')
+    const error = new PackageError('WRITE_FAILED', 'could not write', { cause })
+    expect(error).toBeInstanceOf(PackageError)
+    expect(error).toBeInstanceOf(SyncError)
+    expect(error.name).toBe('PackageError')
+    expect(error.packageName).toBe('@storex-sync/example')
+    expect(error.message).toBe('@storex-sync/example: could not write')
+    expect(error.detail).toBe('could not write')
+    expect(error.cause).toBe(cause)
+    const code: ExampleCode = error.code
+    expect(code).toBe('WRITE_FAILED')
+    // @ts-expect-error a code outside the package's union does not compile
+    expect(new PackageError('NOT_A_CODE', 'x').code).toBe('NOT_A_CODE')
   })
 })

@@ -1,4 +1,4 @@
-import { SyncError } from '@storex-sync/errors'
+import { syncErrorClass } from '@storex-sync/errors'
 
 /** What a program can switch on; the package README's "Errors" table says what each one means and what to do. */
 export type SyncLoggingErrorCode =
@@ -11,8 +11,4 @@ export type SyncLoggingErrorCode =
   | 'UNSUPPORTED_RELATIONSHIP'
 
 /** Error thrown by `@storex-sync/logging-middleware`. */
-export class SyncLoggingError extends SyncError<SyncLoggingErrorCode> {
-  constructor(code: SyncLoggingErrorCode, message: string, options?: { cause?: unknown }) {
-    super('@storex-sync/logging-middleware', code, message, options)
-  }
-}
+export class SyncLoggingError extends syncErrorClass<SyncLoggingErrorCode>('@storex-sync/logging-middleware') {}

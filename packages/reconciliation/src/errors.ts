@@ -1,4 +1,4 @@
-import { SyncError } from '@storex-sync/errors'
+import { syncErrorClass } from '@storex-sync/errors'
 import type { EntryProblemReason } from '@storex-sync/client-sync-log'
 
 /** What a program can switch on; the package README's "Errors" table says what each one means and what to do. */
@@ -9,8 +9,4 @@ export type ReconciliationErrorCode =
   | Exclude<EntryProblemReason, 'UNDECODABLE_ENTRY'>
 
 /** Error thrown by `@storex-sync/reconciliation`. */
-export class ReconciliationError extends SyncError<ReconciliationErrorCode> {
-  constructor(code: ReconciliationErrorCode, message: string, options?: { cause?: unknown }) {
-    super('@storex-sync/reconciliation', code, message, options)
-  }
-}
+export class ReconciliationError extends syncErrorClass<ReconciliationErrorCode>('@storex-sync/reconciliation') {}

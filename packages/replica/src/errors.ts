@@ -1,4 +1,4 @@
-import { SyncError } from '@storex-sync/errors'
+import { syncErrorClass } from '@storex-sync/errors'
 
 export const REPLICA_PACKAGE = '@storex-sync/replica'
 
@@ -11,8 +11,4 @@ export const REPLICA_PACKAGE = '@storex-sync/replica'
 export type ReplicaErrorCode = 'INVALID_OPTION' | 'INVALID_ARGUMENT' | 'INVALID_CURSOR' | 'REPLICA_BEHIND'
 
 /** Errors of the replica. */
-export class ReplicaError extends SyncError<ReplicaErrorCode> {
-  constructor(code: ReplicaErrorCode, message: string, options?: { cause?: unknown }) {
-    super(REPLICA_PACKAGE, code, message, options)
-  }
-}
+export class ReplicaError extends syncErrorClass<ReplicaErrorCode>(REPLICA_PACKAGE) {}

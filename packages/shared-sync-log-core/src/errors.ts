@@ -1,4 +1,4 @@
-import { SyncError } from '@storex-sync/errors'
+import { syncErrorClass } from '@storex-sync/errors'
 import type { DeviceId } from './types'
 
 export const SHARED_SYNC_LOG_PACKAGE = '@storex-sync/shared-sync-log-core'
@@ -22,11 +22,7 @@ export type SharedSyncLogErrorCode =
  * Error thrown by every `SharedSyncLog` implementation of this project (the
  * in-memory one, `@storex-sync/shared-sync-log-storex`, the HTTP client).
  */
-export class SharedSyncLogError extends SyncError<SharedSyncLogErrorCode> {
-  constructor(code: SharedSyncLogErrorCode, message: string, options?: { cause?: unknown }) {
-    super(SHARED_SYNC_LOG_PACKAGE, code, message, options)
-  }
-
+export class SharedSyncLogError extends syncErrorClass<SharedSyncLogErrorCode>(SHARED_SYNC_LOG_PACKAGE) {
   /**
    * The one error for a device id that does not exist or belongs to another
    * user: the message is the same in both cases, so callers cannot probe for

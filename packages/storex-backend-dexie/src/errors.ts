@@ -1,4 +1,4 @@
-import { SyncError } from '@storex-sync/errors'
+import { syncErrorClass } from '@storex-sync/errors'
 
 export const STOREX_BACKEND_DEXIE_PACKAGE = '@storex-sync/storex-backend-dexie'
 
@@ -14,8 +14,4 @@ export type StorexBackendDexieErrorCode =
   | 'DELETE_FAILED'
 
 /** Error thrown by `@storex-sync/storex-backend-dexie`. */
-export class StorexBackendDexieError extends SyncError<StorexBackendDexieErrorCode> {
-  constructor(code: StorexBackendDexieErrorCode, message: string, options?: { cause?: unknown }) {
-    super(STOREX_BACKEND_DEXIE_PACKAGE, code, message, options)
-  }
-}
+export class StorexBackendDexieError extends syncErrorClass<StorexBackendDexieErrorCode>(STOREX_BACKEND_DEXIE_PACKAGE) {}

@@ -1,4 +1,4 @@
-import { SyncError } from '@storex-sync/errors'
+import { syncErrorClass } from '@storex-sync/errors'
 
 export const PACKAGE_NAME = '@storex-sync/storex-backend-sql'
 
@@ -16,8 +16,4 @@ export type StorexBackendSqlErrorCode =
   | 'CLOSED'
 
 /** Thrown by the SQL backend. */
-export class StorexBackendSqlError extends SyncError<StorexBackendSqlErrorCode> {
-  constructor(code: StorexBackendSqlErrorCode, message: string, options?: { cause?: unknown }) {
-    super(PACKAGE_NAME, code, message, options)
-  }
-}
+export class StorexBackendSqlError extends syncErrorClass<StorexBackendSqlErrorCode>(PACKAGE_NAME) {}

@@ -1,4 +1,4 @@
-import { SyncError } from '@storex-sync/errors'
+import { syncErrorClass } from '@storex-sync/errors'
 
 /** What a program can switch on; the package README's "Errors" table says what each one means and what to do. */
 export type SyncOrchestratorErrorCode =
@@ -15,8 +15,4 @@ export type SyncOrchestratorErrorCode =
   | 'SNAPSHOT_UNAVAILABLE'
 
 /** Error thrown by `@storex-sync/sync-orchestrator`. */
-export class SyncOrchestratorError extends SyncError<SyncOrchestratorErrorCode> {
-  constructor(code: SyncOrchestratorErrorCode, message: string, options?: { cause?: unknown }) {
-    super('@storex-sync/sync-orchestrator', code, message, options)
-  }
-}
+export class SyncOrchestratorError extends syncErrorClass<SyncOrchestratorErrorCode>('@storex-sync/sync-orchestrator') {}

@@ -1,4 +1,4 @@
-import { SyncError } from '@storex-sync/errors'
+import { syncErrorClass } from '@storex-sync/errors'
 
 /** What a program can switch on; the package README's "Errors" table says what each one means and what to do. */
 export type SyncServerErrorCode =
@@ -16,8 +16,4 @@ export type SyncServerErrorCode =
  * Error thrown by `@storex-sync/sync-server` (server set-up, storages and the
  * `storex-sync-server` command).
  */
-export class SyncServerError extends SyncError<SyncServerErrorCode> {
-  constructor(code: SyncServerErrorCode, message: string, options?: { cause?: unknown }) {
-    super('@storex-sync/sync-server', code, message, options)
-  }
-}
+export class SyncServerError extends syncErrorClass<SyncServerErrorCode>('@storex-sync/sync-server') {}
