@@ -3,7 +3,6 @@ import { syncErrorClass } from '@storex-sync/errors'
 /** What a program can switch on; the package README's "Errors" table says what each one means and what to do. */
 export type CustomPkErrorCode =
   | 'INVALID_OPTION'
-  | 'INVALID_ARGUMENT'
   | 'UNKNOWN_COLLECTION'
   | 'UNSUPPORTED_PK'
   | 'SETUP_NOT_CALLED'

@@ -2,7 +2,6 @@ import { syncErrorClass } from '@storex-sync/errors'
 
 /** What a program can switch on; the package README's "Errors" table says what each one means and what to do. */
 export type SyncLoggingErrorCode =
-  | 'INVALID_OPTION'
   | 'DEVICE_ID_MISSING'
   | 'UNKNOWN_COLLECTION'
   | 'CLIENT_SYNC_LOG_NOT_REGISTERED'
