@@ -314,9 +314,15 @@ describe('storex-backend-dexie: deleteDexieDatabase', () => {
   })
 
   it('says what to do where there is no IndexedDB', async () => {
-    const hadIndexedDb = 'indexedDB' in globalThis
-    if (hadIndexedDb) return
-    await expect(deleteDexieDatabase({ dbName: 'x' })).rejects.toThrow(/pass idbImplementation/)
-    await expect(deleteDexieDatabase({ dbName: 'x' })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    // Take away a global IndexedDB (a test set-up may install one) for the time of this test.
+    const global = Object.getOwnPropertyDescriptor(globalThis, 'indexedDB')
+    if (global) delete (globalThis as { indexedDB?: unknown }).indexedDB
+    try {
+      expect('indexedDB' in globalThis).toBe(false)
+      await expect(deleteDexieDatabase({ dbName: 'x' })).rejects.toThrow(/pass idbImplementation/)
+      await expect(deleteDexieDatabase({ dbName: 'x' })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    } finally {
+      if (global) Object.defineProperty(globalThis, 'indexedDB', global)
+    }
   })
 })

@@ -68,6 +68,13 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as const) {
       expect(await storageManager.collection('product').findObjects({ releasedOn: { $gt: new Date('2024-01-01') } })).toHaveLength(1)
     })
 
+    it('refuses an index on a relationship the collection lacks with UNKNOWN_FIELD, naming the collection', async () => {
+      const error = await setup({ product: { ...productCollections.product, indices: [{ field: { relationship: 'nope' } }] } }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(StorexBackendSqlError)
+      expect((error as StorexBackendSqlError).code).toBe('UNKNOWN_FIELD')
+      expect((error as StorexBackendSqlError).detail).toMatch(/index of collection 'product' names {"relationship":"nope"}/)
+    })
+
     it('fails createObject on a duplicate pk with DUPLICATE_PK and keeps the stored object', async () => {
       const { storageManager } = await setup(productCollections)
       await storageManager.collection('product').createObject({ id: 'p1', name: 'Milk' })

@@ -1,5 +1,6 @@
 import type { StorageRegistry } from '@worldbrain/storex'
 import type { Dialect } from './dialect'
+import { StorexBackendSqlError } from '../errors'
 
 /** What the backend knows about one Storex field, as stored in one column. */
 export interface ColumnInfo {
@@ -194,7 +195,10 @@ export function describeCollections(
       const key = isRelationshipReference(source) ? source.relationship : source
       const column = byKey.get(key)
       if (!column) {
-        throw new Error(`index of collection ${name} names ${JSON.stringify(source)}, which is neither a field nor a relationship`)
+        throw new StorexBackendSqlError(
+          'UNKNOWN_FIELD',
+          `an index of collection '${name}' names ${JSON.stringify(source)}, which is neither a field nor a relationship of it; fix the collection's indices`,
+        )
       }
       return column
     }
