@@ -4,19 +4,13 @@
  * the real IndexedDB in Chromium (`pnpm bench:browser`, which bundles this
  * file). Nothing here imports a Node module.
  */
-import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
 import { ClientSyncLogStorage } from '@storex-sync/client-sync-log'
-import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'
-import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
-import { reconcileSyncLog } from '@storex-sync/reconciliation'
+import { createSyncedDevice } from '@storex-sync/device'
 import { MemorySharedSyncLog } from '@storex-sync/shared-sync-log-core'
-import { doSync } from '@storex-sync/sync-orchestrator'
-import * as storex from '@worldbrain/storex'
+import { StorageManager } from '@storex-sync/storex-glue'
+import type { StorageBackend } from '@worldbrain/storex'
 import { USER_ID, benchCollections, makeNote } from './notes'
 import { countChanges, runWorkload } from './workload'
-
-// @worldbrain/storex is CommonJS: the class is `.default` of the module object in ESM.
-const StorageManager = ((storex as any).default?.default ?? (storex as any).default ?? storex) as typeof storex.default
 
 export interface IdbEnvironment {
   indexedDB: IDBFactory
@@ -58,31 +52,18 @@ function deleteDatabase(indexedDB: IDBFactory, name: string): Promise<void> {
 }
 
 async function createDevice(env: IdbEnvironment, options: { dbName: string; deviceId: string | number; sharedSyncLog: MemorySharedSyncLog }) {
-  const backend = env.createBackend(options.dbName) as any
-  const storageManager = new StorageManager({ backend })
-  storageManager.registry.registerCollections(structuredClone(benchCollections))
-  const clientSyncLog = new ClientSyncLogStorage({ storageManager })
-  registerModuleMapCollections(storageManager.registry, { clientSyncLog })
-  await storageManager.finishInitialization()
-  const pkMiddleware = new CustomAutoPkMiddleware()
-  pkMiddleware.setup({ storageRegistry: storageManager.registry, collections: ['note'] })
-  const logging = new SyncLoggingMiddleware({ storageManager, clientSyncLog, includeCollections: ['note'] })
-  logging.enable(options.deviceId)
-  storageManager.setMiddleware([pkMiddleware as any, logging as any])
+  const backend = env.createBackend(options.dbName) as StorageBackend & { dexie?: { close(): void }; dexieInstance?: { close(): void } }
+  const device = await createSyncedDevice({
+    storageManager: new StorageManager({ backend }),
+    collections: structuredClone(benchCollections),
+    sharedSyncLog: options.sharedSyncLog,
+    userId: USER_ID,
+    deviceId: options.deviceId,
+  })
   return {
-    storageManager,
-    clientSyncLog,
-    sync: (events?: { emit(name: string, payload: any): void }, batchSize = 1000) =>
-      doSync({
-        storageManager,
-        clientSyncLog,
-        sharedSyncLog: options.sharedSyncLog,
-        reconciler: reconcileSyncLog,
-        userId: USER_ID,
-        deviceId: options.deviceId,
-        batchSize,
-        ...(events ? { events: events as any } : {}),
-      }),
+    storageManager: device.storageManager,
+    clientSyncLog: device.clientSyncLog,
+    sync: (events?: { emit(name: string, payload: any): void }, batchSize = 1000) => device.sync({ batchSize, ...(events ? { events: events as any } : {}) }),
     close() {
       const dexie = backend.dexie ?? backend.dexieInstance
       dexie?.close?.()

@@ -1,22 +1,34 @@
 import { createRequire } from 'node:module'
 import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
-import { ClientSyncLogStorage } from '@storex-sync/client-sync-log'
-import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'
-import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
-import { reconcileSyncLog } from '@storex-sync/reconciliation'
-import type { SharedSyncLog } from '@storex-sync/shared-sync-log-core'
+import type { ClientSyncLogStorage } from '@storex-sync/client-sync-log'
+import { createSyncedDevice, type SyncedDevice } from '@storex-sync/device'
+import { MemorySharedSyncLog, type SharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { SharedSyncLogStorage } from '@storex-sync/shared-sync-log-storex'
-import { doSync, type SyncOptions } from '@storex-sync/sync-orchestrator'
-import * as storex from '@worldbrain/storex'
+import type { SyncOptions, SyncResult } from '@storex-sync/sync-orchestrator'
+import { StorageManager, type StorageManagerInstance } from '@storex-sync/storex-glue'
 import { openPostgresBackend, openSqliteBackend } from '@storex-sync/storex-backend-sql'
 
-// @worldbrain/storex is CommonJS: the class is `.default` of the module object in ESM.
-const StorageManager = ((storex as any).default?.default ?? (storex as any).default ?? storex) as typeof storex.default
-export type StorageManagerInstance = storex.default
+export type { StorageManagerInstance }
 
 export interface TestStorage {
   storageManager: StorageManagerInstance
   cleanup(): Promise<void>
+}
+
+interface StorageOptions {
+  /** Registers collections and modules before initialization. */
+  setup: (storageManager: StorageManagerInstance) => void | Promise<void>
+  /** True when setup initializes and migrates the StorageManager itself (createSyncedDevice does). */
+  setupInitializes?: boolean
+  autoPkType: 'string' | 'int'
+}
+
+/** Runs setup, then initializes and migrates unless setup did. */
+async function initialize(storageManager: StorageManagerInstance, backend: { migrate(): Promise<void> }, options: StorageOptions): Promise<void> {
+  await options.setup(storageManager)
+  if (options.setupInitializes) return
+  await storageManager.finishInitialization()
+  await backend.migrate()
 }
 
 /**
@@ -25,16 +37,10 @@ export interface TestStorage {
  * use; the default rollback journal fsyncs every transaction and would
  * measure the disk, not the code).
  */
-export async function createSqliteStorage(options: {
-  setup: (storageManager: StorageManagerInstance) => void
-  autoPkType: 'string' | 'int'
-  database?: string
-}): Promise<TestStorage> {
+export async function createSqliteStorage(options: StorageOptions & { database?: string }): Promise<TestStorage> {
   const backend = await openSqliteBackend({ filename: options.database ?? ':memory:', autoPkType: options.autoPkType })
   const storageManager = new StorageManager({ backend: backend as any })
-  options.setup(storageManager)
-  await storageManager.finishInitialization()
-  await backend.migrate()
+  await initialize(storageManager, backend, options)
   return { storageManager, cleanup: () => backend.close() }
 }
 
@@ -69,23 +75,17 @@ export async function createTypeormSqliteStorage(options: {
 }
 
 /** PostgreSQL through @storex-sync/storex-backend-sql and pg, in the (empty) database the URL names. */
-export async function createPostgresStorage(options: {
-  setup: (storageManager: StorageManagerInstance) => void
-  autoPkType: 'string' | 'int'
-  connectionString: string
-}): Promise<TestStorage> {
+export async function createPostgresStorage(options: StorageOptions & { connectionString: string }): Promise<TestStorage> {
   const backend = await openPostgresBackend({ connectionString: options.connectionString, autoPkType: options.autoPkType, max: 2 })
   const storageManager = new StorageManager({ backend: backend as any })
-  options.setup(storageManager)
-  await storageManager.finishInitialization()
-  await backend.migrate()
+  await initialize(storageManager, backend, options)
   return { storageManager, cleanup: () => backend.close() }
 }
 
 /** IndexedDB through Dexie over fake-indexeddb (loaded only when asked for, so B's process does not carry it). */
-async function createIndexedDbStorage(options: { setup: (storageManager: StorageManagerInstance) => void }): Promise<TestStorage> {
+async function createIndexedDbStorage(options: Omit<StorageOptions, 'autoPkType'>): Promise<TestStorage> {
   const backends = await import('@storex-sync/test-backends')
-  return backends.createIndexedDbStorage({ setup: options.setup, autoPkType: 'string' })
+  return backends.createIndexedDbStorage({ ...options, autoPkType: 'string' })
 }
 
 export type BackendKind = 'sqlite' | 'indexeddb' | 'postgres'
@@ -103,71 +103,55 @@ export function rawId(): string {
 
 function open(
   kind: BackendKind,
-  setup: (storageManager: StorageManagerInstance) => void,
-  database?: string,
-  autoPkType: 'string' | 'int' = 'string',
-  engine: Engine = 'ours',
+  options: Omit<StorageOptions, 'autoPkType'> & { database?: string; autoPkType?: 'string' | 'int'; engine?: Engine },
 ): Promise<TestStorage> {
+  const { database, engine = 'ours', ...rest } = options
+  const storageOptions = { ...rest, autoPkType: options.autoPkType ?? 'string' }
   if (kind === 'sqlite') {
-    const create = engine === 'original' ? createTypeormSqliteStorage : createSqliteStorage
-    return create({ setup, autoPkType, ...(database ? { database } : {}) })
+    if (engine === 'original') return createTypeormSqliteStorage({ ...storageOptions, ...(database ? { database } : {}) })
+    return createSqliteStorage({ ...storageOptions, ...(database ? { database } : {}) })
   }
   if (kind === 'postgres') {
-    return createPostgresStorage({ setup, autoPkType, connectionString: database! })
+    return createPostgresStorage({ ...storageOptions, connectionString: database! })
   }
-  return createIndexedDbStorage({ setup })
+  return createIndexedDbStorage(storageOptions)
 }
 
 /** A database with the note collection and no sync machinery: the baseline. */
 export async function createRawStorage(kind: BackendKind): Promise<TestStorage> {
-  return open(kind, (storageManager) => storageManager.registry.registerCollections(structuredClone(benchCollections)))
+  return open(kind, { setup: (storageManager) => storageManager.registry.registerCollections(structuredClone(benchCollections)) })
 }
 
 export interface OurDevice {
   storage: TestStorage
   storageManager: StorageManagerInstance
   clientSyncLog: ClientSyncLogStorage
-  sync(options?: Partial<SyncOptions>): ReturnType<typeof doSync>
+  sync(options?: Partial<SyncOptions>): Promise<SyncResult>
 }
 
-/** A device with custom-pk + logging middleware (this project), optionally synced through `sharedSyncLog`. */
+/** A device of this project (createSyncedDevice: custom-pk + logging middleware), optionally synced through `sharedSyncLog`. */
 export async function createOurDevice(options: {
   kind: BackendKind
   database?: string
   sharedSyncLog?: SharedSyncLog
   deviceId?: string | number
 }): Promise<OurDevice> {
-  let clientSyncLog!: ClientSyncLogStorage
-  const storage = await open(
-    options.kind,
-    (storageManager) => {
-      storageManager.registry.registerCollections(structuredClone(benchCollections))
-      clientSyncLog = new ClientSyncLogStorage({ storageManager })
-      registerModuleMapCollections(storageManager.registry, { clientSyncLog })
-    },
-    options.database,
-  )
-  const { storageManager } = storage
-  const pkMiddleware = new CustomAutoPkMiddleware()
-  pkMiddleware.setup({ storageRegistry: storageManager.registry, collections: ['note'] })
-  const logging = new SyncLoggingMiddleware({ storageManager, clientSyncLog, includeCollections: ['note'] })
-  logging.enable(options.deviceId ?? 'bench-device')
-  storageManager.setMiddleware([pkMiddleware as any, logging as any])
-  return {
-    storage,
-    storageManager,
-    clientSyncLog,
-    sync: (extra = {}) =>
-      doSync({
+  let device!: SyncedDevice<StorageManagerInstance>
+  const storage = await open(options.kind, {
+    database: options.database,
+    setupInitializes: true,
+    setup: async (storageManager) => {
+      device = await createSyncedDevice({
         storageManager,
-        clientSyncLog,
-        sharedSyncLog: options.sharedSyncLog!,
-        reconciler: reconcileSyncLog,
+        collections: structuredClone(benchCollections),
+        // The logging-overhead runs never sync: their devices get a log they do not use.
+        sharedSyncLog: options.sharedSyncLog ?? new MemorySharedSyncLog(),
         userId: USER_ID,
-        deviceId: options.deviceId!,
-        ...extra,
-      }),
-  }
+        deviceId: options.deviceId ?? 'bench-device',
+      })
+    },
+  })
+  return { storage, storageManager: storage.storageManager, clientSyncLog: device.clientSyncLog, sync: (extra = {}) => device.sync(extra) }
 }
 
 /** This project's shared log on SQLite (a file, so two processes can use it one after the other). */
@@ -236,9 +220,8 @@ export async function createOriginalDevice(options: { kind: BackendKind; databas
   const modules = loadOriginal()
   let clientSyncLog: any
   let pkMiddleware: any
-  const storage = await open(
-    options.kind,
-    (storageManager) => {
+  const storage = await open(options.kind, {
+    setup: (storageManager) => {
       storageManager.registry.registerCollections(structuredClone(benchCollections))
       clientSyncLog = new modules.ClientSyncLogStorage({ storageManager })
       registerModuleMapCollections(storageManager.registry, { clientSyncLog })
@@ -248,11 +231,11 @@ export async function createOriginalDevice(options: { kind: BackendKind; databas
       })
       pkMiddleware.setup({ storageRegistry: storageManager.registry, collections: ['note'] })
     },
-    options.database,
+    database: options.database,
     // Its log entries have auto-increment ids; its custom-auto-pk turns the note pk into a string field.
-    'int',
-    'original',
-  )
+    autoPkType: 'int',
+    engine: 'original',
+  })
   const { storageManager } = storage
   const logging = new modules.SyncLoggingMiddleware({ storageManager, clientSyncLog, includeCollections: ['note'] })
   storageManager.setMiddleware([pkMiddleware, logging])

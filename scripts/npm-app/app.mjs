@@ -1,22 +1,17 @@
 // A fresh npm app with two devices: "laptop" on SQLite (@storex-sync/storex-backend-sql over
 // better-sqlite3) and "phone" on IndexedDB (@storex-sync/storex-backend-dexie over fake-indexeddb),
-// syncing a camelCase collection through a shared log on SQLite with a replica beside it; then a
-// "tablet" made by createSyncedDevice starts from the replica's snapshot. Exits 1 if any differ.
+// both set up by createSyncedDevice with ids registered up front, syncing a camelCase collection
+// through a shared log on SQLite with a replica beside it; then a "tablet" (its id made on the
+// device) starts from the replica's snapshot, and the reconciler of the installed
+// @storex-sync/example-custom-reconciler runs. Exits 1 if anything differs.
 import 'fake-indexeddb/auto'
-import * as storex from '@worldbrain/storex'
 import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
 import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
 import { openSqliteBackend } from '@storex-sync/storex-backend-sql'
-import { ClientSyncLogStorage } from '@storex-sync/client-sync-log'
-import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'
-import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
-import { reconcileSyncLog } from '@storex-sync/reconciliation'
 import { SharedSyncLogStorage } from '@storex-sync/shared-sync-log-storex'
-import { doSync } from '@storex-sync/sync-orchestrator'
 import { SyncReplica, withReplica } from '@storex-sync/replica'
-import { createSyncedDevice } from '@storex-sync/device'
-
-const StorageManager = storex.default?.default ?? storex.default
+import { StorageManager, createSyncedDevice } from '@storex-sync/device'
+import { deleteLosesToLaterEdit } from '@storex-sync/example-custom-reconciler'
 
 const collections = {
   shoppingItem: {
@@ -38,24 +33,22 @@ async function openSharedLog() {
 }
 
 async function createDevice(name, backend, sharedSyncLog) {
-  const storageManager = new StorageManager({ backend })
-  storageManager.registry.registerCollections(structuredClone(collections))
-  const clientSyncLog = new ClientSyncLogStorage({ storageManager })
-  registerModuleMapCollections(storageManager.registry, { clientSyncLog })
-  await storageManager.finishInitialization()
-  if (typeof backend.migrate === 'function') await backend.migrate()
   const deviceId = await sharedSyncLog.createDeviceId({ userId: 'user' })
-  const pk = new CustomAutoPkMiddleware()
-  pk.setup({ storageRegistry: storageManager.registry, collections: ['shoppingItem'] })
-  const logging = new SyncLoggingMiddleware({ storageManager, clientSyncLog, includeCollections: ['shoppingItem'] })
-  logging.enable(deviceId)
-  storageManager.setMiddleware([pk, logging])
+  const device = await createSyncedDevice({
+    storageManager: new StorageManager({ backend }),
+    collections: structuredClone(collections),
+    sharedSyncLog,
+    userId: 'user',
+    deviceId,
+    syncOptions: { now: '$now' },
+  })
+  const { storageManager, clientSyncLog } = device
   return {
     name,
     storageManager,
     clientSyncLog,
     items: () => storageManager.collection('shoppingItem'),
-    sync: () => doSync({ storageManager, clientSyncLog, sharedSyncLog, reconciler: reconcileSyncLog, userId: 'user', deviceId, now: '$now' }),
+    sync: () => device.sync(),
     async contents() {
       const items = await storageManager.collection('shoppingItem').findObjects({})
       return items
@@ -99,6 +92,14 @@ const tabletItems = (await tablet.storageManager.collection('shoppingItem').find
   .sort((a, b) => a.label.localeCompare(b.label))
 const replicaItems = (await replica.getObjects({ userId: 'user', collection: 'shoppingItem' })).objects.map((item) => item.object.label).sort()
 
+// The installed example's reconciler: the item the phone deleted comes back when the laptop edits it later.
+const entry = (operation, createdOn, value) => ({ operation, collection: 'shoppingItem', pk: 'x1', createdOn, deviceId: 'd', sharedOn: 1, needsIntegration: true, ...(value ? { value } : {}) })
+const restored = await deleteLosesToLaterEdit([entry('create', 1, { label: 'tea', done: false }), entry('delete', 2), entry('modify', 3, { done: true })], {
+  storageRegistry: tablet.storageManager.registry,
+})
+const reconcilerOk = JSON.stringify(restored) === JSON.stringify([{ operation: 'createObject', collection: 'shoppingItem', args: { label: 'tea', done: true, id: 'x1' } }])
+console.log(`deleteLosesToLaterEdit (installed example): ${JSON.stringify(restored)}`)
+
 const a = await laptop.contents()
 const b = await phone.contents()
 console.log(`laptop: ${JSON.stringify(a)}`)
@@ -111,7 +112,7 @@ const same =
   joined.bootstrap.mode === 'fresh' &&
   JSON.stringify(replicaItems) === JSON.stringify(a.map((item) => item.label))
 const expected = ['eggs', 'milk']
-const ok = same && JSON.stringify(a.map((item) => item.label)) === JSON.stringify(expected) && a.every((item) => item.done)
+const ok = same && reconcilerOk && JSON.stringify(a.map((item) => item.label)) === JSON.stringify(expected) && a.every((item) => item.done)
 if (!(cleanup instanceof Error)) console.log(`deleteObsoleteEntries on SQLite: ${cleanup.deleted} deleted`)
 if (cleanup instanceof Error) {
   console.log(`deleteObsoleteEntries failed: ${cleanup.message}`)

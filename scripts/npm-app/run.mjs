@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Packs the tarballs a device needs (pnpm pack, which turns workspace:^ into
-// versions), installs them with plain `npm install` (no --legacy-peer-deps)
-// into a fresh npm app in a temp directory outside the repository, and runs
-// app.mjs there: two devices (SQLite and IndexedDB) sync and must converge.
+// versions), and the example package examples/custom-reconciler, installs them
+// with plain `npm install` (no --legacy-peer-deps) into a fresh npm app in a
+// temp directory outside the repository, and runs app.mjs there: devices on
+// SQLite and IndexedDB sync and must converge, and the example's reconciler runs.
 //
 //   pnpm test:npm-app            (builds first; about 2-4 minutes, most of it compiling better-sqlite3)
 //   node scripts/npm-app/run.mjs --no-build --keep
@@ -30,18 +31,26 @@ const packages = [
   'storex-backend-sql',
   'storex-backend-dexie',
 ]
+// Examples that build into packages an app installs.
+const examples = ['custom-reconciler']
 const run = (command, commandArgs, cwd) => {
   console.log(`$ ${command} ${commandArgs.join(' ')}   (in ${cwd})`)
   execFileSync(command, commandArgs, { cwd, stdio: 'inherit', env: { ...process.env, npm_config_legacy_peer_deps: 'false' } })
 }
 
-if (!args.has('--no-build')) run('pnpm', ['build'], root)
+if (!args.has('--no-build')) {
+  run('pnpm', ['build'], root)
+  for (const name of examples) run('pnpm', ['run', 'build'], join(root, 'examples', name))
+}
 const app = mkdtempSync(join(tmpdir(), 'storex-sync-npm-app-'))
 const tarballs = join(app, 'tarballs')
 try {
   const dependencies = {}
   for (const name of packages) {
     run('pnpm', ['pack', '--pack-destination', tarballs], join(root, 'packages', name))
+  }
+  for (const name of examples) {
+    run('pnpm', ['pack', '--pack-destination', tarballs], join(root, 'examples', name))
   }
   for (const file of readdirSync(tarballs)) {
     const match = /^storex-sync-(.+)-\d+\.\d+\.\d+.*\.tgz$/.exec(file)

@@ -4,14 +4,16 @@ import type { ClientSyncLogEntry } from '@storex-sync/client-sync-log'
 import { reconcileSyncLog } from '@storex-sync/reconciliation'
 import { runShopCatalogues } from '@storex-sync/example-shop-catalogues'
 import { deleteLosesToLaterEdit } from '../src/reconciler'
+import { lowestPriceWins } from '../src/lowest-price'
 
 const registry = new storex.StorageRegistry()
 registry.registerCollections({
   product: {
     version: new Date('2024-01-01'),
-    fields: { id: { type: 'string' }, name: { type: 'string' }, stock: { type: 'int' } },
+    fields: { id: { type: 'string' }, name: { type: 'string' }, stock: { type: 'int' }, price: { type: 'float', optional: true } },
     pkIndex: 'id',
   },
+  item: { version: new Date('2024-01-01'), fields: { id: { type: 'string' }, title: { type: 'string' } }, pkIndex: 'id' },
 })
 
 const entry = (operation: ClientSyncLogEntry['operation'], createdOn: number, deviceId: string, value?: object, needsIntegration = true) =>
@@ -71,5 +73,21 @@ describe('deleteLosesToLaterEdit', () => {
       ['T-200', 3499, 5],
     ])
     expect(lines.join('\n')).toContain('Conflict rules: deleteLosesToLaterEdit.')
+  })
+})
+
+describe('lowestPriceWins (the reconciliation README\'s example)', () => {
+  it('keeps the lowest price any shop set, the last writer\'s other fields, and leaves other collections to the default', async () => {
+    const item = { operation: 'create', collection: 'item', pk: 'i1', createdOn: 4, deviceId: 'b', sharedOn: 1, needsIntegration: true, value: { title: 'note' } } as ClientSyncLogEntry
+    const entries = [
+      entry('create', 1, 'a', { name: 'Tea', price: 4 }, false),
+      entry('modify', 2, 'b', { price: 3.5 }),
+      entry('modify', 3, 'c', { name: 'Green tea', price: 5 }),
+      item,
+    ]
+    const operations = await lowestPriceWins(entries, { storageRegistry: registry })
+    const products = operations.filter((operation) => operation.collection === 'product')
+    expect(apply({ p1: { id: 'p1', name: 'Tea', price: 4 } }, products)).toEqual({ p1: { id: 'p1', name: 'Green tea', price: 3.5 } })
+    expect(operations.filter((operation) => operation.collection === 'item')).toEqual(await reconcileSyncLog([item], { storageRegistry: registry }))
   })
 })

@@ -1,19 +1,12 @@
 import 'fake-indexeddb/auto'
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
-import { StorageManager, type StorageManagerInstance } from '@storex-sync/storex-glue'
 import type { CollectionDefinitionMap } from '@worldbrain/storex'
+import { StorageManager, createSyncedDevice, type StorexStorageManager } from '@storex-sync/device'
 import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
-import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
-import { ClientSyncLogStorage } from '@storex-sync/client-sync-log'
-import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'
-import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
-import { reconcileSyncLog } from '@storex-sync/reconciliation'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
 import { createSyncServer, staticTokenAuthenticator } from '@storex-sync/sync-server'
-import { doSync, type SyncResult } from '@storex-sync/sync-orchestrator'
-
-type StorageManager = StorageManagerInstance
+import type { SyncResult } from '@storex-sync/sync-orchestrator'
 
 /** The sync server on 127.0.0.1 (a free port), keeping the shared log in an in-memory SQLite database. */
 export async function startSyncServer(users: string[]) {
@@ -27,7 +20,7 @@ export async function startSyncServer(users: string[]) {
 
 export interface Device {
   name: string
-  storageManager: StorageManager
+  storageManager: StorexStorageManager
   sync(): Promise<SyncResult>
   /** Every synced object, sorted by id, without empty fields: for printing and comparing. */
   contents(): Promise<Record<string, Array<Record<string, unknown>>>>
@@ -35,8 +28,10 @@ export interface Device {
 }
 
 /**
- * One device: its own IndexedDB database (Dexie), random string ids, every
- * write to a synced collection logged, and doSync against the sync server.
+ * One device: its own IndexedDB database (Dexie), set up by createSyncedDevice:
+ * random string ids, every write to a synced collection logged, and sync()
+ * against the sync server. Its device id is made on the device at its first
+ * write and registered by its first sync.
  */
 export async function createDevice(options: {
   name: string
@@ -48,41 +43,21 @@ export async function createDevice(options: {
   getNow?: () => number
 }): Promise<Device> {
   const dbName = `example-${options.name}-${randomBytes(4).toString('hex')}`
-  const backend = new DexieStorageBackend({ dbName, idbImplementation: { factory: indexedDB, range: IDBKeyRange as any } })
-  const storageManager = new StorageManager({ backend: backend as any })
-  storageManager.registry.registerCollections(options.collections)
-  const clientSyncLog = new ClientSyncLogStorage({ storageManager })
-  registerModuleMapCollections(storageManager.registry, { clientSyncLog })
-  await storageManager.finishInitialization()
-
-  const sharedSyncLog = new HttpSharedSyncLog({ url: options.server.url, token: options.server.tokenOf(options.userId) })
-  // Created once per device; a real app stores it next to its data.
-  const deviceId = await sharedSyncLog.createDeviceId({ userId: options.userId })
-
-  const pkMiddleware = new CustomAutoPkMiddleware()
-  pkMiddleware.setup({ storageRegistry: storageManager.registry, collections: options.syncedCollections })
-  const logging = new SyncLoggingMiddleware({
-    storageManager,
-    clientSyncLog,
-    includeCollections: options.syncedCollections,
+  const backend = new DexieStorageBackend({ dbName, idbImplementation: { factory: indexedDB, range: IDBKeyRange } })
+  const device = await createSyncedDevice({
+    storageManager: new StorageManager({ backend }),
+    collections: options.collections,
+    syncedCollections: options.syncedCollections,
+    sharedSyncLog: new HttpSharedSyncLog({ url: options.server.url, token: options.server.tokenOf(options.userId) }),
+    userId: options.userId,
     getNow: options.getNow,
   })
-  logging.enable(deviceId)
-  storageManager.setMiddleware([pkMiddleware, logging])
+  const { storageManager } = device
 
   return {
     name: options.name,
     storageManager,
-    sync: () =>
-      doSync({
-        storageManager,
-        clientSyncLog,
-        sharedSyncLog,
-        reconciler: reconcileSyncLog,
-        userId: options.userId,
-        deviceId,
-        now: options.getNow?.() ?? '$now',
-      }),
+    sync: () => device.sync(),
     async contents() {
       const contents: Record<string, Array<Record<string, unknown>>> = {}
       for (const collection of options.syncedCollections) {
@@ -100,7 +75,7 @@ export async function createDevice(options: {
       return contents
     },
     async close() {
-      ;(backend as any).dexieInstance?.close?.()
+      await backend.cleanup()
     },
   }
 }

@@ -2,23 +2,16 @@ import { afterEach, describe, expect, it } from 'vitest'
 import '../src/setup' // fake-indexeddb
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
-import * as storex from '@worldbrain/storex'
-import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
-import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
 import { SignJWT } from 'jose'
-import { ClientSyncLogStorage } from '@storex-sync/client-sync-log'
-import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'
-import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
-import { reconcileSyncLog } from '@storex-sync/reconciliation'
+import { StorageManager, createSyncedDevice } from '@storex-sync/device'
+import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
-import { ContinuousSync } from '@storex-sync/sync-orchestrator'
 import { createSyncServer, jwtAuthenticator } from '@storex-sync/sync-server'
 import { noteCollections } from '../src/devices'
 
 // The whole production path in one process: JWTs, the HTTP client, live
 // updates over Server-Sent Events and ContinuousSync on IndexedDB devices.
 
-const StorageManager = ((storex as any).default?.default ?? (storex as any).default) as typeof storex.default
 const SECRET = randomBytes(32).toString('hex')
 const sign = (userId: string, expiresInSec: number) =>
   new SignJWT({ sub: userId }).setProtectedHeader({ alg: 'HS256' }).setIssuer('https://auth.test/').setAudience('notes').setExpirationTime(Math.floor(Date.now() / 1000) + expiresInSec).sign(new TextEncoder().encode(SECRET))
@@ -37,37 +30,28 @@ async function setup() {
 }
 
 async function device(url: string, token: string) {
-  const backend = new DexieStorageBackend({ dbName: `live-${randomBytes(4).toString('hex')}`, idbImplementation: { factory: indexedDB, range: IDBKeyRange as any } })
-  const storageManager = new StorageManager({ backend: backend as any })
-  storageManager.registry.registerCollections(noteCollections)
-  const clientSyncLog = new ClientSyncLogStorage({ storageManager })
-  registerModuleMapCollections(storageManager.registry, { clientSyncLog })
-  await storageManager.finishInitialization()
+  const backend = new DexieStorageBackend({ dbName: `live-${randomBytes(4).toString('hex')}`, idbImplementation: { factory: indexedDB, range: IDBKeyRange } })
   const sharedSyncLog = new HttpSharedSyncLog({ url, token, retries: 0 })
+  // An id registered up front: the live stream is per device.
   const deviceId = await sharedSyncLog.createDeviceId({ userId: 'alice' })
-  const pk = new CustomAutoPkMiddleware()
-  pk.setup({ storageRegistry: storageManager.registry, collections: ['note'] })
-  const logging = new SyncLoggingMiddleware({ storageManager, clientSyncLog, includeCollections: ['note'] })
-  logging.enable(deviceId)
-  storageManager.setMiddleware([pk, logging])
-  const events: string[] = []
-  const continuousSync = new ContinuousSync({
-    storageManager,
-    clientSyncLog,
+  const { storageManager, continuousSync } = await createSyncedDevice({
+    storageManager: new StorageManager({ backend }),
+    collections: noteCollections,
     sharedSyncLog,
-    reconciler: reconcileSyncLog,
     userId: 'alice',
     deviceId,
-    loggingMiddleware: logging,
-    intervalMs: 600_000, // so only live updates can explain a quick arrival
-    debounceMs: 20,
-    backoff: { initialMs: 50, maxMs: 100 },
-    subscribeToChanges: (onChange) => sharedSyncLog.subscribe({ userId: 'alice', deviceId, onChange }),
+    continuousSync: {
+      intervalMs: 600_000, // so only live updates can explain a quick arrival
+      debounceMs: 20,
+      backoff: { initialMs: 50, maxMs: 100 },
+      subscribeToChanges: (onChange) => sharedSyncLog.subscribe({ userId: 'alice', deviceId, onChange }),
+    },
   })
+  const events: string[] = []
   for (const name of ['finished', 'error', 'auth'] as const) continuousSync.on(name, () => events.push(name))
   cleanups.push(async () => {
     await continuousSync.stop()
-    ;(backend as any).dexieInstance?.close?.()
+    await backend.cleanup()
   })
   return { storageManager, sharedSyncLog, continuousSync, events }
 }

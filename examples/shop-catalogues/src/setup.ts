@@ -2,18 +2,13 @@ import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import pg from 'pg'
 import mysql from 'mysql2/promise'
-import { StorageManager, type StorageManagerInstance } from '@storex-sync/storex-glue'
 import type { CollectionDefinitionMap } from '@worldbrain/storex'
+import type { ReconcilerFunction } from '@storex-sync/client-sync-log'
+import { StorageManager, createSyncedDevice, type StorexStorageManager } from '@storex-sync/device'
 import { openMysqlBackend, openPostgresBackend, openSqliteBackend, type SqlStorageBackend } from '@storex-sync/storex-backend-sql'
-import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
-import { ClientSyncLogStorage, type ReconcilerFunction } from '@storex-sync/client-sync-log'
-import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'
-import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
 import { createSyncServer, staticTokenAuthenticator } from '@storex-sync/sync-server'
-import { doSync, type SyncResult } from '@storex-sync/sync-orchestrator'
-
-type StorageManager = StorageManagerInstance
+import type { SyncResult } from '@storex-sync/sync-orchestrator'
 
 /** The sync server on 127.0.0.1 (a free port), keeping the shared log in an in-memory SQLite database. */
 export async function startSyncServer(users: string[]) {
@@ -49,7 +44,7 @@ async function adminQuery(serverUrl: string, sql: string) {
 
 export interface Shop {
   name: string
-  storageManager: StorageManager
+  storageManager: StorexStorageManager
   /** What the shop's database is, for printing. */
   description: string
   sync(): Promise<SyncResult>
@@ -93,40 +88,23 @@ export async function createShop(options: {
       description = `MariaDB/MySQL database ${dbName}`
     }
   }
-  const storageManager = new StorageManager({ backend: backend as any })
-  storageManager.registry.registerCollections(options.collections)
-  const clientSyncLog = new ClientSyncLogStorage({ storageManager })
-  registerModuleMapCollections(storageManager.registry, { clientSyncLog })
-  await storageManager.finishInitialization()
-  await backend.migrate()
-
-  const sharedSyncLog = new HttpSharedSyncLog({ url: options.server.url, token: options.server.tokenOf(options.userId) })
-  const deviceId = await sharedSyncLog.createDeviceId({ userId: options.userId })
-  const pkMiddleware = new CustomAutoPkMiddleware()
-  pkMiddleware.setup({ storageRegistry: storageManager.registry, collections: options.syncedCollections })
-  const logging = new SyncLoggingMiddleware({
-    storageManager,
-    clientSyncLog,
-    includeCollections: options.syncedCollections,
+  // Registers the client sync log, migrates the database, installs ids and logging; the shop's id is made at its first write.
+  const shop = await createSyncedDevice({
+    storageManager: new StorageManager({ backend }),
+    collections: options.collections,
+    syncedCollections: options.syncedCollections,
+    sharedSyncLog: new HttpSharedSyncLog({ url: options.server.url, token: options.server.tokenOf(options.userId) }),
+    userId: options.userId,
+    reconciler: options.reconciler,
     getNow: options.getNow,
   })
-  logging.enable(deviceId)
-  storageManager.setMiddleware([pkMiddleware, logging])
+  const { storageManager } = shop
 
   return {
     name: options.name,
     storageManager,
     description,
-    sync: () =>
-      doSync({
-        storageManager,
-        clientSyncLog,
-        sharedSyncLog,
-        reconciler: options.reconciler,
-        userId: options.userId,
-        deviceId,
-        now: options.getNow?.() ?? '$now',
-      }),
+    sync: () => shop.sync(),
     async contents() {
       const contents: Record<string, Array<Record<string, unknown>>> = {}
       for (const collection of options.syncedCollections) {

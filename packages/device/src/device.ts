@@ -45,6 +45,17 @@ export interface SyncedDeviceOptions<Manager extends DeviceStorageManager = Devi
   reconciler?: ReconcilerFunction
   /** Ids for new objects. Default: custom-pk's (nanoid). */
   pkGenerator?: () => string
+  /**
+   * The device's wall clock in ms: the log entries' times, each sync's time, ContinuousSync's and the
+   * doctor's. Default: Date.now. Tests and demos move it to tell time; an app leaves it out.
+   */
+  getNow?: () => number
+  /**
+   * A name every StorageManager over this same database shares (tabs, workers, processes on one SQLite
+   * file): it names the client sync log's cross-tab locks and change notifications. Default: the
+   * backend's `dbName` (the IndexedDB backends have one); set it for SQL databases several instances open.
+   */
+  databaseName?: string
   /** Middlewares of the app, run before the id and logging middlewares. */
   middleware?: StorageMiddleware[]
   /** Options of every sync (batch sizes, serializer, events, ...), for `sync()` and `continuousSync`. */
@@ -83,7 +94,11 @@ export async function createSyncedDevice<Manager extends DeviceStorageManager>(o
     throw new SyncedDeviceError('INVALID_OPTION', `syncedCollections names ${unknown.map((name) => `'${name}'`).join(', ')}, which collections does not define; list only collections you pass.`)
   }
   storageManager.registry.registerCollections(options.collections)
-  const clientSyncLog = new ClientSyncLogStorage({ storageManager: storageManager as never })
+  const { getNow } = options
+  const clientSyncLog = new ClientSyncLogStorage({
+    storageManager: storageManager as never,
+    ...(options.databaseName === undefined ? {} : { databaseName: options.databaseName }),
+  })
   registerModuleMapCollections(storageManager.registry as never, { clientSyncLog })
   await storageManager.finishInitialization()
   await storageManager.backend.migrate?.()
@@ -91,7 +106,7 @@ export async function createSyncedDevice<Manager extends DeviceStorageManager>(o
   const pkMiddleware = new CustomAutoPkMiddleware(options.pkGenerator ? { pkGenerator: options.pkGenerator } : {})
   const ownPks = new Set(options.ownPkCollections ?? [])
   pkMiddleware.setup({ storageRegistry: storageManager.registry as never, collections: synced.filter((name) => !ownPks.has(name)) })
-  const logging = new SyncLoggingMiddleware({ storageManager: storageManager as never, clientSyncLog, includeCollections: synced })
+  const logging = new SyncLoggingMiddleware({ storageManager: storageManager as never, clientSyncLog, includeCollections: synced, getNow })
   if (options.deviceId === undefined) logging.enable()
   else logging.enable(options.deviceId)
   storageManager.setMiddleware([...(options.middleware ?? []), pkMiddleware, logging])
@@ -105,13 +120,13 @@ export async function createSyncedDevice<Manager extends DeviceStorageManager>(o
     reconciler: options.reconciler ?? (reconcileSyncLog as ReconcilerFunction),
     ...(options.deviceId === undefined ? {} : { deviceId: options.deviceId }),
   }
-  const continuousSync = new ContinuousSync({ ...common, loggingMiddleware: logging, ...options.continuousSync })
+  const continuousSync = new ContinuousSync({ ...common, loggingMiddleware: logging, ...(getNow ? { getNow } : {}), ...options.continuousSync })
   return {
     storageManager,
     clientSyncLog,
     logging,
     pkMiddleware,
-    sync: (extra = {}) => doSync({ ...common, ...extra }),
+    sync: (extra = {}) => doSync({ ...common, ...(getNow ? { now: getNow() } : {}), ...extra }),
     continuousSync,
     // ContinuousSync's state counts only once the app started it (an app that calls sync() itself is not "stopped").
     diagnose: () =>
@@ -120,6 +135,7 @@ export async function createSyncedDevice<Manager extends DeviceStorageManager>(o
         sharedSyncLog: options.sharedSyncLog,
         userId: options.userId,
         deviceId: options.deviceId,
+        ...(getNow ? { getNow } : {}),
         ...(continuousSync.status.state === 'stopped' ? {} : { continuousSync }),
       }),
   }

@@ -3,7 +3,7 @@ import { IDBKeyRange, indexedDB } from 'fake-indexeddb'
 import { MemorySharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
 import { openSqliteBackend } from '@storex-sync/storex-backend-sql'
-import type { ReconcilerFunction } from '@storex-sync/client-sync-log'
+import { hlcWallTime, type ReconcilerFunction } from '@storex-sync/client-sync-log'
 import { reconcileSyncLog } from '@storex-sync/reconciliation'
 import { StorageManager } from '@storex-sync/test-backends'
 import { createSyncedDevice } from '../src'
@@ -78,6 +78,29 @@ describe.each(['indexeddb', 'sqlite'] as const)('createSyncedDevice on %s', (kin
     await second.sync()
     expect(seen).toEqual(['create', 'create'])
     expect(await second.storageManager.collection('draft').findObjects({})).toEqual([expect.objectContaining({ id: 'my-own-key' })])
+  })
+
+  it('runs on the clock it is given (log entries, syncs, the doctor) and names the log after databaseName', async () => {
+    const sharedSyncLog = new MemorySharedSyncLog()
+    const clock = { now: Date.UTC(2024, 4, 4, 9, 0) }
+    const device = await createSyncedDevice({
+      storageManager: await newStorageManager(kind),
+      collections,
+      syncedCollections: ['note'],
+      sharedSyncLog,
+      userId: 'carol',
+      getNow: () => clock.now,
+      databaseName: 'carol-notes',
+    })
+    expect(device.clientSyncLog.databaseName).toBe('carol-notes')
+    await device.storageManager.collection('note').createObject({ title: 'at nine' })
+    clock.now += 60_000
+    await device.sync()
+    const [entry] = await device.clientSyncLog.getEntries()
+    expect(hlcWallTime(entry!.createdOn)).toBe(Date.UTC(2024, 4, 4, 9, 0))
+    expect(entry!.sharedOn).toBe(Date.UTC(2024, 4, 4, 9, 1))
+    // The doctor reads this clock too, and sees it is far behind the shared log's (the real time).
+    expect((await device.diagnose()).findings.map((finding) => finding.code)).toEqual(['CLOCK_OFF'])
   })
 
   it('says what is missing', async () => {

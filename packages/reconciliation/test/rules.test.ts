@@ -6,7 +6,6 @@ import { clientBackends, type TestStorage } from '@storex-sync/test-backends'
 import { createReconciler, reconcileSyncLog, ReconciliationError } from '@storex-sync/reconciliation'
 import { isSyncError } from '@storex-sync/errors'
 import { applyBatch, clearDatabase, collections, entry, readSnapshot, registerCollections } from './helpers'
-import { lowestPriceWins } from './examples/lowest-price'
 
 const storageRegistry = new storex.StorageRegistry()
 storageRegistry.registerCollections({
@@ -284,7 +283,19 @@ describe('reconcileSyncLog rules', () => {
   })
 })
 
-describe.each(clientBackends)('a custom reconciler (README example: lowest price wins) on $kind', ({ create }) => {
+/**
+ * A custom reconciler written for this test, as the README's contract allows:
+ * a catalogue whose products are never deleted (their deletes are dropped),
+ * everything else the default's. (The README's own example, lowestPriceWins,
+ * lives in examples/custom-reconciler, which checks it against the README and
+ * runs it through the simulation.)
+ */
+const productsNeverDeleted: ReconcilerFunction = (entries, options) =>
+  reconcileSyncLog(entries.filter((candidate) => !(candidate.collection === 'product' && candidate.operation === 'delete')), options)
+// A device that deletes a product itself would otherwise keep it deleted while the others keep it.
+productsNeverDeleted.reconcileLocalWrites = true
+
+describe.each(clientBackends)('a custom reconciler that wraps the default (products are never deleted) on $kind', ({ create }) => {
   let storage: TestStorage
   beforeAll(async () => {
     storage = await create({ setup: registerCollections })
@@ -293,21 +304,24 @@ describe.each(clientBackends)('a custom reconciler (README example: lowest price
     await storage?.cleanup()
   })
 
-  it('keeps the lowest price and lets the default handle other collections', async () => {
+  it('drops what its rule drops and leaves the rest to the default, in one batch the backend applies', async () => {
     const { storageManager } = storage
     await clearDatabase(storageManager)
     await storageManager.collection('product').createObject({ id: 'p1', name: 'Tea', price: 4 })
-    const reconciler: ReconcilerFunction = lowestPriceWins
     const entries = [
       entry('create', { collection: 'product', pk: 'p1', createdOn: 1, deviceId: 'shop-a', value: { name: 'Tea', price: 4 } }),
       entry('modify', { collection: 'product', pk: 'p1', createdOn: 2, deviceId: 'shop-b', needsIntegration: true, value: { price: 3.5 } }),
-      entry('modify', { collection: 'product', pk: 'p1', createdOn: 3, deviceId: 'shop-c', needsIntegration: true, value: { name: 'Green tea', price: 5 } }),
+      entry('delete', { collection: 'product', pk: 'p1', createdOn: 3, deviceId: 'shop-c', needsIntegration: true }),
       entry('create', { pk: 'i1', createdOn: 4, deviceId: 'shop-b', needsIntegration: true, value: { title: 'note', count: 1 } }),
     ]
-    await applyBatch(storageManager, await reconciler(entries, { storageRegistry: storageManager.registry }))
+    await applyBatch(storageManager, await productsNeverDeleted(entries, { storageRegistry: storageManager.registry }))
     expect(await readSnapshot(storageManager)).toEqual({
-      product: { p1: { id: 'p1', name: 'Green tea', price: 3.5 } },
+      product: { p1: { id: 'p1', name: 'Tea', price: 3.5 } },
       item: { i1: { id: 'i1', title: 'note', count: 1 } },
     })
+    // The default, given the same entries, deletes the product.
+    expect(await reconcileSyncLog(entries, { storageRegistry: storageManager.registry })).toContainEqual(
+      expect.objectContaining({ operation: 'deleteObjects', collection: 'product' }),
+    )
   })
 })

@@ -1,11 +1,9 @@
-import { registerModuleMapCollections } from '@worldbrain/storex-pattern-modules'
-import { ClientSyncLogStorage } from '@storex-sync/client-sync-log'
-import { CustomAutoPkMiddleware } from '@storex-sync/custom-pk'
-import { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
-import { reconcileSyncLog } from '@storex-sync/reconciliation'
+import type { ClientSyncLogStorage } from '@storex-sync/client-sync-log'
+import { createSyncedDevice, type SyncedDevice } from '@storex-sync/device'
+import type { SyncLoggingMiddleware } from '@storex-sync/logging-middleware'
 import type { SharedSyncLog, UserId, DeviceId } from '@storex-sync/shared-sync-log-core'
 import { clientBackends, type BackendKind, type TestStorage } from '@storex-sync/test-backends'
-import { doSync, type SyncOptions, type SyncResult } from '@storex-sync/sync-orchestrator'
+import type { ContinuousSync, SyncOptions, SyncResult } from '@storex-sync/sync-orchestrator'
 
 export const SYNCED_COLLECTIONS = ['user', 'note']
 
@@ -48,6 +46,11 @@ export interface TestDevice {
   /** The device's wall clock (ms); tests move it to simulate time and skew. */
   clock: { now: number }
   sync(extra?: Partial<SyncOptions>): Promise<SyncResult>
+  /**
+   * The device's ContinuousSync on its clock, not started: it syncs when a test calls
+   * `syncNow()` (no sync on start, no interval), so its status and events follow those syncs.
+   */
+  continuousSync: ContinuousSync
   /** Every synced object on the device, sorted by id, for comparisons. */
   contents(): Promise<Record<string, Array<Record<string, unknown>>>>
 }
@@ -62,6 +65,10 @@ export interface TestSchema {
 
 const defaultSchema: TestSchema = { collections: testCollections, synced: SYNCED_COLLECTIONS }
 
+/**
+ * A device of the app the tests sync: createSyncedDevice on a test backend, with
+ * ids `<name>-1`, `<name>-2`, ... and a clock the test moves.
+ */
 export async function createTestDevice(options: {
   name: string
   kind: BackendKind
@@ -73,71 +80,57 @@ export async function createTestDevice(options: {
   tabOf?: TestDevice
   /** SQLite: a file instead of memory (so another instance can open it). */
   database?: string
-  /** Passed to ClientSyncLogStorage (names the cross-tab locks; IndexedDB derives it). */
+  /** Names the client sync log's cross-tab locks (IndexedDB derives it; a SQLite file several instances open needs it). */
   databaseName?: string
-  /** Start without a device id: logging.enable() and doSync without deviceId (registered at the first sync). */
+  /** Start without a device id: the device makes its own, registered at its first sync. */
   offlineFirst?: boolean
   /** Objects written before sync was enabled (no logging). */
   before?: (storageManager: TestStorage['storageManager']) => Promise<void>
 }): Promise<TestDevice> {
   const schema = options.schema ?? defaultSchema
   const backend = clientBackends.find((candidate) => candidate.kind === options.kind)!
-  let clientSyncLog!: ClientSyncLogStorage
   const database = options.tabOf?.storage.database ?? options.database
-  const storage = await (backend.create as (o: object) => Promise<TestStorage>)({
+  const clock = options.tabOf?.clock ?? { now: options.startTime ?? 1_000 }
+  const offline = options.offlineFirst || options.tabOf?.deviceId === OFFLINE_FIRST
+  const deviceId = offline ? OFFLINE_FIRST : (options.tabOf?.deviceId ?? (await options.sharedSyncLog.createDeviceId({ userId: options.userId })))
+  let counter = 0
+  let device!: SyncedDevice<TestStorage['storageManager']>
+  const storage = await backend.create({
     ...(database ? { database } : {}),
-    setup: (storageManager: TestStorage['storageManager']) => {
-      storageManager.registry.registerCollections(schema.collections)
-      clientSyncLog = new ClientSyncLogStorage({ storageManager, ...(options.databaseName ? { databaseName: options.databaseName } : {}) })
-      registerModuleMapCollections(storageManager.registry, { clientSyncLog })
+    setupInitializes: true,
+    setup: async (storageManager) => {
+      device = await createSyncedDevice({
+        storageManager,
+        collections: schema.collections,
+        syncedCollections: schema.synced,
+        ownPkCollections: schema.ownPks,
+        sharedSyncLog: options.sharedSyncLog,
+        userId: options.userId,
+        ...(offline ? {} : { deviceId }),
+        pkGenerator: () => `${options.name}-${++counter}`,
+        getNow: () => clock.now,
+        databaseName: options.databaseName,
+        continuousSync: { syncOnStart: false, intervalMs: 0 },
+      })
     },
   })
   const { storageManager } = storage
-  const clock = options.tabOf?.clock ?? { now: options.startTime ?? 1_000 }
-  const pkMiddleware = new CustomAutoPkMiddleware({
-    pkGenerator: (() => {
-      let counter = 0
-      return () => `${options.name}-${++counter}`
-    })(),
-  })
-  pkMiddleware.setup({
-    storageRegistry: storageManager.registry,
-    collections: schema.synced.filter((collection) => !schema.ownPks?.includes(collection)),
-  })
-  const logging = new SyncLoggingMiddleware({
-    storageManager,
-    clientSyncLog,
-    includeCollections: schema.synced,
-  })
-  logging._getNow = () => clock.now
   if (options.before) {
-    storageManager.setMiddleware([pkMiddleware])
+    // Ids but no log entries, as in an app before it enabled sync.
+    storageManager.setMiddleware([device.pkMiddleware])
     await options.before(storageManager)
+    storageManager.setMiddleware([device.pkMiddleware, device.logging])
   }
-  const offline = options.offlineFirst || options.tabOf?.deviceId === OFFLINE_FIRST
-  const deviceId = offline ? OFFLINE_FIRST : (options.tabOf?.deviceId ?? (await options.sharedSyncLog.createDeviceId({ userId: options.userId })))
-  if (offline) logging.enable()
-  else logging.enable(deviceId)
-  storageManager.setMiddleware([pkMiddleware, logging])
   return {
     name: options.name,
     deviceId,
     storage,
     storageManager,
-    clientSyncLog,
-    logging,
+    clientSyncLog: device.clientSyncLog,
+    logging: device.logging,
     clock,
-    sync: (extra = {}) =>
-      doSync({
-        storageManager,
-        clientSyncLog,
-        sharedSyncLog: options.sharedSyncLog,
-        reconciler: reconcileSyncLog,
-        now: clock.now,
-        userId: options.userId,
-        ...(offline ? {} : { deviceId }),
-        ...extra,
-      }),
+    sync: (extra = {}) => device.sync(extra),
+    continuousSync: device.continuousSync,
     async contents() {
       const result: Record<string, Array<Record<string, unknown>>> = {}
       for (const collection of schema.synced) {

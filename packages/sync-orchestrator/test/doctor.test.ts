@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { reconcileSyncLog } from '@storex-sync/reconciliation'
-import { ContinuousSync, diagnoseSync, type SyncFindingCode } from '@storex-sync/sync-orchestrator'
+import { diagnoseSync, type SyncFindingCode } from '@storex-sync/sync-orchestrator'
 import { clientBackends } from '@storex-sync/test-backends'
 import { createTestDevice, type TestDevice } from './devices'
 import { RefusingSharedSyncLog } from './refusing-log'
@@ -83,16 +82,7 @@ describe.each(clientBackends.map((backend) => backend.kind))('the sync doctor on
   it('reads the last error of each stage from ContinuousSync, and tells a refused sign-in', async () => {
     const { log, a, diagnose } = await setup()
     await a.storageManager.collection('note').createObject({ title: 'one' })
-    const continuous = new ContinuousSync({
-      storageManager: a.storageManager,
-      clientSyncLog: a.clientSyncLog,
-      sharedSyncLog: log,
-      reconciler: reconcileSyncLog,
-      userId: USER,
-      deviceId: a.deviceId,
-      syncOnStart: false,
-      intervalMs: 0,
-    })
+    const continuous = a.continuousSync
     log.failNextWrite = Object.assign(new Error('server answered 401 UNAUTHENTICATED: the token is not valid'), { code: 'UNAUTHENTICATED', status: 401 })
     await expect(continuous.syncNow()).rejects.toThrow(/401/)
     expect(Object.keys(continuous.status.stageErrors)).toEqual(['share'])

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { reconcileSyncLog } from '@storex-sync/reconciliation'
-import { ContinuousSync, discardOutgoingEntries, retryOutgoingEntries, type SyncResult } from '@storex-sync/sync-orchestrator'
+import { discardOutgoingEntries, retryOutgoingEntries, type SyncResult } from '@storex-sync/sync-orchestrator'
 import { clientBackends } from '@storex-sync/test-backends'
 import { createTestDevice, type TestDevice } from './devices'
 import { RefusingSharedSyncLog } from './refusing-log'
@@ -159,16 +159,7 @@ describe.each(clientBackends.map((backend) => backend.kind))('outgoing quarantin
     log.maxWriteBytes = 1500
     await a.storageManager.collection('note').createObject({ title: 'big', body: 'x'.repeat(3000) })
     await a.storageManager.collection('note').createObject({ title: 'small' })
-    const continuous = new ContinuousSync({
-      storageManager: a.storageManager,
-      clientSyncLog: a.clientSyncLog,
-      sharedSyncLog: log,
-      reconciler: reconcileSyncLog,
-      userId: USER,
-      deviceId: a.deviceId,
-      syncOnStart: false,
-      intervalMs: 0,
-    })
+    const continuous = a.continuousSync
     const finished: Array<{ sent: number; quarantined: number }> = []
     continuous.on('finished', ({ sent, quarantined }) => finished.push({ sent, quarantined }))
     const result = await continuous.syncNow()

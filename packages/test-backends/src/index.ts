@@ -23,6 +23,21 @@ export interface CreateTestStorageOptions {
   autoPkType?: 'string' | 'int'
   /** Runs after `finishInitialization()` and migration, before the storage is handed out. */
   afterInitialization?: (storageManager: StorageManagerInstance) => void | Promise<void>
+  /**
+   * True when `setup` initializes the StorageManager itself (`createSyncedDevice` of
+   * `@storex-sync/device` registers, initializes and migrates in one call): nothing
+   * more is done to it before `afterInitialization`.
+   */
+  setupInitializes?: boolean
+}
+
+/** openStorageManager, unless `setup` initializes the StorageManager itself. */
+async function openTestStorageManager(options: CreateTestStorageOptions, backend: unknown): Promise<StorageManagerInstance> {
+  if (!options.setupInitializes) return openStorageManager({ ...options, backend })
+  const storageManager = new StorageManager({ backend: backend as ConstructorParameters<typeof StorageManager>[0]['backend'] })
+  await options.setup(storageManager)
+  await options.afterInitialization?.(storageManager)
+  return storageManager
 }
 
 let counter = 0
@@ -35,7 +50,7 @@ function uniqueName(prefix: string) {
 export async function createIndexedDbStorage(options: CreateTestStorageOptions & { database?: string }): Promise<TestStorage> {
   const dbName = options.database ?? uniqueName('storex_sync_test')
   const backend = new DexieStorageBackend({ dbName, idbImplementation: { factory: indexedDB, range: IDBKeyRange } })
-  const storageManager = await openStorageManager({ ...options, backend })
+  const storageManager = await openTestStorageManager(options, backend)
   return {
     kind: 'indexeddb',
     storageManager,
@@ -55,7 +70,7 @@ export async function createSqliteStorage(
   const backend = await openSqliteBackend({ filename: options.database ?? ':memory:', autoPkType: options.autoPkType ?? 'string' })
   let storageManager: StorageManagerInstance
   try {
-    storageManager = await openStorageManager({ ...options, backend })
+    storageManager = await openTestStorageManager(options, backend)
   } catch (error) {
     await backend.close().catch(() => {})
     throw error
@@ -188,7 +203,7 @@ async function createServerStorage(
   }
   let storageManager: StorageManagerInstance
   try {
-    storageManager = await openStorageManager({ ...options, backend })
+    storageManager = await openTestStorageManager(options, backend)
   } catch (error) {
     await backend.close().catch(() => {})
     await database.drop()

@@ -34,6 +34,23 @@ describe.each(clientBackends)('$kind test backend', ({ create }) => {
       expect.objectContaining({ id: 'n1', title: 'hello', done: false }),
     ])
   })
+
+  it('hands the StorageManager out as setup left it when setup initializes it itself (setupInitializes)', async () => {
+    let initializations = 0
+    const storage = await create({
+      setupInitializes: true,
+      setup: async (sm) => {
+        sm.registry.registerCollections(collections)
+        sm.registry.on('initialized', () => void (initializations += 1))
+        await sm.finishInitialization()
+        await (sm.backend as { migrate?: () => Promise<void> }).migrate?.()
+      },
+    })
+    opened.push(storage)
+    expect(initializations).toBe(1)
+    await storage.storageManager.collection('note').createObject({ id: 'n1', title: 'set up by setup', done: false })
+    expect(await storage.storageManager.collection('note').findObjects({})).toEqual([expect.objectContaining({ id: 'n1' })])
+  })
 })
 
 const servers = [
