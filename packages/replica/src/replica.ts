@@ -10,6 +10,7 @@ import {
   type SharedSyncLogCompactionResult,
   type SharedSyncLogSnapshotPage,
   type SharedSyncLogUpdate,
+  type DeviceId,
   type UserId,
 } from '@storex-sync/shared-sync-log-core'
 import { validateUserId } from '@storex-sync/shared-sync-log-core/implement'
@@ -164,6 +165,12 @@ export class SyncReplica extends StorageModule {
   async listUsers(): Promise<string[]> {
     const users = (await this.operation('findUsers', {})) as ReplicaUserRecord[]
     return users.map((user) => user.userId).sort()
+  }
+
+  /** The replica's own device in the log for this user, or null before its first catch-up of the user. */
+  async getDeviceId(userId: UserId): Promise<DeviceId | null> {
+    validateUserId(userId)
+    return (await this.findUser(userId))?.deviceId ?? null
   }
 
   async getStats(userId: UserId): Promise<ReplicaStats> {

@@ -126,6 +126,21 @@ describe('quotas', () => {
     expect(over.json().error.message).toMatch(/at most 3 per user/)
   })
 
+  it('leaves the replica\'s own device out of a user\'s device count', async () => {
+    await server({ sharedSyncLog: undefined, database: ':memory:', replica: { compactionIntervalMs: false }, quotas: { maxDevicesPerUser: 2, cacheMs: 0 } })
+    const device = (await post(ROUTES.createDevice, {})).json().deviceId
+    expect((await post(ROUTES.writeEntries, { deviceId: device, entries: [{ createdOn: 1, data: 'a' }] })).statusCode).toBe(200)
+    await app!.syncReplicaIdle()
+    // The replica caught up with alice, so the log now holds three devices of hers: her one, the replica's, and the next.
+    const replicaDevice = await app!.syncReplica!.getDeviceId('alice')
+    expect(replicaDevice).not.toBeNull()
+    expect(replicaDevice).not.toEqual(device)
+    expect((await post(ROUTES.createDevice, {})).statusCode).toBe(200)
+    const third = await post(ROUTES.createDevice, {})
+    expect([third.statusCode, third.json().error.code]).toEqual([429, 'QUOTA_DEVICES'])
+    expect(third.json().error.message).toMatch(/already has 2 devices/)
+  })
+
   it.skipIf(!('url' in postgres))('counts bytes of entry data on PostgreSQL (413 QUOTA_BYTES)', async () => {
     pgDatabase ??= await createPostgresDatabase((postgres as { url: string }).url)
     const log = await PostgresSharedSyncLog.connect({ connectionString: pgDatabase.url, tablePrefix: 'quota_', poolSize: 2 })

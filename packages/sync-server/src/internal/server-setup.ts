@@ -300,7 +300,13 @@ async function addOperations(
     if (!source) {
       throw new SyncServerError('INVALID_OPTION', 'quotas need to know what a user stores: pass `quotas.usage` (userId => { devices, entries, bytes }) or use `database` / a PostgresSharedSyncLog.')
     }
-    quotas = { ...options.quotas, usage: source }
+    // The replica's device is the server's, not the user's: it does not count towards maxDevicesPerUser.
+    const withoutReplica: QuotaOptions['usage'] = async (userId) => {
+      const counted = await source(userId)
+      const replicaDevice = await app.syncReplica?.getDeviceId(userId)
+      return replicaDevice === null || replicaDevice === undefined ? counted : { ...counted, devices: Math.max(0, counted.devices - 1) }
+    }
+    quotas = { ...options.quotas, usage: options.quotas.usage ? source : withoutReplica }
   }
   return { app, sharedSyncLog, extras: { notifier, observer, quotas } }
 }
