@@ -142,9 +142,12 @@ async function main() {
   })
   $('sync-now').addEventListener('click', () => void continuousSync.syncNow().catch(() => {}))
 
-  // Another tab's writes, and changes a sync applied (in this tab or another), show at once.
+  // Another tab's writes, and changes a sync applied (in this tab or another), show at once; so do the badges
+  // of items a sync sent (or set aside), in this tab or another. Badges change in place: an item being edited keeps its text.
   clientSyncLog.onChange((change) => {
-    if (change.origin === 'other-instance' || change.kind === 'integrated') {
+    if (change.kind === 'sent') {
+      void renderBadges()
+    } else if (change.origin === 'other-instance' || change.kind === 'integrated') {
       void renderItems().then(renderStatus)
     }
   })
@@ -163,9 +166,8 @@ async function main() {
     continuousSync.resume()
     renderStatus()
   })
-  // The status and the per-item badges follow the log (a tab may have sent what this one shows as pending);
-  // badges change in place, so an item being edited keeps its text.
-  setInterval(() => void continuousSync.getStatus().then(renderStatus).then(renderBadges), 1_000)
+  // The status (pending changes, last sync) is read again every second.
+  setInterval(() => void continuousSync.getStatus().then(renderStatus), 1_000)
   setInterval(() => void renderHealth(), 3_000)
 
   await renderItems()

@@ -1,7 +1,7 @@
 export { ClientSyncLogStorage } from './storage'
 export { CLIENT_SYNC_LOG_COLLECTION } from './internal/schema'
 export type { ClientSyncLogStorageOptions } from './internal/log-module'
-export type { SyncChange, SyncChangeListener } from './internal/change-channel'
+export type { SyncChange, SyncChangeKind, SyncChangeListener } from './internal/change-channel'
 export type { DeviceIdentity } from './internal/device-state'
 export {
   checkEntry,

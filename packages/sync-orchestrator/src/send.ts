@@ -89,6 +89,10 @@ export async function shareLogEntries(
   const maxBytes = limits.maxWriteBytes
   const canQuarantine = typeof clientSyncLog.quarantineOutgoingEntries === 'function'
   const canSettle = typeof clientSyncLog.settleOutgoingBehindDeletes === 'function'
+  // Tells this tab and the others that these entries' objects changed sync state (badges, pending counts).
+  const notifySent = (entries: number, collections: Iterable<string>) => {
+    if (entries) clientSyncLog.notifyChange?.({ kind: 'sent', entries, collections: [...new Set(collections)] })
+  }
   const settle = async (deletes: Array<{ objectKey: string; createdOn: number }> = []): Promise<boolean> => {
     if (!canSettle) return false
     const settled = await clientSyncLog.settleOutgoingBehindDeletes(deletes)
@@ -272,6 +276,7 @@ export async function shareLogEntries(
       result.sent.batches += 1 // a page with nothing to write still counts, as before limits
     }
     emit('sentEntries', { entries: pageSent, filtered: filtered.length, quarantined: pageQuarantined })
+    notifySent(pageSent + filtered.length + pageQuarantined, entries.map((entry) => entry.collection))
     if (entries.length < batchSize) {
       return result
     }

@@ -105,6 +105,29 @@ describe.each(localBackends)('two tabs of one device on $kind', ({ kind }) => {
     expect((await tab2.contents())['note']).toHaveLength(3)
   })
 
+  it('a tab hears that the other tab sent its writes, so per-object sync state can follow without polling', async () => {
+    const sharedSyncLog = new MemorySharedSyncLog()
+    const [tab1, tab2] = await deviceWithTab(kind, sharedSyncLog)
+    const { object } = await tab1.storageManager.collection('note').createObject({ title: 'not sent yet' })
+    const unsent = async () => (await tab2.clientSyncLog.getObjectSyncStates({ collection: 'note' })).filter((state) => state.unsent)
+    expect((await unsent()).map((state) => state.pk)).toEqual([object.id])
+    const heard: SyncChange[] = []
+    const unsubscribe = tab2.clientSyncLog.onChange((change) => heard.push(change))
+    try {
+      const result = await tab1.sync()
+      expect(result.sent.entries).toBe(1)
+      await eventually(() => expect(heard).toContainEqual({ kind: 'sent', entries: 1, collections: ['note'], origin: 'other-instance' }))
+      expect(await unsent()).toEqual([])
+      // A sync with nothing to send says nothing.
+      heard.length = 0
+      await tab1.sync()
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(heard.filter((change) => change.kind === 'sent')).toEqual([])
+    } finally {
+      unsubscribe()
+    }
+  })
+
   it('a ContinuousSync in one tab syncs the other tab’s write without waiting for its interval', async () => {
     const sharedSyncLog = new MemorySharedSyncLog()
     const [tab1, tab2] = await deviceWithTab(kind, sharedSyncLog)

@@ -1,12 +1,14 @@
 /**
  * What changed in a device's database, as `ClientSyncLogStorage.onChange`
- * listeners see it: writes logged by the app (`logged`) and received changes
- * applied by a sync (`integrated`), in this instance or in another one over
- * the same database (another browser tab or worker).
+ * listeners see it: writes logged by the app (`logged`), own entries a sync
+ * sent to the shared log or set aside because the log refused them (`sent`:
+ * their objects' sync state changed), and received changes applied by a sync
+ * (`integrated`), in this instance or in another one over the same database
+ * (another browser tab or worker).
  */
 export interface SyncChange {
-  kind: 'logged' | 'integrated'
-  /** Log entries written (logged) or received entries applied (integrated). */
+  kind: SyncChangeKind
+  /** Log entries written (logged), sent or set aside (sent), or received entries applied (integrated). */
   entries: number
   /** The collections that changed. */
   collections: string[]
@@ -15,6 +17,14 @@ export interface SyncChange {
 }
 
 export type SyncChangeListener = (change: SyncChange) => void
+
+export type SyncChangeKind = 'logged' | 'sent' | 'integrated'
+
+const CHANGE_KINDS: ReadonlySet<unknown> = new Set<SyncChangeKind>(['logged', 'sent', 'integrated'])
+
+function isChangeKind(kind: unknown): kind is SyncChangeKind {
+  return CHANGE_KINDS.has(kind)
+}
 
 interface BroadcastChannelLike {
   postMessage(message: unknown): void
@@ -79,7 +89,7 @@ export class ChangeChannel {
     if (this.channel) {
       this.channel.onmessage = (event) => {
         const data = event.data as Partial<SyncChange> | null
-        if (data && (data.kind === 'logged' || data.kind === 'integrated')) {
+        if (data && isChangeKind(data.kind)) {
           this.dispatch({
             kind: data.kind,
             entries: Number(data.entries) || 0,
