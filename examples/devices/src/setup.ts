@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto'
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import type { CollectionDefinitionMap } from '@worldbrain/storex'
-import { StorageManager, createSyncedDevice, type StorexStorageManager } from '@storex-sync/device'
+import { StorageManager, createSyncedDevice, type StorexStorageManager, type SyncedObjects } from '@storex-sync/device'
 import { DexieStorageBackend } from '@storex-sync/storex-backend-dexie'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
 import { createSyncServer, staticTokenAuthenticator } from '@storex-sync/sync-server'
@@ -23,7 +23,7 @@ export interface Device {
   storageManager: StorexStorageManager
   sync(): Promise<SyncResult>
   /** Every synced object, sorted by id, without empty fields: for printing and comparing. */
-  contents(): Promise<Record<string, Array<Record<string, unknown>>>>
+  contents(): Promise<SyncedObjects>
   close(): Promise<void>
 }
 
@@ -58,22 +58,7 @@ export async function createDevice(options: {
     name: options.name,
     storageManager,
     sync: () => device.sync(),
-    async contents() {
-      const contents: Record<string, Array<Record<string, unknown>>> = {}
-      for (const collection of options.syncedCollections) {
-        const objects: Array<Record<string, unknown>> = await storageManager.collection(collection).findObjects({})
-        contents[collection] = objects
-          .map((object) =>
-            Object.fromEntries(
-              Object.entries(object)
-                .filter(([, value]) => value !== null && value !== undefined)
-                .sort(([a], [b]) => a.localeCompare(b)),
-            ),
-          )
-          .sort((a, b) => String(a['id']).localeCompare(String(b['id'])))
-      }
-      return contents
-    },
+    contents: () => device.readSyncedObjects(),
     async close() {
       await backend.cleanup()
     },

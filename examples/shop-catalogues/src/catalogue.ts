@@ -132,7 +132,9 @@ export async function runShopCatalogues(options: ShopCataloguesOptions = {}): Pr
     step('Catalogue in each shop:')
     const contents = await Promise.all(shops.map((shop) => shop.contents()))
     const equal = contents.every((other) => isDeepStrictEqual(other, contents[0]))
-    for (const product of contents[0]!['product']!) {
+    // The catalogue as a shop shows it: by SKU.
+    const catalogue = [...contents[0]!['product']!].sort((a, b) => String(a['sku']).localeCompare(String(b['sku'])))
+    for (const product of catalogue) {
       const changed = product['priceChangedAt'] instanceof Date ? `  price set ${product['priceChangedAt'].toISOString().slice(11, 16)}` : ''
       print(
         `  ${String(product['sku']).padEnd(6)} ${String(product['name']).padEnd(8)} ${euros(product['priceCents']).padStart(10)}  stock ${product['stock']}${product['onSale'] ? '  on sale' : ''}${changed}`,
@@ -140,7 +142,7 @@ export async function runShopCatalogues(options: ShopCataloguesOptions = {}): Pr
     }
     print(equal ? `\nAll ${shops.length} shop databases are equal.` : '\nThe shop databases differ: this is a bug, please report it.')
     if (!equal) shops.forEach((shop, index) => print(`  ${shop.name}: ${JSON.stringify(contents[index])}`))
-    return { ok: equal, shops: shops.map((shop) => shop.name), products: contents[0]!['product']! }
+    return { ok: equal, shops: shops.map((shop) => shop.name), products: catalogue }
   } finally {
     for (const shop of shops) await shop.close()
     await server.close()

@@ -4,7 +4,7 @@ import pg from 'pg'
 import mysql from 'mysql2/promise'
 import type { CollectionDefinitionMap } from '@worldbrain/storex'
 import type { ReconcilerFunction } from '@storex-sync/client-sync-log'
-import { StorageManager, createSyncedDevice, type StorexStorageManager } from '@storex-sync/device'
+import { StorageManager, createSyncedDevice, type StorexStorageManager, type SyncedObjects } from '@storex-sync/device'
 import { openMysqlBackend, openPostgresBackend, openSqliteBackend, type SqlStorageBackend } from '@storex-sync/storex-backend-sql'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
 import { createSyncServer, staticTokenAuthenticator } from '@storex-sync/sync-server'
@@ -48,7 +48,7 @@ export interface Shop {
   /** What the shop's database is, for printing. */
   description: string
   sync(): Promise<SyncResult>
-  contents(): Promise<Record<string, Array<Record<string, unknown>>>>
+  contents(): Promise<SyncedObjects>
   close(): Promise<void>
 }
 
@@ -105,22 +105,7 @@ export async function createShop(options: {
     storageManager,
     description,
     sync: () => shop.sync(),
-    async contents() {
-      const contents: Record<string, Array<Record<string, unknown>>> = {}
-      for (const collection of options.syncedCollections) {
-        const objects: Array<Record<string, unknown>> = await storageManager.collection(collection).findObjects({})
-        contents[collection] = objects
-          .map((object) =>
-            Object.fromEntries(
-              Object.entries(object)
-                .filter(([, value]) => value !== null && value !== undefined)
-                .sort(([a], [b]) => a.localeCompare(b)),
-            ),
-          )
-          .sort((a, b) => String(a['sku']).localeCompare(String(b['sku'])))
-      }
-      return contents
-    },
+    contents: () => shop.readSyncedObjects(),
     async close() {
       await backend.close()
       await dropDatabase()

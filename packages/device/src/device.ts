@@ -15,6 +15,7 @@ import {
   type SyncResult,
 } from '@storex-sync/sync-orchestrator'
 import { SyncedDeviceError } from './errors'
+import { readSyncedObjects, type SyncedObjects } from './synced-objects'
 
 /** The parts of a Storex StorageManager the set-up uses (any storex 0.4 StorageManager fits). */
 export interface DeviceStorageManager {
@@ -75,6 +76,8 @@ export interface SyncedDevice<Manager extends DeviceStorageManager = DeviceStora
   continuousSync: ContinuousSync
   /** The sync doctor: every reason this device is not in sync, in plain words. */
   diagnose(): Promise<SyncDiagnosis>
+  /** What the device holds of its synced collections, sorted and without absent fields: equal on devices that converged. */
+  readSyncedObjects(): Promise<SyncedObjects>
 }
 
 /**
@@ -138,6 +141,7 @@ export async function createSyncedDevice<Manager extends DeviceStorageManager>(o
         ...(getNow ? { getNow } : {}),
         ...(continuousSync.status.state === 'stopped' ? {} : { continuousSync }),
       }),
+    readSyncedObjects: () => readSyncedObjects(storageManager, synced),
   }
 }
 

@@ -2,3 +2,4 @@ export { createSyncedDevice, type SyncedDevice, type SyncedDeviceOptions, type D
 export { SyncedDeviceError, DEVICE_PACKAGE } from './errors'
 export type { SyncedDeviceErrorCode } from './errors'
 export { StorageManager, type StorexStorageManager } from './storex'
+export { readSyncedObjects, type SyncedObjects } from './synced-objects'

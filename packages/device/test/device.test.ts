@@ -51,6 +51,29 @@ describe.each(['indexeddb', 'sqlite'] as const)('createSyncedDevice on %s', (kin
     expect((await phone.diagnose()).inSync).toBe(true)
   })
 
+  it('reads its synced objects in a form devices that converged share (sorted by pk, absent and null fields left out)', async () => {
+    const sharedSyncLog = new MemorySharedSyncLog()
+    const make = async () =>
+      createSyncedDevice({ storageManager: await newStorageManager(kind), collections, syncedCollections: ['note'], sharedSyncLog, userId: 'alice' })
+    const phone = await make()
+    const laptop = await make()
+    for (const title of ['b', 'a', 'c']) await phone.storageManager.collection('note').createObject({ title, body: title === 'a' ? 'text' : null })
+    await laptop.storageManager.collection('draft').createObject({ id: 'local-1', text: 'not synced, not read' })
+    expect(await laptop.readSyncedObjects()).toEqual({ note: [] })
+    await phone.sync()
+    await laptop.sync()
+    const read = await phone.readSyncedObjects()
+    expect(Object.keys(read)).toEqual(['note'])
+    const notes = read['note']!
+    expect(notes.map((note) => note['title']).sort()).toEqual(['a', 'b', 'c'])
+    expect(notes.map((note) => String(note['id']))).toEqual(notes.map((note) => String(note['id'])).sort())
+    expect(notes.find((note) => note['title'] === 'b')).toEqual({ id: expect.any(String), title: 'b' })
+    expect(notes.find((note) => note['title'] === 'a')).toEqual({ body: 'text', id: expect.any(String), title: 'a' })
+    expect(await laptop.readSyncedObjects()).toEqual(read)
+    await laptop.storageManager.collection('note').updateObjects({ id: notes[0]!['id'] }, { title: 'changed on the laptop' })
+    expect(await laptop.readSyncedObjects()).not.toEqual(read)
+  })
+
   it('keeps every part swappable: the reconciler, the id generator, own pks, a device id managed by the app', async () => {
     const sharedSyncLog = new MemorySharedSyncLog()
     const seen: string[] = []
