@@ -6,13 +6,14 @@
 // from /proc), the devices in this one.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { builtinModules, createRequire } from 'node:module'
+import { createRequire } from 'node:module'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
 import type { DeviceId } from '@storex-sync/shared-sync-log-core'
 import { createPostgresDatabase, findPostgresUrl } from '@storex-sync/test-backends'
+import { bundleForNode } from './spawn'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const args = Object.fromEntries(process.argv.slice(2).filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=') as [string, string]))
@@ -34,40 +35,22 @@ const ms = (value: number) => Math.round(value * 10) / 10
 
 /** The command bundled like the published dist/cli.js (our packages from source, npm packages external). */
 async function buildCli(dir: string): Promise<string> {
-  const esbuild = await import('esbuild')
-  const outfile = join(dir, 'cli.mjs')
   const serverPackage = join(here, '..', '..', 'packages', 'sync-server')
   const serverRequire = createRequire(join(serverPackage, 'package.json'))
-  await esbuild.build({
-    entryPoints: [join(serverPackage, 'src', 'cli.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['source'],
-    logLevel: 'error',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    plugins: [
-      {
-        name: 'server-dependencies-external',
-        setup(build) {
-          build.onResolve({ filter: /^[^./]/ }, (resolveArgs) => {
-            const name = resolveArgs.path.split('/').slice(0, resolveArgs.path.startsWith('@') ? 2 : 1).join('/')
-            if (resolveArgs.path.startsWith('node:') || builtinModules.includes(name)) return { path: resolveArgs.path, external: true }
-            if (name.startsWith('@storex-sync/')) return undefined
-            // resolved from the server package, where pnpm put its dependencies
-            try {
-              return { path: serverRequire.resolve(resolveArgs.path), external: true }
-            } catch {
-              return undefined
-            }
-          })
-        },
-      },
-    ],
+  return bundleForNode({
+    entry: join(serverPackage, 'src', 'cli.ts'),
+    outfile: join(dir, 'cli.mjs'),
+    banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    // npm packages are resolved from the server package, where pnpm put its dependencies
+    external: (name, path) => {
+      if (name.startsWith('@storex-sync/')) return undefined
+      try {
+        return serverRequire.resolve(path)
+      } catch {
+        return undefined
+      }
+    },
   })
-  return outfile
 }
 
 interface Server {
