@@ -9,7 +9,8 @@
  *   compacts the server's log (the in-memory log: the SQLite log cannot
  *   compact on this branch) and counts what the server and the device keep.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { runAsChild } from './child-entry'
+import { statSync } from 'node:fs'
 import { hlcWallTime } from '@storex-sync/client-sync-log'
 import type { SharedSyncLog } from '@storex-sync/shared-sync-log-core'
 import { withReplica } from '@storex-sync/replica'
@@ -213,18 +214,6 @@ async function runJoin(params: BootstrapJoinParams): Promise<JoinResult> {
   }
 }
 
-const [paramsPath, resultPath] = process.argv.slice(2)
-if (paramsPath && resultPath) {
-  const params = JSON.parse(readFileSync(paramsPath, 'utf8')) as BootstrapChildParams
-  const run = params.role === 'seed' ? runSeed(params) : params.role === 'join' ? runJoin(params) : runCompact(params)
-  run.then(
-    (result) => {
-      writeFileSync(resultPath, JSON.stringify(result))
-      process.exit(0)
-    },
-    (error) => {
-      console.error(error)
-      process.exit(1)
-    },
-  )
-}
+runAsChild<BootstrapChildParams, unknown>((params) =>
+  params.role === 'seed' ? runSeed(params) : params.role === 'join' ? runJoin(params) : runCompact(params),
+)

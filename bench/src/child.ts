@@ -3,7 +3,7 @@
  * device B's memory is B's alone. Run as
  * `node --import tsx --conditions=source child.ts <params.json> <result.json>`.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { runAsChild } from './child-entry'
 import { MemorySampler } from './memory'
 import {
   USER_ID,
@@ -182,18 +182,4 @@ async function runB(params: ChildParams): Promise<ChildResultB> {
   }
 }
 
-const [paramsPath, resultPath] = process.argv.slice(2)
-if (paramsPath && resultPath) {
-  const params = JSON.parse(readFileSync(paramsPath, 'utf8')) as ChildParams
-  const run = params.role === 'a' ? runA(params) : runB(params)
-  run.then(
-    (result) => {
-      writeFileSync(resultPath, JSON.stringify(result))
-      process.exit(0)
-    },
-    (error) => {
-      console.error(error)
-      process.exit(1)
-    },
-  )
-}
+runAsChild<ChildParams, unknown>((params) => (params.role === 'a' ? runA(params) : runB(params)))
