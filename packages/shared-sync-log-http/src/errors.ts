@@ -19,8 +19,7 @@ export type SharedSyncLogHttpErrorCode =
   | ServerErrorCode
 
 /**
- * Error thrown by `@storex-sync/shared-sync-log-http` (client, server helpers
- * and the command).
+ * Error thrown by `HttpSharedSyncLog`, the client of `@storex-sync/shared-sync-log-http`.
  */
 export class SharedSyncLogHttpError extends SyncError<SharedSyncLogHttpErrorCode> {
   /** HTTP status of the response that caused the error, when there was one. */
