@@ -151,6 +151,11 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
     await expect.poll(() => titles(tab1), { timeout: 10_000 }).toEqual(expect.arrayContaining(written))
     await expect.poll(() => text(tab1, 'pending'), { timeout: 15_000 }).toBe(SYNCED)
     await expect.poll(() => text(tab2, 'pending'), { timeout: 15_000 }).toBe(SYNCED)
+    // No item is left marked "not synced yet" in either tab, whichever tab sent it (the badges follow the log's 'sent' changes).
+    const marked = async (tab: Page) => (await badges(tab)).filter((badge) => badge !== '')
+    expect((await badges(tab2)).length).toBeGreaterThanOrEqual(written.length)
+    await expect.poll(() => marked(tab1), { timeout: 5_000 }).toEqual([])
+    await expect.poll(() => marked(tab2), { timeout: 5_000 }).toEqual([])
     await elsewhere.click('#sync-now')
     await expect.poll(() => titles(elsewhere), { timeout: 15_000 }).toEqual(expect.arrayContaining(written))
     await expect.poll(() => titles(elsewhere), { timeout: 15_000 }).toEqual(await titles(tab1))
