@@ -73,8 +73,9 @@ export abstract class ClientSyncLogModule extends StorageModule {
 
   /**
    * Calls `listener` for every change to this device's data: writes logged
-   * here or in another tab over the same database, and received changes a
-   * sync applied. Returns a function that unsubscribes.
+   * here or in another tab over the same database (`logged`), own entries a
+   * sync sent or set aside (`sent`), and received changes a sync applied
+   * (`integrated`). Returns a function that unsubscribes.
    */
   onChange(listener: SyncChangeListener): () => void {
     return this.changes.subscribe(listener)
