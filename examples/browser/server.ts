@@ -43,7 +43,8 @@ export async function startBrowserExample(options: { port?: number; database?: s
         '@worldbrain/storex/lib/types/relationships.js',
         '@worldbrain/storex/lib/utils.js',
         '@worldbrain/storex-pattern-modules',
-        'dexie',
+        // Dexie is a dependency of the backend, not of this app (pnpm keeps them apart).
+        '@storex-sync/storex-backend-dexie > dexie',
       ],
       rolldownOptions: { transform: { define: { global: 'globalThis' } } },
     },
