@@ -10,6 +10,7 @@ export type StorexBackendDexieErrorCode =
   | 'UNKNOWN_RELATIONSHIP'
   | 'UNSUPPORTED_INDEX'
   | 'UNSUPPORTED_QUERY'
+  | 'BAD_BATCH'
   | 'MISSING_STEMMER'
   | 'DELETE_FAILED'
 

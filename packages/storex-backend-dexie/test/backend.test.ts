@@ -240,6 +240,24 @@ describe('storex-backend-dexie: batches', () => {
     expect(await storageManager.collection('note').countObjects({})).toBe(0)
   })
 
+  it('refuses a reference to a placeholder no earlier step named, or an unknown operation, with BAD_BATCH, writing nothing', async () => {
+    const { storageManager } = await open({})
+    const refusal = await storageManager
+      .operation('executeBatch', [
+        { operation: 'createObject', collection: 'entry', args: entry(1) },
+        { operation: 'createObject', collection: 'note', args: { title: 'x', score: 1, done: false }, replace: [{ path: 'title', placeholder: 'nope' }] },
+      ])
+      .catch((error: unknown) => error)
+    expect(refusal).toBeInstanceOf(StorexBackendDexieError)
+    expect(refusal).toMatchObject({ code: 'BAD_BATCH' })
+    expect((refusal as StorexBackendDexieError).detail).toMatch(/placeholder "nope"/)
+    expect(await storageManager.collection('entry').countObjects({})).toBe(0)
+    expect(await storageManager.collection('note').countObjects({})).toBe(0)
+    await expect(storageManager.operation('executeBatch', [{ operation: 'upsertObject', collection: 'entry', args: entry(2) }])).rejects.toMatchObject({
+      code: 'BAD_BATCH',
+    })
+  })
+
   it('applies creates, updates and deletes in batch order', async () => {
     const { storageManager } = await open({})
     await storageManager.operation('executeBatch', [

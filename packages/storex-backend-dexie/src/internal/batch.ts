@@ -59,7 +59,7 @@ export async function runBatch(store: Store, batch: OperationBatch): Promise<{ i
       prepared.push(await prepareDelete(store, step.collection, step.where))
     } else {
       throw new StorexBackendDexieError(
-        'UNSUPPORTED_QUERY',
+        'BAD_BATCH',
         `unknown batch operation ${JSON.stringify((step as any).operation)}; batches take createObject, updateObjects and deleteObjects.`,
       )
     }
@@ -89,8 +89,16 @@ export async function runBatch(store: Store, batch: OperationBatch): Promise<{ i
         // A reference to an object of this very group needs that object's key first.
         if (group.length && next.step.replace?.some(({ placeholder }: { placeholder: string }) => group.some((member) => member.step.placeholder === placeholder))) break
         for (const { path, placeholder } of next.step.replace ?? []) {
+          const created = info[placeholder]
+          if (!created) {
+            // Storing undefined would lose the reference without a word; the transaction rolls back instead.
+            throw new StorexBackendDexieError(
+              'BAD_BATCH',
+              `a createObject of '${next.collection}' refers to placeholder ${JSON.stringify(placeholder)}, which no earlier createObject of the batch named; nothing of the batch was written.`,
+            )
+          }
           const pk = store.info(placeholderCollections.get(placeholder) ?? next.collection).pk ?? 'id'
-          const value = info[placeholder]?.object[pk]
+          const value = created.object[pk]
           next.step.args[path] = value
           // The stored copy was prepared already: a relationship alias goes to its field.
           const field = store.info(next.collection).aliases.find(({ alias }) => alias === path)?.fieldName ?? path
