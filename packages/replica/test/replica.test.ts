@@ -149,7 +149,7 @@ describe('SyncReplica with the app reconciler', () => {
   it('holds what a custom reconciler decides, keeps the whole history when it is not compactable, and refuses to run without the schema', async () => {
     const log = new MemorySharedSyncLog()
     // Lowest price wins: a verdict that looks at every write, so nothing may be compacted away.
-    const lowestPriceWins: ReconcilerFunction = (entries, { storageRegistry }) => {
+    const lowestPriceWins: ReconcilerFunction = (entries) => {
       const byPk = new Map<string, typeof entries>()
       for (const entry of entries) byPk.set(String(entry.pk), [...(byPk.get(String(entry.pk)) ?? []), entry])
       return [...byPk.values()].flatMap((history) => {

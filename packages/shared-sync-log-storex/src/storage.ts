@@ -13,7 +13,6 @@ import {
   type SharedSyncLogCompactionOptions,
   type SharedSyncLogCompactionResult,
   type SharedSyncLogDeviceInfo,
-  type SharedSyncLogEntry,
   type SharedSyncLogEntryInput,
   type SharedSyncLogMemo,
   type SharedSyncLogUpdate,

@@ -1,7 +1,7 @@
 import { resolveNow } from '@storex-sync/shared-sync-log-core'
 import { getObjectKey, type ObjectHistory } from '@storex-sync/client-sync-log'
 import { SyncOrchestratorError } from './errors'
-import { syncContextOf, type SyncContext } from './internal/context'
+import { syncContextOf } from './internal/context'
 import { withExistingObjects } from './internal/existing-objects'
 import { prepareReconcilerInput, reconcilesLocalWrites } from './internal/local-writes'
 import { emptyResult } from './options'

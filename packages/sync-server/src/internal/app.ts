@@ -1,4 +1,4 @@
-import Fastify, {
+import {
   type FastifyError,
   type FastifyInstance,
   type FastifyPluginAsync,
@@ -47,8 +47,6 @@ declare module 'fastify' {
     syncUserId?: UserId
   }
 }
-
-
 
 /**
  * The sync routes as a Fastify plugin, to mount in an existing app:

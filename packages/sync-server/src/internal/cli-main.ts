@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util'
-import { basename } from 'node:path'
 import { errorDetail } from '@storex-sync/errors'
 import { createSyncServer, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BATCH_SIZE } from './app'
 import { EXTRA_OPTIONS, JWT_HELP, LIMITS_HELP, SET_UPS_HELP, authenticatorFromCli, parseExtraOptions, serverOptionsFromCli, type ExtraCliOptions } from './cli-config'
