@@ -9,7 +9,7 @@ import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
 import type { SharedSyncLogEntryData } from '@storex-sync/shared-sync-log-core'
 import { runCompactCommand } from '../src/internal/cli-compact'
 import { createSyncServer, staticTokenAuthenticator } from '../src/index'
-import { bundleAsPublished } from './process-harness'
+import { bundleAsPublished, runToExit, type ProcessRun } from './process-harness'
 import { createPostgresDatabase, findPostgres } from './postgres-context'
 
 // `storex-sync-server --replica` and `storex-sync-server compact`, bundled as published, in child processes.
@@ -33,22 +33,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-function run(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: dir })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => (stdout += chunk))
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`))
-    }, timeoutMs)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+function run(args: string[], timeoutMs = 20_000): Promise<ProcessRun> {
+  return runToExit(cli, args, { cwd: dir, timeoutMs })
 }
 
 function serve(args: string[]): Promise<{ url: string; status: string; stop(): Promise<void> }> {

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HttpSharedSyncLog } from '@storex-sync/shared-sync-log-http'
 import { createPostgresDatabase, findPostgres } from './postgres-context'
-import { bundleAsPublished } from './process-harness'
+import { bundleAsPublished, runToExit, type ProcessRun } from './process-harness'
 
 const postgres = await findPostgres('the command on PostgreSQL')
 
@@ -34,24 +34,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function run(script: string, args: string[], timeoutMs = 15_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd: dir })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => (stdout += chunk))
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`${script} ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`))
-    }, timeoutMs)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+function run(script: string, args: string[], timeoutMs = 15_000): Promise<ProcessRun> {
+  return runToExit(script, args, { cwd: dir, timeoutMs })
 }
 
 /** Starts the server and resolves with its URL once it printed its status line. */

@@ -7,6 +7,31 @@ import { build } from 'tsup'
 
 const packageDir = dirname(dirname(fileURLToPath(import.meta.url)))
 
+export interface ProcessRun {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs `node script ...args` in `cwd` to its end; rejects (and kills it) if it has not exited within `timeoutMs`. */
+export function runToExit(script: string, args: string[], options: { cwd: string; timeoutMs: number }): Promise<ProcessRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => (stdout += chunk))
+    child.stderr.on('data', (chunk) => (stderr += chunk))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${script} ${args.join(' ')} did not exit within ${options.timeoutMs} ms\n${stdout}\n${stderr}`))
+    }, options.timeoutMs)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
 export interface Harness {
   cli: string
   dir: string
