@@ -1,8 +1,7 @@
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { BrowserContext, Page } from 'playwright-core'
-import { chromiumMissing, launchChromium, OUTPUT } from './chromium'
-import { startBrowserExample } from '../server'
+import { chromiumMissing, OUTPUT, useExampleInChromium } from './chromium'
 
 const skip = chromiumMissing('the browser test')
 
@@ -32,25 +31,15 @@ const badges = (page: Page) => page.$$eval('#items li', (rows) => rows.map((row)
 const SYNCED = 'All saved and synced'
 
 describe.skipIf(skip)('examples/browser in Chromium', () => {
-  let example: Awaited<ReturnType<typeof startBrowserExample>>
-  let chromium: Awaited<ReturnType<typeof launchChromium>>
-  const browser = { newContext: () => chromium.browser.newContext() }
+  const session = useExampleInChromium()
 
-  beforeAll(async () => {
-    example = await startBrowserExample()
-    chromium = await launchChromium()
-  }, 120_000)
-  afterAll(async () => {
-    await chromium?.close()
-    await example?.close()
-  })
 
   it('syncs two devices, resolves offline edits the same way on both, and keeps the data over a reload', async () => {
     // Two browser contexts: separate IndexedDB and localStorage, i.e. two devices of one user.
-    const contextA = await browser.newContext()
-    const contextB = await browser.newContext()
-    const a = await open(contextA, example.url)
-    const b = await open(contextB, example.url)
+    const contextA = await session.browser.newContext()
+    const contextB = await session.browser.newContext()
+    const a = await open(contextA, session.example.url)
+    const b = await open(contextB, session.example.url)
     await expect.poll(() => deviceIdOf(a), { timeout: 10_000 }).not.toBe('')
     await expect.poll(() => deviceIdOf(b), { timeout: 10_000 }).not.toBe('')
     expect(await deviceIdOf(a)).not.toBe(await deviceIdOf(b))
@@ -125,11 +114,11 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
   }, 90_000)
 
   it('two tabs of one device: bursts from both reach another device, and a tab shows the other tab’s change at once', async () => {
-    const device = await browser.newContext()
-    const other = await browser.newContext()
-    const tab1 = await open(device, example.url)
-    const tab2 = await open(device, example.url)
-    const elsewhere = await open(other, example.url)
+    const device = await session.browser.newContext()
+    const other = await session.browser.newContext()
+    const tab1 = await open(device, session.example.url)
+    const tab2 = await open(device, session.example.url)
+    const elsewhere = await open(other, session.example.url)
     await expect.poll(() => deviceIdOf(tab1), { timeout: 10_000 }).not.toBe('')
     await expect.poll(() => deviceIdOf(tab2), { timeout: 10_000 }).toBe(await deviceIdOf(tab1))
     const titles = async (page: Page) => (await itemsOn(page)).map((item) => item.title).sort()
@@ -165,10 +154,10 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
   }, 90_000)
 
   it('first run offline: starts, keeps what is added, shows it has not reached the server, and syncs when the server appears', async () => {
-    const device = await browser.newContext()
+    const device = await session.browser.newContext()
     // The sync server cannot be reached (the page itself loads from the app's origin, as from a service worker cache).
     await device.route('**/sync/**', (route) => route.abort('internetdisconnected'))
-    const page = await open(device, example.url)
+    const page = await open(device, session.example.url)
     await expect.poll(() => text(page, 'connection')).toBe('Not connected yet: your changes are kept on this device')
     for (const title of ['Bread', 'Butter']) {
       await page.fill('#new-title', title)
@@ -187,8 +176,8 @@ describe.skipIf(skip)('examples/browser in Chromium', () => {
     await device.unroute('**/sync/**')
     await expect.poll(() => text(page, 'connection'), { timeout: 20_000 }).toBe('Connected to your account')
     await expect.poll(() => text(page, 'pending'), { timeout: 20_000 }).toBe(SYNCED)
-    const other = await browser.newContext()
-    const elsewhere = await open(other, example.url)
+    const other = await session.browser.newContext()
+    const elsewhere = await open(other, session.example.url)
     await expect.poll(async () => (await itemsOn(elsewhere)).map((item) => item.title), { timeout: 15_000 }).toEqual(
       expect.arrayContaining(['Bread', 'Butter']),
     )

@@ -3,7 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll } from 'vitest'
 import { chromium, type Browser } from 'playwright-core'
+import { startBrowserExample } from '../server'
 
 export const CHROMIUM = '/usr/bin/chromium'
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
@@ -32,4 +34,23 @@ export async function launchChromium(): Promise<{ browser: Browser; close(): Pro
       await rm(home, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * The example (sync server + page server) and Chromium, started once for the
+ * calling describe block and closed after it; read them in the tests.
+ */
+export function useExampleInChromium(): { example: Awaited<ReturnType<typeof startBrowserExample>>; browser: Browser } {
+  const session = {} as { example: Awaited<ReturnType<typeof startBrowserExample>>; browser: Browser }
+  let launched: Awaited<ReturnType<typeof launchChromium>> | undefined
+  beforeAll(async () => {
+    session.example = await startBrowserExample()
+    launched = await launchChromium()
+    session.browser = launched.browser
+  }, 120_000)
+  afterAll(async () => {
+    await launched?.close()
+    await session.example?.close()
+  })
+  return session
 }
